@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redactUrl } from './config.js';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('starts on embedded defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      shopName: expect.any(String),
+      database: { url: undefined, dataDir: './data', migrateOnStart: true },
+      redisUrl: undefined,
+      google: undefined,
+      secrets: [],
+    });
+    expect(config.business.timeZone).toBe('America/New_York');
+    expect(config.business.weeklyHours[1]).toEqual({ open: '09:00', close: '17:00' });
+    expect(config.business.weeklyHours[6]).toEqual({ open: '09:00', close: '15:00' });
+    expect(config.business.weeklyHours[7]).toBeNull();
+    expect(config.business.breaks).toEqual([{ start: '12:00', end: '13:00' }]);
+    expect(config.business).toMatchObject({ minLeadMinutes: 60, slotMinutes: 30, holidays: [] });
+  });
+
+  it('treats empty values as unset, as a blank line in .env means "use the default"', () => {
+    expect(loadConfig({ PORT: '', TIMEZONE: ' ', REDIS_URL: '' })).toMatchObject({ port: 8080, redisUrl: undefined });
+  });
+
+  it('reads every group of settings', () => {
+    const config = loadConfig({
+      PORT: '9090',
+      PUBLIC_URL: 'https://agent.example.com/',
+      TIMEZONE: 'Australia/Sydney',
+      DATABASE_URL: 'postgres://agent:s3cret-pw@db:5432/agent',
+      REDIS_URL: 'redis://:r3dis-pw@cache:6379',
+      GOOGLE_CLIENT_ID: 'id.apps.example',
+      GOOGLE_CLIENT_SECRET: 'client-secret-value',
+      GOOGLE_REFRESH_TOKEN: 'refresh-token-value',
+      GOOGLE_API_BASE_URL: 'http://127.0.0.1:9999/',
+      OPENAI_API_KEY: 'sk-test-openai',
+      HOLIDAYS: '2026-12-25, 2027-01-01',
+      BUSINESS_HOURS: 'mon-fri 08:00-18:00',
+      MIGRATE_ON_START: 'false',
+    });
+    expect(config.port).toBe(9090);
+    expect(config.publicUrl).toBe('https://agent.example.com');
+    expect(config.business.timeZone).toBe('Australia/Sydney');
+    expect(config.business.holidays).toEqual(['2026-12-25', '2027-01-01']);
+    expect(config.business.weeklyHours[6]).toBeNull();
+    expect(config.database.migrateOnStart).toBe(false);
+    expect(config.google).toEqual({
+      clientId: 'id.apps.example',
+      clientSecret: 'client-secret-value',
+      refreshToken: 'refresh-token-value',
+      calendarId: 'primary',
+      apiBaseUrl: 'http://127.0.0.1:9999/',
+      tokenUri: undefined,
+    });
+    expect(config.secrets).toEqual(
+      expect.arrayContaining(['client-secret-value', 'refresh-token-value', 'sk-test-openai', 's3cret-pw', 'r3dis-pw']),
+    );
+  });
+
+  it.each([
+    ['a non-numeric PORT', { PORT: 'eighty' }, /^PORT: must be an integer from 0 to 65535, got "eighty"$/],
+    ['an out-of-range PORT', { PORT: '70000' }, /^PORT: must be an integer/],
+    ['an unknown TIMEZONE', { TIMEZONE: 'Mars/Olympus_Mons' }, /^TIMEZONE: must be an IANA time zone.*Mars\/Olympus_Mons/],
+    ['a malformed PUBLIC_URL', { PUBLIC_URL: 'not a url' }, /^PUBLIC_URL: must be a URL/],
+    ['a DATABASE_URL with the wrong scheme', { DATABASE_URL: 'mysql://x@y/z' }, /^DATABASE_URL: must use postgres or postgresql/],
+    ['a malformed REDIS_URL', { REDIS_URL: 'redis//oops' }, /^REDIS_URL: must be a URL/],
+    ['a malformed GOOGLE_API_BASE_URL', { GOOGLE_API_BASE_URL: '::' }, /^GOOGLE_API_BASE_URL: must be a URL/],
+    ['an invalid LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    ['bad BUSINESS_HOURS', { BUSINESS_HOURS: 'mon-fri 09:00-25:00' }, /^BUSINESS_HOURS: .*25:00/],
+    ['an impossible holiday', { HOLIDAYS: '2026-02-30' }, /^HOLIDAYS: .*2026-02-30/],
+    ['a non-boolean MIGRATE_ON_START', { MIGRATE_ON_START: 'maybe' }, /^MIGRATE_ON_START: must be true or false/],
+  ])('rejects %s with one clear line', (_name, env, pattern) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(pattern);
+  });
+
+  it.each([
+    [{ GOOGLE_CLIENT_ID: 'id' }, 'GOOGLE_CLIENT_SECRET, GOOGLE_REFRESH_TOKEN missing'],
+    [{ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret' }, 'GOOGLE_REFRESH_TOKEN missing'],
+    [{ GOOGLE_REFRESH_TOKEN: 'token' }, 'GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET missing'],
+  ])('rejects only some of the Google credentials (%o)', (env, missing) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(missing);
+    // The message names what is missing but never echoes a credential's value.
+    expect(problems[0]).not.toMatch(/secret"|token"/);
+  });
+
+  it('reports every problem at once, one line each', () => {
+    const problems = problemsOf({ PORT: 'x', TIMEZONE: 'Nowhere/City', PUBLIC_URL: 'nope', GOOGLE_CLIENT_ID: 'id' });
+    expect(problems).toHaveLength(4);
+    expect(problems.map((p) => p.split(':')[0])).toEqual(
+      expect.arrayContaining(['PORT', 'TIMEZONE', 'PUBLIC_URL', 'GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and GOOGLE_REFRESH_TOKEN go together']),
+    );
+    for (const line of problems) expect(line).not.toContain('\n');
+  });
+
+  it('never echoes a password from a malformed URL', () => {
+    const problems = problemsOf({ DATABASE_URL: 'postgres//user:hunter2@db' });
+    expect(problems.join('\n')).not.toContain('hunter2');
+    expect(redactUrl('redis://:pw123@host:1/0')).toBe('redis://***@host:1/0');
+  });
+});
