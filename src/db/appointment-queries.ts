@@ -1,0 +1,117 @@
+/**
+ * Appointment queries the scheduling core needs, kept here so the booking service speaks in
+ * domain terms and SQL details (status sets, sync claiming) live next to the schema.
+ */
+import { and, asc, eq, gt, inArray, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
+import type { Db } from './client.js';
+import { appointments } from './schema.js';
+import type { Appointment } from './schema.js';
+
+/** Statuses that occupy time; the exclusion constraint uses the same set. */
+export const ACTIVE_STATUSES = ['scheduled', 'completed'] as const;
+
+export interface Range {
+  start: Date;
+  end: Date;
+}
+
+/** Active appointments overlapping `range` (half-open), optionally leaving one out (a reschedule). */
+export async function activeAppointmentsIn(db: Db, range: Range, excludeId?: string): Promise<Appointment[]> {
+  return db
+    .select()
+    .from(appointments)
+    .where(
+      and(
+        inArray(appointments.status, [...ACTIVE_STATUSES]),
+        lt(appointments.startsAt, range.end),
+        gt(appointments.endsAt, range.start),
+        excludeId === undefined ? undefined : ne(appointments.id, excludeId),
+      ),
+    )
+    .orderBy(asc(appointments.startsAt));
+}
+
+export async function findAppointment(db: Db, id: string): Promise<Appointment | undefined> {
+  return db.query.appointments.findFirst({ where: eq(appointments.id, id) });
+}
+
+export async function upcomingAppointments(db: Db, customerId: string, now: Date): Promise<Appointment[]> {
+  return db
+    .select()
+    .from(appointments)
+    .where(
+      and(
+        eq(appointments.customerId, customerId),
+        eq(appointments.status, 'scheduled'),
+        gt(appointments.endsAt, now),
+      ),
+    )
+    .orderBy(asc(appointments.startsAt));
+}
+
+/**
+ * Claims up to `limit` appointments whose calendar sync is due by pushing their next attempt a
+ * lease into the future, in one statement with FOR UPDATE SKIP LOCKED: two instances running the
+ * reconciler never claim the same row, and a crashed claimer's rows come back after the lease.
+ */
+export async function claimDueSyncs(db: Db, now: Date, leaseMs: number, limit: number): Promise<Appointment[]> {
+  const due = db
+    .select({ id: appointments.id })
+    .from(appointments)
+    .where(
+      and(
+        eq(appointments.calendarSyncState, 'pending'),
+        or(isNull(appointments.calendarSyncNextAt), lte(appointments.calendarSyncNextAt, now)),
+      ),
+    )
+    .orderBy(asc(appointments.calendarSyncNextAt))
+    .limit(limit)
+    .for('update', { skipLocked: true });
+  return db
+    .update(appointments)
+    .set({ calendarSyncNextAt: new Date(now.getTime() + leaseMs) })
+    .where(inArray(appointments.id, due))
+    .returning();
+}
+
+/** Marks the row synced only if nothing changed it since `version` was projected. */
+export async function markSynced(db: Db, id: string, version: number): Promise<boolean> {
+  const rows = await db
+    .update(appointments)
+    .set({ calendarSyncState: 'synced', calendarSyncError: null, calendarSyncNextAt: null })
+    .where(and(eq(appointments.id, id), eq(appointments.syncVersion, version)))
+    .returning({ id: appointments.id });
+  return rows.length === 1;
+}
+
+export async function requeueSync(db: Db, id: string, at: Date): Promise<void> {
+  await db
+    .update(appointments)
+    .set({ calendarSyncState: 'pending', calendarSyncNextAt: at })
+    .where(eq(appointments.id, id));
+}
+
+export async function markSyncFailed(
+  db: Db,
+  id: string,
+  version: number,
+  error: string,
+  nextAt: Date,
+): Promise<void> {
+  await db
+    .update(appointments)
+    .set({
+      calendarSyncAttempts: sql`${appointments.calendarSyncAttempts} + 1`,
+      calendarSyncError: error.slice(0, 500),
+      calendarSyncNextAt: nextAt,
+    })
+    .where(and(eq(appointments.id, id), eq(appointments.syncVersion, version)));
+}
+
+export async function pendingSyncCount(db: Db): Promise<number> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)::int` })
+    .from(appointments)
+    .where(eq(appointments.calendarSyncState, 'pending'));
+  return Number(row?.count ?? 0);
+}

@@ -1,0 +1,184 @@
+/**
+ * The system of record. Times are timestamptz (UTC instants); the shop's zone is applied only
+ * when times are computed or spoken. The exclusion constraint that makes double booking
+ * impossible cannot be expressed in drizzle-kit, so it lives in a custom migration
+ * (drizzle/0001_*.sql) and is documented next to the table below.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  check,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () =>
+  timestamp('updated_at', { withTimezone: true })
+    .notNull()
+    .defaultNow()
+    .$onUpdate(() => new Date());
+
+export const customers = pgTable(
+  'customers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** E.164, the caller id the phone network verified; the key a caller is recognised by. */
+    phone: text('phone').notNull().unique(),
+    firstName: text('first_name').notNull(),
+    lastName: text('last_name').notNull(),
+    email: text('email'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check('customers_phone_e164', sql`${t.phone} ~ '^\\+[1-9][0-9]{6,14}$'`)],
+);
+
+export const vehicles = pgTable(
+  'vehicles',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => customers.id, { onDelete: 'cascade' }),
+    year: smallint('year').notNull(),
+    make: text('make').notNull(),
+    model: text('model').notNull(),
+    vin: text('vin'),
+    mileage: integer('mileage'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('vehicles_customer_idx').on(t.customerId),
+    // Lets appointments reference (vehicle, customer) together, so the database itself refuses a
+    // booking for a car that belongs to somebody else.
+    unique('vehicles_id_customer_unique').on(t.id, t.customerId),
+    unique('vehicles_vin_unique').on(t.vin),
+    check('vehicles_year_range', sql`${t.year} BETWEEN 1900 AND 2100`),
+    check('vehicles_mileage_nonnegative', sql`${t.mileage} IS NULL OR ${t.mileage} >= 0`),
+  ],
+);
+
+export const appointmentStatus = pgEnum('appointment_status', ['scheduled', 'cancelled', 'completed', 'no_show']);
+
+/** Whether the calendar reflects this row yet; `pending` rows are picked up by the reconciler. */
+export const calendarSyncState = pgEnum('calendar_sync_state', ['pending', 'synced']);
+
+/**
+ * Active appointments (scheduled or completed) in the same bay may not overlap: enforced by
+ * `appointments_no_overlap`, an EXCLUDE USING gist constraint over tstzrange(starts_at, ends_at)
+ * added in the custom migration. Cancelling (or marking no-show) frees the time.
+ */
+export const appointments = pgTable(
+  'appointments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    customerId: uuid('customer_id')
+      .notNull()
+      .references(() => customers.id, { onDelete: 'restrict' }),
+    vehicleId: uuid('vehicle_id').notNull(),
+    serviceType: text('service_type').notNull(),
+    startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
+    endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
+    /** Service bay; one today, a column already so more bays need no constraint change. */
+    bay: smallint('bay').notNull().default(1),
+    status: appointmentStatus('status').notNull().default('scheduled'),
+    cancellationReason: text('cancellation_reason'),
+    notes: text('notes'),
+    calendarEventId: text('calendar_event_id'),
+    /**
+     * Bumped by every change the calendar must reflect. The reconciler marks a row synced only if
+     * the version it projected is still current, so a reschedule during a slow sync is not lost.
+     */
+    syncVersion: integer('sync_version').notNull().default(1),
+    calendarSyncState: calendarSyncState('calendar_sync_state').notNull().default('pending'),
+    calendarSyncAttempts: integer('calendar_sync_attempts').notNull().default(0),
+    calendarSyncNextAt: timestamp('calendar_sync_next_at', { withTimezone: true }),
+    calendarSyncError: text('calendar_sync_error'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    foreignKey({
+      name: 'appointments_vehicle_owner_fk',
+      columns: [t.vehicleId, t.customerId],
+      foreignColumns: [vehicles.id, vehicles.customerId],
+    }).onDelete('restrict'),
+    index('appointments_customer_idx').on(t.customerId, t.startsAt),
+    index('appointments_starts_at_idx').on(t.startsAt),
+    index('appointments_sync_pending_idx')
+      .on(t.calendarSyncNextAt)
+      .where(sql`${t.calendarSyncState} = 'pending'`),
+    check('appointments_time_order', sql`${t.endsAt} > ${t.startsAt}`),
+  ],
+);
+
+/**
+ * Results of side-effecting requests, keyed by the caller's idempotency key (e.g. the LLM's tool
+ * call id), so a retried request returns the first result instead of acting twice. In the
+ * database, not in memory, because any instance may receive the retry.
+ */
+export const idempotencyKeys = pgTable('idempotency_keys', {
+  key: text('key').primaryKey(),
+  operation: text('operation').notNull(),
+  result: jsonb('result').notNull(),
+  createdAt: createdAt(),
+});
+
+export const callOutcome = pgEnum('call_outcome', [
+  'booked',
+  'cancelled',
+  'rescheduled',
+  'transferred',
+  'completed',
+  'abandoned',
+  'error',
+]);
+
+export const callRecords = pgTable(
+  'call_records',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** The transport's id for the call (Twilio CallSid, or a generated id for browser calls). */
+    callId: text('call_id').notNull().unique(),
+    callerNumber: text('caller_number'),
+    transport: text('transport').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true }),
+    outcome: callOutcome('outcome'),
+    transcript: jsonb('transcript').notNull().default([]),
+    toolCalls: jsonb('tool_calls').notNull().default([]),
+    latencies: jsonb('latencies').notNull().default([]),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('call_records_started_at_idx').on(t.startedAt)],
+);
+
+export const schema = {
+  customers,
+  vehicles,
+  appointments,
+  idempotencyKeys,
+  callRecords,
+  appointmentStatus,
+  calendarSyncState,
+  callOutcome,
+};
+
+export type Customer = typeof customers.$inferSelect;
+export type NewCustomer = typeof customers.$inferInsert;
+export type Vehicle = typeof vehicles.$inferSelect;
+export type NewVehicle = typeof vehicles.$inferInsert;
+export type Appointment = typeof appointments.$inferSelect;
+export type NewAppointment = typeof appointments.$inferInsert;
+export type CallRecord = typeof callRecords.$inferSelect;

@@ -1,0 +1,54 @@
+/**
+ * Database backends for suites that must pass on both: embedded PGlite always, and real
+ * PostgreSQL when TEST_DATABASE_URL is set (.ci/run sets it). Each opened database is fresh and
+ * migrated; on PostgreSQL it is a throwaway database created for the suite and dropped after, so
+ * test files running in parallel never see each other's rows.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openDatabase } from '../../src/db/client.js';
+import type { Database } from '../../src/db/client.js';
+
+export interface DatabaseBackend {
+  name: 'pglite' | 'postgres';
+  open(): Promise<Database>;
+}
+
+export function databaseBackends(): DatabaseBackend[] {
+  const backends: DatabaseBackend[] = [{ name: 'pglite', open: openMigratedPglite }];
+  const adminUrl = process.env.TEST_DATABASE_URL;
+  if (adminUrl) backends.push({ name: 'postgres', open: () => openThrowawayPostgres(adminUrl) });
+  return backends;
+}
+
+async function openMigratedPglite(): Promise<Database> {
+  const database = await openDatabase({ dataDir: 'memory://' });
+  await database.migrate();
+  return database;
+}
+
+async function openThrowawayPostgres(adminUrl: string): Promise<Database> {
+  const name = `test_${randomBytes(6).toString('hex')}`;
+  await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ url: url.toString(), maxConnections: 60 });
+  await database.migrate();
+  return {
+    ...database,
+    async close() {
+      await database.close();
+      await withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+async function withAdmin(adminUrl: string, run: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await run(client);
+  } finally {
+    await client.end();
+  }
+}
