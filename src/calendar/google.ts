@@ -1,0 +1,319 @@
+/**
+ * CalendarProvider over the Google Calendar API v3 (googleapis client, OAuth2 refresh token).
+ * gaxios' own retries are switched off: every call runs under src/core/retry.ts with one time
+ * budget, because a caller is waiting on the phone and gaxios' schedule (0.1 s, 0.5 s, 1.5 s per
+ * request, token refreshes included) would overrun it.
+ */
+import { calendar as calendarApi } from '@googleapis/calendar';
+import type { calendar_v3 } from '@googleapis/calendar';
+import { OAuth2Client } from 'google-auth-library';
+import { ProviderError, isAbortError } from '../core/errors.js';
+import { retry } from '../core/retry.js';
+import type { CalendarCallOptions, CalendarEvent, CalendarProvider, TimeRange } from './calendar.js';
+
+const PROVIDER = 'google_calendar';
+const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
+const RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
+
+export interface GoogleCalendarRetryInfo {
+  operation: string;
+  attempt: number;
+  delayMs: number;
+  /** Already stripped of request config, headers and secrets: safe to log. */
+  error: ProviderError;
+}
+
+export interface GoogleCalendarOptions {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  /** Default 'primary'. */
+  calendarId?: string;
+  /** googleapis' rootUrl (the API root, e.g. https://www.googleapis.com/). */
+  apiBaseUrl?: string;
+  /** OAuth2 token endpoint; default Google's. */
+  tokenUri?: string;
+  /** The shop's IANA zone: events are shown in it and free/busy is asked in it. */
+  timeZone: string;
+  /** Budget for calls that do not pass one; ~2 s because a caller is waiting. */
+  defaultBudgetMs?: number;
+  /** Cap on one token request, which cannot take a caller's signal (concurrent calls share it). */
+  tokenTimeoutMs?: number;
+  onRetry?: (info: GoogleCalendarRetryInfo) => void;
+}
+
+export function createGoogleCalendar(options: GoogleCalendarOptions): CalendarProvider {
+  const calendarId = options.calendarId ?? 'primary';
+  const tokenUrl = options.tokenUri ?? GOOGLE_TOKEN_URI;
+  const defaultBudgetMs = options.defaultBudgetMs ?? 2000;
+  const tokenTimeoutMs = options.tokenTimeoutMs ?? 5000;
+  const secrets = [options.clientSecret, options.refreshToken];
+
+  const auth = new OAuth2Client({
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    // Tokens carry an expiry, so without this a 401 (token revoked or expired early) is not retried.
+    forceRefreshOnFailure: true,
+    endpoints: { oauth2TokenUrl: tokenUrl },
+    // Deep-merged into every request, token refreshes included: their own retry:true then counts 0 retries.
+    transporterOptions: { retryConfig: { retry: 0, noResponseRetries: 0 } },
+  });
+  auth.setCredentials({ refresh_token: options.refreshToken });
+  auth.transporter.interceptors.request.add({
+    resolved: async (config) => {
+      if (config.signal === undefined && String(config.url).startsWith(tokenUrl)) {
+        config.signal = AbortSignal.timeout(tokenTimeoutMs);
+      }
+      return config;
+    },
+  });
+
+  const api = calendarApi({
+    version: 'v3',
+    auth,
+    ...(options.apiBaseUrl === undefined ? {} : { rootUrl: options.apiBaseUrl }),
+  });
+
+  const redact = (text: string): string => {
+    let result = text;
+    for (const secret of [...secrets, auth.credentials.access_token]) {
+      if (secret) result = result.split(secret).join('[redacted]');
+    }
+    return result;
+  };
+
+  async function run<T>(
+    operation: string,
+    callOptions: CalendarCallOptions | undefined,
+    attempt: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const signal = callOptions?.signal;
+    const budgetMs = callOptions?.budgetMs ?? defaultBudgetMs;
+    try {
+      return await retry((_n, attemptSignal) => attempt(attemptSignal), {
+        budgetMs,
+        baseDelayMs: 100,
+        maxDelayMs: 1000,
+        isRetryable: isRetryableGoogleError,
+        retryAfterMs: retryAfterMsOf,
+        ...(signal === undefined ? {} : { signal }),
+        onRetry: ({ attempt: n, delayMs, error }) =>
+          options.onRetry?.({ operation, attempt: n, delayMs, error: toProviderError(error, operation, budgetMs, redact) }),
+      });
+    } catch (error) {
+      // An abort is the caller's decision, not a calendar failure: hand back their reason untouched.
+      if (signal?.aborted) throw signal.reason;
+      throw toProviderError(error, operation, budgetMs, redact);
+    }
+  }
+
+  const requestOptions = (signal: AbortSignal) => ({ signal, retry: false });
+
+  return {
+    kind: 'google',
+
+    async freeBusy(range: TimeRange, callOptions?: CalendarCallOptions): Promise<TimeRange[]> {
+      return run('freeBusy', callOptions, async (signal) => {
+        const response = await api.freebusy.query(
+          {
+            requestBody: {
+              timeMin: range.start.toISOString(),
+              timeMax: range.end.toISOString(),
+              timeZone: options.timeZone,
+              items: [{ id: calendarId }],
+            },
+          },
+          requestOptions(signal),
+        );
+        const entry = response.data.calendars?.[calendarId];
+        const problem = entry?.errors?.[0] ?? (entry === undefined ? { reason: 'missing' } : undefined);
+        if (problem) {
+          // A per-calendar error comes back inside a 200; backendError is transient, the rest is configuration.
+          throw new ProviderError(PROVIDER, `freeBusy: calendar ${calendarId} reported ${problem.reason ?? 'an error'}`, {
+            retryable: problem.reason === 'backendError',
+          });
+        }
+        return (entry?.busy ?? []).flatMap((period) =>
+          period.start && period.end ? [{ start: new Date(period.start), end: new Date(period.end) }] : [],
+        );
+      });
+    },
+
+    async createEvent(event: CalendarEvent, callOptions?: CalendarCallOptions): Promise<{ created: boolean }> {
+      const body = eventBody(event, options.timeZone);
+      return run('events.insert', callOptions, async (signal) => {
+        try {
+          await api.events.insert(
+            { calendarId, sendUpdates: 'all', requestBody: { id: event.eventId, ...body } },
+            requestOptions(signal),
+          );
+          return { created: true };
+        } catch (error) {
+          // The id is taken, so the event exists (an earlier attempt landed). A deleted event keeps
+          // its id too, and is deliberately NOT brought back here: a stale projection racing a
+          // cancellation would otherwise resurrect a cancelled appointment's event.
+          if (statusOf(error) === 409) return { created: false };
+          throw error;
+        }
+      });
+    },
+
+    async updateEvent(
+      eventId: string,
+      patch: Partial<Omit<CalendarEvent, 'eventId'>>,
+      callOptions?: CalendarCallOptions,
+    ): Promise<void> {
+      const body = patchBody(patch, options.timeZone);
+      await run('events.patch', callOptions, async (signal) => {
+        await api.events.patch({ calendarId, eventId, sendUpdates: 'all', requestBody: body }, requestOptions(signal));
+      });
+    },
+
+    async deleteEvent(eventId: string, callOptions?: CalendarCallOptions): Promise<void> {
+      await run('events.delete', callOptions, async (signal) => {
+        try {
+          await api.events.delete({ calendarId, eventId, sendUpdates: 'all' }, requestOptions(signal));
+        } catch (error) {
+          // 404: never existed (or another calendar); 410: already deleted. Either way it is gone.
+          const status = statusOf(error);
+          if (status !== 404 && status !== 410) throw error;
+        }
+      });
+    },
+  };
+}
+
+function eventBody(event: CalendarEvent, shopZone: string): calendar_v3.Schema$Event {
+  const timeZone = event.timeZone || shopZone;
+  return {
+    summary: event.summary,
+    description: event.description,
+    start: { dateTime: event.start.toISOString(), timeZone },
+    end: { dateTime: event.end.toISOString(), timeZone },
+    ...(event.attendeeEmail ? { attendees: [{ email: event.attendeeEmail }] } : {}),
+  };
+}
+
+function patchBody(patch: Partial<Omit<CalendarEvent, 'eventId'>>, shopZone: string): calendar_v3.Schema$Event {
+  const timeZone = patch.timeZone || shopZone;
+  const body: calendar_v3.Schema$Event = {};
+  if (patch.summary !== undefined) body.summary = patch.summary;
+  if (patch.description !== undefined) body.description = patch.description;
+  // A zone alone is not sent: Google wants it beside a dateTime, and the shop zone never changes per event.
+  if (patch.start !== undefined) body.start = { dateTime: patch.start.toISOString(), timeZone };
+  if (patch.end !== undefined) body.end = { dateTime: patch.end.toISOString(), timeZone };
+  if (patch.attendeeEmail) body.attendees = [{ email: patch.attendeeEmail }];
+  return body;
+}
+
+// --- error classification -------------------------------------------------------------------
+// gaxios errors (GaxiosError) carry `config` (URL, headers with `Authorization: Bearer ...`, and
+// for token requests a body with the refresh token) and `response` (with `config` again). None of
+// that may travel: we read status, reason and message out of them and build a fresh error.
+
+interface GaxiosLikeError {
+  status?: number;
+  code?: string | number;
+  message?: string;
+  config?: { url?: unknown };
+  response?: { status?: number; headers?: { get?: (name: string) => string | null }; data?: unknown };
+  cause?: unknown;
+}
+
+function asGaxios(error: unknown): GaxiosLikeError | undefined {
+  return typeof error === 'object' && error !== null ? (error as GaxiosLikeError) : undefined;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const e = asGaxios(error);
+  const status = e?.response?.status ?? e?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** Google's `error.errors[0].reason` (API) or the OAuth `error` code (token endpoint). */
+function reasonOf(error: unknown): string | undefined {
+  const data = asGaxios(error)?.response?.data as
+    | { error?: string | { errors?: Array<{ reason?: unknown }>; status?: unknown } }
+    | undefined;
+  if (typeof data?.error === 'string') return data.error;
+  const reason = data?.error?.errors?.[0]?.reason;
+  return typeof reason === 'string' ? reason : undefined;
+}
+
+function googleMessageOf(error: unknown): string | undefined {
+  const data = asGaxios(error)?.response?.data as
+    | { error?: string | { message?: unknown }; error_description?: unknown }
+    | undefined;
+  if (typeof data?.error === 'string') {
+    return typeof data.error_description === 'string' ? data.error_description : undefined;
+  }
+  const message = data?.error?.message;
+  return typeof message === 'string' ? message : undefined;
+}
+
+/** The system error code under gaxios' wrapper (fetch failed -> cause -> ECONNREFUSED). */
+function networkCodeOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(E[A-Z]+|UND_ERR_[A-Z_]+)$/.test(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function isTokenRequest(error: unknown): boolean {
+  return /\/token(\?|$)/.test(String(asGaxios(error)?.config?.url ?? ''));
+}
+
+/** gaxios wraps an aborted fetch in a GaxiosError whose `code` is the DOMException's name. */
+function abortKindOf(error: unknown): 'AbortError' | 'TimeoutError' | undefined {
+  const e = asGaxios(error);
+  if (e?.code === 'AbortError' || e?.code === 'TimeoutError') return e.code;
+  if (isAbortError(error)) return (error as Error).name === 'TimeoutError' ? 'TimeoutError' : 'AbortError';
+  return isAbortError(e?.cause) ? abortKindOf(e?.cause) : undefined;
+}
+
+export function isRetryableGoogleError(error: unknown): boolean {
+  if (error instanceof ProviderError) return error.retryable;
+  // A timeout (say, of a token request) may pass on a second try; an abort was someone's decision.
+  const abortKind = abortKindOf(error);
+  if (abortKind !== undefined) return abortKind === 'TimeoutError';
+  const status = statusOf(error);
+  if (status === undefined) return networkCodeOf(error) !== undefined || asGaxios(error)?.message === 'fetch failed';
+  if (status === 429 || status === 408 || status >= 500) return true;
+  return status === 403 && RATE_LIMIT_REASONS.has(reasonOf(error) ?? '');
+}
+
+function retryAfterMsOf(error: unknown): number | undefined {
+  const header = asGaxios(error)?.response?.headers?.get?.('retry-after');
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function toProviderError(
+  error: unknown,
+  operation: string,
+  budgetMs: number,
+  redact: (text: string) => string,
+): ProviderError {
+  if (error instanceof ProviderError) return error;
+  const retryable = isRetryableGoogleError(error);
+  if (abortKindOf(error) !== undefined) {
+    // Not the caller's abort (handled before): the budget ran out, or a token request timed out.
+    return new ProviderError(PROVIDER, `${operation}: no answer within the ${budgetMs} ms budget`, { retryable: true });
+  }
+  const status = statusOf(error);
+  const where = isTokenRequest(error) ? `${operation} (token refresh)` : operation;
+  if (status === undefined) {
+    const code = networkCodeOf(error) ?? 'unknown';
+    return new ProviderError(PROVIDER, redact(`${where}: network error (${code})`), { retryable });
+  }
+  const reason = reasonOf(error);
+  const detail = googleMessageOf(error);
+  const text = `${where}: HTTP ${status}${reason ? ` ${reason}` : ''}${detail ? `: ${detail}` : ''}`;
+  return new ProviderError(PROVIDER, redact(text), { status, retryable });
+}
