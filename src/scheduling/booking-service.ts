@@ -1,0 +1,462 @@
+/**
+ * Books, cancels and reschedules appointments, keeping the database (the system of record) and
+ * the calendar (its projection) in step:
+ *   1. check the request against business rules and current busy time (database + calendar
+ *      free/busy, read now, never trusted from earlier in the call);
+ *   2. commit the change in the database, where the exclusion constraint decides races;
+ *   3. write the calendar; if that fails after its retries, the change stands, the row stays
+ *      pending, and the reconciler finishes it later.
+ */
+import { randomUUID } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Cache } from '../cache/cache.js';
+import type { CalendarProvider, TimeRange } from '../calendar/calendar.js';
+import { eventIdForAppointment } from '../calendar/event-id.js';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { activeAppointmentsIn, findAppointment, upcomingAppointments } from '../db/appointment-queries.js';
+import { SQLSTATE, sqlState } from '../db/client.js';
+import type { Db } from '../db/client.js';
+import { storedResult, storeResult } from '../db/idempotency.js';
+import { appointments, customers, vehicles } from '../db/schema.js';
+import type { Appointment } from '../db/schema.js';
+import { checkSlot, computeAvailability, shopDay } from './availability.js';
+import type { Availability } from './availability.js';
+import type { BusinessRules } from './business-rules.js';
+import { syncAppointment } from './calendar-projection.js';
+import type { ProjectionContext, ProjectionHint } from './calendar-projection.js';
+import { invalidateCustomer } from './customer-cache.js';
+import { resolveService, serviceDuration } from './services.js';
+import { isoInZone, parseShopDateTime, speakableDateTime } from './time.js';
+
+const MINUTE_MS = 60_000;
+
+export interface BookingServiceDeps {
+  db: Db;
+  calendar: CalendarProvider;
+  rules: BusinessRules;
+  shopName: string;
+  cache?: Cache | undefined;
+  now?: () => Date;
+  /** Calendar retry budget while a caller waits on the line. */
+  callerBudgetMs?: number;
+  /** How old a free/busy answer may be and still back a booking while the calendar is unreachable. */
+  freeBusySnapshotMaxAgeMs?: number;
+  /** Told about calendar writes that failed and were left for the reconciler. */
+  onSyncDeferred?: (appointmentId: string, error: unknown) => void;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  /** A repeated request with the same key returns the first result (e.g. the LLM's tool call id). */
+  idempotencyKey?: string | undefined;
+}
+
+export interface AppointmentView {
+  id: string;
+  customerId: string;
+  vehicleId: string;
+  serviceType: string;
+  status: Appointment['status'];
+  /** ISO 8601 with the shop's offset. */
+  startsAt: string;
+  endsAt: string;
+  durationMinutes: number;
+  /** "Thursday, December 3 at 2:00 PM", in the shop's zone. */
+  when: string;
+  notes: string | null;
+  cancellationReason: string | null;
+  /** False while the calendar write is still pending (the reconciler will finish it). */
+  calendarSynced: boolean;
+}
+
+export interface BookRequest {
+  customerId: string;
+  vehicleId: string;
+  /** ISO 8601; without an offset it means shop-local time. */
+  scheduledAt: string;
+  serviceType: string;
+  durationMinutes?: number | undefined;
+  notes?: string | undefined;
+}
+
+export interface CancelRequest {
+  appointmentId: string;
+  /** When given, the appointment must belong to this customer (a caller acts only on their own). */
+  customerId?: string | undefined;
+  reason?: string | undefined;
+}
+
+export interface RescheduleRequest {
+  appointmentId: string;
+  customerId?: string | undefined;
+  newScheduledAt: string;
+}
+
+export interface BookingOutcome {
+  appointment: AppointmentView;
+  /** True when this answer is the stored result of an earlier request with the same key. */
+  replayed: boolean;
+}
+
+export type BookingService = ReturnType<typeof createBookingService>;
+
+const CALENDAR_UNAVAILABLE = 'calendar_unavailable';
+
+export function createBookingService(deps: BookingServiceDeps) {
+  const { db, calendar, rules } = deps;
+  const zone = rules.timeZone;
+  const now = deps.now ?? (() => new Date());
+  const callerBudgetMs = deps.callerBudgetMs ?? 2_000;
+  const snapshotMaxAgeMs = deps.freeBusySnapshotMaxAgeMs ?? 15 * MINUTE_MS;
+  const projection: ProjectionContext = { db, calendar, timeZone: zone, shopName: deps.shopName };
+
+  function view(row: Appointment): AppointmentView {
+    return {
+      id: row.id,
+      customerId: row.customerId,
+      vehicleId: row.vehicleId,
+      serviceType: row.serviceType,
+      status: row.status,
+      startsAt: isoInZone(row.startsAt, zone),
+      endsAt: isoInZone(row.endsAt, zone),
+      durationMinutes: Math.round((row.endsAt.getTime() - row.startsAt.getTime()) / MINUTE_MS),
+      when: speakableDateTime(row.startsAt, zone),
+      notes: row.notes,
+      cancellationReason: row.cancellationReason,
+      calendarSynced: row.calendarSyncState === 'synced',
+    };
+  }
+
+  async function calendarBusy(range: TimeRange, signal: AbortSignal | undefined): Promise<TimeRange[]> {
+    try {
+      const busy = await calendar.freeBusy(range, { signal, budgetMs: callerBudgetMs });
+      await rememberFreeBusy(range, busy);
+      return busy;
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new AppError(CALENDAR_UNAVAILABLE, `calendar free/busy failed: ${(error as Error).message}`, {
+        retryable: true,
+        cause: error,
+        safeMessage: "I'm having trouble reaching our calendar right now, so I can't check times this moment.",
+      });
+    }
+  }
+
+  /**
+   * Free/busy answers are remembered per shop day. If the calendar is briefly unreachable at the
+   * moment of booking, a recent answer (the one the caller's options came from) plus the database,
+   * which holds every booking made here, still decide safely; an old or missing one refuses.
+   */
+  async function rememberFreeBusy(range: TimeRange, busy: TimeRange[]): Promise<void> {
+    if (deps.cache === undefined) return;
+    await deps.cache.set(
+      snapshotKey(range),
+      { range: { start: range.start.toISOString(), end: range.end.toISOString() }, fetchedAt: now().getTime(), busy },
+      snapshotMaxAgeMs,
+    );
+  }
+
+  async function recentFreeBusy(range: TimeRange): Promise<TimeRange[] | undefined> {
+    if (deps.cache === undefined) return undefined;
+    const snapshot = await deps.cache.get<{
+      range: { start: string; end: string };
+      fetchedAt: number;
+      busy: Array<{ start: string; end: string }>;
+    }>(snapshotKey(range));
+    if (snapshot === undefined || now().getTime() - snapshot.fetchedAt > snapshotMaxAgeMs) return undefined;
+    if (new Date(snapshot.range.start) > range.start || new Date(snapshot.range.end) < range.end) return undefined;
+    return snapshot.busy.map((b) => ({ start: new Date(b.start), end: new Date(b.end) }));
+  }
+
+  function snapshotKey(range: TimeRange): string {
+    return `freebusy:${calendar.kind}:${isoInZone(range.start, zone).slice(0, 10)}`;
+  }
+
+  /** The whole shop-local day around `instant`, so a booking's check can reuse the day's snapshot. */
+  function dayRangeOf(instant: Date): TimeRange {
+    const day = shopDay(isoInZone(instant, zone).slice(0, 10), rules);
+    return { start: day.dayStart.toJSDate(), end: day.dayStart.plus({ days: 1 }).toJSDate() };
+  }
+
+  async function busyForBooking(range: TimeRange, excludeId: string | undefined, signal: AbortSignal | undefined) {
+    const dbBusy = (await activeAppointmentsIn(db, range, excludeId)).map((r) => ({ start: r.startsAt, end: r.endsAt }));
+    let calBusy: TimeRange[];
+    try {
+      calBusy = await calendarBusy(dayRangeOf(range.start), signal);
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === CALENDAR_UNAVAILABLE)) throw error;
+      const recent = await recentFreeBusy(range);
+      if (recent === undefined) throw error;
+      calBusy = recent;
+    }
+    return { dbBusy, calBusy };
+  }
+
+  async function sync(row: Appointment, hint: ProjectionHint, signal: AbortSignal | undefined): Promise<Appointment> {
+    const result = await syncAppointment(projection, row, hint, {
+      signal,
+      budgetMs: callerBudgetMs,
+      now: now(),
+      retryDelayMs: 5_000,
+    });
+    if (!result.synced && result.error !== undefined) deps.onSyncDeferred?.(row.id, result.error);
+    return (await findAppointment(db, row.id)) ?? row;
+  }
+
+  async function replay(operation: string, options: CallOptions): Promise<BookingOutcome | undefined> {
+    if (options.idempotencyKey === undefined) return undefined;
+    const prior = await storedResult<{ appointmentId: string }>(db, operation, options.idempotencyKey);
+    if (prior === undefined) return undefined;
+    const row = await findAppointment(db, prior.appointmentId);
+    return row === undefined ? undefined : { appointment: view(row), replayed: true };
+  }
+
+  /**
+   * Answers from the idempotency record when there is one, before and after the work: a
+   * duplicate that lost the race to its twin sees the twin's booking as a conflict, but its
+   * answer is the twin's result, not "that time is taken".
+   */
+  async function idempotent(
+    operation: string,
+    options: CallOptions,
+    work: () => Promise<BookingOutcome>,
+  ): Promise<BookingOutcome> {
+    const before = await replay(operation, options);
+    if (before !== undefined) return before;
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        const after = await replay(operation, options);
+        if (after !== undefined) return after;
+      }
+      throw error;
+    }
+  }
+
+  /** Runs `change` in a transaction with the idempotency record; maps constraint races to errors. */
+  async function commit(
+    operation: string,
+    options: CallOptions,
+    appointmentId: string,
+    change: (tx: Db) => Promise<Appointment>,
+  ): Promise<Appointment | BookingOutcome> {
+    try {
+      return await db.transaction(async (tx) => {
+        // The key is claimed first: a concurrent duplicate blocks on it and then replays, rather
+        // than reaching the appointment and failing on the overlap its twin just created.
+        if (options.idempotencyKey !== undefined) {
+          await storeResult(tx, operation, options.idempotencyKey, { appointmentId });
+        }
+        return change(tx);
+      });
+    } catch (error) {
+      const state = sqlState(error);
+      if (state === SQLSTATE.exclusionViolation) {
+        throw new ConflictError(
+          'slot_taken',
+          'the time overlaps another active appointment',
+          'Sorry, that time was just taken by another booking. Let me find you another time.',
+        );
+      }
+      if (state === SQLSTATE.uniqueViolation && options.idempotencyKey !== undefined) {
+        // The same request raced itself (a retry while the first was in flight): the first won.
+        const prior = await replay(operation, options);
+        if (prior !== undefined) return prior;
+      }
+      throw error;
+    }
+  }
+
+  async function ownedAppointment(appointmentId: string, customerId: string | undefined): Promise<Appointment> {
+    const row = UUID.test(appointmentId) ? await findAppointment(db, appointmentId) : undefined;
+    if (row === undefined || (customerId !== undefined && row.customerId !== customerId)) {
+      throw new NotFoundError('appointment_not_found', `no appointment ${appointmentId} for this customer`,
+        "I couldn't find that appointment on your account.");
+    }
+    return row;
+  }
+
+  function assertChangeable(row: Appointment, verb: string): void {
+    if (row.status !== 'scheduled') {
+      throw new ValidationError('appointment_not_active', `appointment is ${row.status}`,
+        `That appointment is ${row.status.replace('_', ' ')}, so I can't ${verb} it.`);
+    }
+    if (row.startsAt.getTime() <= now().getTime()) {
+      throw new ValidationError('appointment_started', 'appointment already started',
+        `That appointment has already started, so I can't ${verb} it. Let me get someone from the shop to help.`);
+    }
+  }
+
+  function slotError(check: Exclude<ReturnType<typeof checkSlot>, { ok: true }>): AppError {
+    return check.reason === 'busy'
+      ? new ConflictError('slot_taken', check.message, check.message)
+      : new ValidationError(check.reason, check.message, check.message);
+  }
+
+  async function touchCustomerCache(customerId: string): Promise<void> {
+    const customer = await db.query.customers.findFirst({ where: eq(customers.id, customerId) });
+    if (customer !== undefined) await invalidateCustomer(deps.cache, customer);
+  }
+
+  async function bookNow(request: BookRequest, options: CallOptions): Promise<BookingOutcome> {
+    const vehicle = UUID.test(request.vehicleId) && UUID.test(request.customerId)
+      ? await db.query.vehicles.findFirst({
+          where: and(eq(vehicles.id, request.vehicleId), eq(vehicles.customerId, request.customerId)),
+        })
+      : undefined;
+    if (vehicle === undefined) {
+      throw new NotFoundError('vehicle_not_found', 'vehicle not found for this customer',
+        "I couldn't find that vehicle on the customer's account.");
+    }
+    const service = resolveService(request.serviceType);
+    const durationMinutes = serviceDuration(request.serviceType, request.durationMinutes);
+    const start = parseShopDateTime(request.scheduledAt, zone).toJSDate();
+    const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
+
+    // Rules first: no I/O for a time that could never work.
+    const ruleCheck = checkSlot({ start, durationMinutes, busy: [], now: now(), rules });
+    if (!ruleCheck.ok) throw slotError(ruleCheck);
+    const { dbBusy, calBusy } = await busyForBooking(range, undefined, options.signal);
+    const check = checkSlot({ start, durationMinutes, busy: [...dbBusy, ...calBusy], now: now(), rules });
+    if (!check.ok) throw slotError(check);
+
+    const id = randomUUID();
+    const committed = await commit('book', options, id, async (tx) => {
+      const [row] = await tx
+        .insert(appointments)
+        .values({
+          id,
+          customerId: request.customerId,
+          vehicleId: request.vehicleId,
+          serviceType: service.name,
+          startsAt: range.start,
+          endsAt: range.end,
+          notes: request.notes?.trim() || null,
+          calendarEventId: eventIdForAppointment(id),
+          // The inline write goes first; the reconciler only steps in if that fails.
+          calendarSyncNextAt: new Date(now().getTime() + MINUTE_MS),
+        })
+        .returning();
+      return row!;
+    });
+    if (!('id' in committed)) return committed;
+    const row = await sync(committed, 'create', options.signal);
+    await touchCustomerCache(row.customerId);
+    return { appointment: view(row), replayed: false };
+  }
+
+  async function cancelNow(request: CancelRequest, options: CallOptions): Promise<BookingOutcome> {
+    const current = await ownedAppointment(request.appointmentId, request.customerId);
+    if (current.status === 'cancelled') return { appointment: view(current), replayed: true };
+    assertChangeable(current, 'cancel');
+
+    const committed = await commit('cancel', options, current.id, async (tx) => {
+      const [row] = await tx
+        .update(appointments)
+        .set({
+          status: 'cancelled',
+          cancellationReason: request.reason?.trim() || null,
+          syncVersion: sql`${appointments.syncVersion} + 1`,
+          calendarSyncState: 'pending',
+          calendarSyncNextAt: new Date(now().getTime() + MINUTE_MS),
+        })
+        .where(and(eq(appointments.id, current.id), eq(appointments.syncVersion, current.syncVersion)))
+        .returning();
+      if (row === undefined) throw changedUnderneath();
+      return row;
+    });
+    if (!('id' in committed)) return committed;
+    const row = await sync(committed, 'update', options.signal);
+    await touchCustomerCache(row.customerId);
+    return { appointment: view(row), replayed: false };
+  }
+
+  async function rescheduleNow(request: RescheduleRequest, options: CallOptions): Promise<BookingOutcome> {
+    const current = await ownedAppointment(request.appointmentId, request.customerId);
+    assertChangeable(current, 'move');
+
+    const durationMinutes = Math.round((current.endsAt.getTime() - current.startsAt.getTime()) / MINUTE_MS);
+    const start = parseShopDateTime(request.newScheduledAt, zone).toJSDate();
+    if (start.getTime() === current.startsAt.getTime()) return { appointment: view(current), replayed: false };
+    const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
+
+    const ruleCheck = checkSlot({ start, durationMinutes, busy: [], now: now(), rules });
+    if (!ruleCheck.ok) throw slotError(ruleCheck);
+    const { dbBusy, calBusy } = await busyForBooking(range, current.id, options.signal);
+    // The calendar still shows this appointment at its old time; that block is not a conflict.
+    const foreign = calBusy.filter(
+      (b) => !(b.start.getTime() === current.startsAt.getTime() && b.end.getTime() === current.endsAt.getTime()),
+    );
+    const check = checkSlot({ start, durationMinutes, busy: [...dbBusy, ...foreign], now: now(), rules });
+    if (!check.ok) throw slotError(check);
+
+    const committed = await commit('reschedule', options, current.id, async (tx) => {
+      const [row] = await tx
+        .update(appointments)
+        .set({
+          startsAt: range.start,
+          endsAt: range.end,
+          syncVersion: sql`${appointments.syncVersion} + 1`,
+          calendarSyncState: 'pending',
+          calendarSyncNextAt: new Date(now().getTime() + MINUTE_MS),
+        })
+        .where(and(eq(appointments.id, current.id), eq(appointments.syncVersion, current.syncVersion)))
+        .returning();
+      if (row === undefined) throw changedUnderneath();
+      return row;
+    });
+    if (!('id' in committed)) return committed;
+    const row = await sync(committed, 'update', options.signal);
+    await touchCustomerCache(row.customerId);
+    return { appointment: view(row), replayed: false };
+  }
+
+  return {
+    /** Bookable times on a shop-local date. Fails (calendar_unavailable) rather than guess. */
+    async getAvailability(
+      request: { date: string; durationMinutes?: number | undefined; serviceType?: string | undefined },
+      options: CallOptions = {},
+    ): Promise<Availability> {
+      const durationMinutes = serviceDuration(request.serviceType ?? 'general', request.durationMinutes);
+      const at = now();
+      const closedCheck = computeAvailability({ date: request.date, durationMinutes, busy: [], now: at, rules });
+      if (closedCheck.closed) return closedCheck;
+      const day = shopDay(request.date, rules);
+      const range = { start: day.dayStart.toJSDate(), end: day.dayStart.plus({ days: 1 }).toJSDate() };
+      const [rows, calBusy] = await Promise.all([activeAppointmentsIn(db, range), calendarBusy(range, options.signal)]);
+      const busy = [...rows.map((r) => ({ start: r.startsAt, end: r.endsAt })), ...calBusy];
+      return computeAvailability({ date: request.date, durationMinutes, busy, now: at, rules });
+    },
+
+    book(request: BookRequest, options: CallOptions = {}): Promise<BookingOutcome> {
+      return idempotent('book', options, () => bookNow(request, options));
+    },
+
+    cancel(request: CancelRequest, options: CallOptions = {}): Promise<BookingOutcome> {
+      return idempotent('cancel', options, () => cancelNow(request, options));
+    },
+
+    reschedule(request: RescheduleRequest, options: CallOptions = {}): Promise<BookingOutcome> {
+      return idempotent('reschedule', options, () => rescheduleNow(request, options));
+    },
+
+    async upcoming(customerId: string): Promise<AppointmentView[]> {
+      if (!UUID.test(customerId)) return [];
+      return (await upcomingAppointments(db, customerId, now())).map(view);
+    },
+
+    view,
+  };
+}
+
+function changedUnderneath(): ConflictError {
+  return new ConflictError(
+    'appointment_changed',
+    'appointment changed while being updated',
+    'That appointment was just changed by someone else. Let me look at it again.',
+  );
+}
+
+/** Ids come from the LLM; checking the shape first turns a garbled id into "not found", not a SQL error. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,0 +1,114 @@
+/**
+ * Makes the calendar reflect one appointment row: the database is the system of record and the
+ * calendar its projection. Idempotent by construction (deterministic event id, 409 = exists,
+ * 404/410 on delete = gone), so running it twice, from two places, never makes two events.
+ */
+import { eq } from 'drizzle-orm';
+import type { CalendarCallOptions, CalendarEvent, CalendarProvider } from '../calendar/calendar.js';
+import { eventIdForAppointment } from '../calendar/event-id.js';
+import type { Db } from '../db/client.js';
+import { markSynced, markSyncFailed, requeueSync } from '../db/appointment-queries.js';
+import { customers, vehicles } from '../db/schema.js';
+import type { Appointment } from '../db/schema.js';
+import { ProviderError } from '../core/errors.js';
+
+export interface ProjectionContext {
+  db: Db;
+  calendar: CalendarProvider;
+  timeZone: string;
+  shopName: string;
+}
+
+/** `update` when the event most likely exists (a reschedule): PATCH first, create if missing. */
+export type ProjectionHint = 'create' | 'update';
+
+export async function projectAppointment(
+  context: ProjectionContext,
+  row: Appointment,
+  hint: ProjectionHint,
+  options: CalendarCallOptions,
+): Promise<void> {
+  const eventId = row.calendarEventId ?? eventIdForAppointment(row.id);
+  if (row.status === 'cancelled' || row.status === 'no_show') {
+    await context.calendar.deleteEvent(eventId, options);
+    return;
+  }
+  const event = await eventFor(context, row, eventId);
+  if (hint === 'update') {
+    try {
+      await context.calendar.updateEvent(eventId, withoutId(event), options);
+      return;
+    } catch (error) {
+      if (!(error instanceof ProviderError && (error.status === 404 || error.status === 410))) throw error;
+    }
+  }
+  const { created } = await context.calendar.createEvent(event, options);
+  // Already there (an earlier attempt's insert landed, or the row moved since): bring it up to date.
+  if (!created) await context.calendar.updateEvent(eventId, withoutId(event), options);
+}
+
+/**
+ * Projects and records the outcome: synced if the row is still at the projected version, else
+ * left pending with the next attempt time. Returns whether the calendar now reflects the row.
+ */
+export async function syncAppointment(
+  context: ProjectionContext,
+  row: Appointment,
+  hint: ProjectionHint,
+  options: CalendarCallOptions & { retryDelayMs: number; now: Date },
+): Promise<{ synced: boolean; error?: unknown }> {
+  try {
+    await projectAppointment(context, row, hint, options);
+  } catch (error) {
+    await markSyncFailed(
+      context.db,
+      row.id,
+      row.syncVersion,
+      error instanceof Error ? error.message : String(error),
+      new Date(options.now.getTime() + options.retryDelayMs),
+    );
+    return { synced: false, error };
+  }
+  if (await markSynced(context.db, row.id, row.syncVersion)) return { synced: true };
+  // The row changed while this projection was in flight, and the other writer may already have
+  // marked its newer version synced; what the calendar shows now may be this stale projection.
+  // Queue the row again so the current version is projected last.
+  await requeueSync(context.db, row.id, options.now);
+  return { synced: false };
+}
+
+async function eventFor(context: ProjectionContext, row: Appointment, eventId: string): Promise<CalendarEvent> {
+  const [owner] = await context.db
+    .select({ customer: customers, vehicle: vehicles })
+    .from(vehicles)
+    .innerJoin(customers, eq(customers.id, vehicles.customerId))
+    .where(eq(vehicles.id, row.vehicleId));
+  if (owner === undefined) throw new Error(`appointment ${row.id} has no vehicle/customer`);
+  const { customer, vehicle } = owner;
+  const name = `${customer.firstName} ${customer.lastName}`;
+  const car = `${vehicle.year} ${vehicle.make} ${vehicle.model}`;
+  const description = [
+    `Customer: ${name}`,
+    `Phone: ${customer.phone}`,
+    `Vehicle: ${car}${vehicle.vin ? ` (VIN ${vehicle.vin})` : ''}${vehicle.mileage != null ? `, ${vehicle.mileage} miles` : ''}`,
+    row.notes ? `Notes: ${row.notes}` : undefined,
+    `Appointment id: ${row.id}`,
+    `Booked by the ${context.shopName} phone agent.`,
+  ]
+    .filter((line) => line !== undefined)
+    .join('\n');
+  return {
+    eventId,
+    summary: `${row.serviceType}: ${name} (${car})`,
+    description,
+    start: row.startsAt,
+    end: row.endsAt,
+    timeZone: context.timeZone,
+    attendeeEmail: customer.email ?? undefined,
+  };
+}
+
+function withoutId(event: CalendarEvent): Omit<CalendarEvent, 'eventId'> {
+  const { eventId: _eventId, ...rest } = event;
+  return rest;
+}

@@ -1,0 +1,15 @@
+/**
+ * Cache keys of customer look-ups (customer, vehicles, upcoming appointments). Every change to a
+ * customer's records deletes both keys, so the next look-up reads the database.
+ */
+import type { Cache } from '../cache/cache.js';
+
+export const CUSTOMER_CACHE_TTL_MS = 5 * 60_000;
+
+export function customerCacheKeys(customer: { id: string; phone: string }): string[] {
+  return [`customer:id:${customer.id}`, `customer:phone:${customer.phone}`];
+}
+
+export async function invalidateCustomer(cache: Cache | undefined, customer: { id: string; phone: string }): Promise<void> {
+  await cache?.delete(...customerCacheKeys(customer));
+}
