@@ -1,0 +1,46 @@
+/**
+ * The HTTP + WebSocket edge. Routes are registered here; what they do lives in the modules they
+ * call. `buildServer` does no I/O beyond fastify's own setup, so tests build one per suite and
+ * drive it with `inject` or a real listen on an ephemeral port.
+ */
+import formbody from './formbody.js';
+import websocket from '@fastify/websocket';
+import { fastify } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Logger } from '../observability/logger.js';
+import { runReadinessChecks } from './readiness.js';
+import type { ReadinessCheck } from './readiness.js';
+
+export interface ServerDeps {
+  logger: Logger;
+  readinessChecks: readonly ReadinessCheck[];
+  /** True once shutdown began: /ready turns 503 so the load balancer stops sending calls. */
+  isDraining?: () => boolean;
+  readinessTimeoutMs?: number;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  const app = fastify({
+    // pino's Logger is fastify's base logger; the cast only widens the generic.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Vendor webhooks and media streams are small; anything bigger is a mistake or an attack.
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  await app.register(formbody);
+  await app.register(websocket, { options: { maxPayload: 256 * 1024 } });
+
+  app.get('/health', async () => ({ status: 'ok' }));
+
+  app.get('/ready', async (_request, reply) => {
+    const result = await runReadinessChecks(deps.readinessChecks, deps.readinessTimeoutMs ?? 2_000);
+    const draining = deps.isDraining?.() ?? false;
+    const ready = result.ready && !draining;
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : draining ? 'draining' : 'not_ready',
+      checks: result.checks,
+    });
+  });
+
+  return app;
+}
