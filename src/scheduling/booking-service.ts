@@ -79,16 +79,19 @@ export interface BookRequest {
   notes?: string | undefined;
 }
 
+/** Customer id(s) an appointment must belong to: a caller acts only on their own records. */
+export type Owners = string | Iterable<string> | undefined;
+
 export interface CancelRequest {
   appointmentId: string;
-  /** When given, the appointment must belong to this customer (a caller acts only on their own). */
-  customerId?: string | undefined;
+  /** When given, the appointment must belong to this customer (or one of these). */
+  customerId?: Owners;
   reason?: string | undefined;
 }
 
 export interface RescheduleRequest {
   appointmentId: string;
-  customerId?: string | undefined;
+  customerId?: Owners;
   newScheduledAt: string;
 }
 
@@ -96,6 +99,8 @@ export interface BookingOutcome {
   appointment: AppointmentView;
   /** True when this answer is the stored result of an earlier request with the same key. */
   replayed: boolean;
+  /** True when there was nothing to do: already cancelled, or moved to the time it already had. */
+  unchanged?: boolean;
 }
 
 export type BookingService = ReturnType<typeof createBookingService>;
@@ -268,9 +273,10 @@ export function createBookingService(deps: BookingServiceDeps) {
     }
   }
 
-  async function ownedAppointment(appointmentId: string, customerId: string | undefined): Promise<Appointment> {
+  async function ownedAppointment(appointmentId: string, owners: Owners): Promise<Appointment> {
     const row = UUID.test(appointmentId) ? await findAppointment(db, appointmentId) : undefined;
-    if (row === undefined || (customerId !== undefined && row.customerId !== customerId)) {
+    const allowed = owners === undefined || (typeof owners === 'string' ? [owners] : [...owners]).includes(row?.customerId ?? '');
+    if (row === undefined || !allowed) {
       throw new NotFoundError('appointment_not_found', `no appointment ${appointmentId} for this customer`,
         "I couldn't find that appointment on your account.");
     }
@@ -348,7 +354,7 @@ export function createBookingService(deps: BookingServiceDeps) {
 
   async function cancelNow(request: CancelRequest, options: CallOptions): Promise<BookingOutcome> {
     const current = await ownedAppointment(request.appointmentId, request.customerId);
-    if (current.status === 'cancelled') return { appointment: view(current), replayed: true };
+    if (current.status === 'cancelled') return { appointment: view(current), replayed: false, unchanged: true };
     assertChangeable(current, 'cancel');
 
     const committed = await commit('cancel', options, current.id, async (tx) => {
@@ -378,7 +384,7 @@ export function createBookingService(deps: BookingServiceDeps) {
 
     const durationMinutes = Math.round((current.endsAt.getTime() - current.startsAt.getTime()) / MINUTE_MS);
     const start = parseShopDateTime(request.newScheduledAt, zone).toJSDate();
-    if (start.getTime() === current.startsAt.getTime()) return { appointment: view(current), replayed: false };
+    if (start.getTime() === current.startsAt.getTime()) return { appointment: view(current), replayed: false, unchanged: true };
     const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
 
     const ruleCheck = checkSlot({ start, durationMinutes, busy: [], now: now(), rules });

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { appointmentData } from './appointment-data.js';
+import { withArticle } from './spoken.js';
+import { callerCustomerIds } from './caller-access.js';
+import { defineTool, ok } from './tool.js';
+
+export const cancelAppointment = defineTool({
+  name: 'cancel_appointment',
+  description: "Cancels one of the caller's own upcoming appointments, after the caller confirmed which one.",
+  parameters: z.object({
+    appointment_id: z.string().min(1).describe('The appointment id from lookup_customer or get_upcoming_appointments.'),
+    reason: z.string().max(300).optional().describe("Why, in the caller's words, if they said."),
+  }),
+  filler: 'Let me take care of that.',
+  timeoutMs: 8_000,
+  mutates: true,
+  async execute(args, context) {
+    const { appointment, unchanged } = await context.services.booking.cancel(
+      { appointmentId: args.appointment_id, customerId: await callerCustomerIds(context), reason: args.reason },
+      { signal: context.signal, idempotencyKey: `${context.callId}:${context.toolCallId}` },
+    );
+    const message = unchanged
+      ? `That appointment on ${appointment.when} was already cancelled.`
+      : `I've cancelled ${withArticle(appointment.serviceType)} on ${appointment.when}.`;
+    return ok({ appointment: appointmentData(appointment) }, message);
+  },
+});

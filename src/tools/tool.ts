@@ -1,0 +1,97 @@
+/**
+ * The tool contract. A tool is a declarative object: name and description for the LLM, zod
+ * parameters (the JSON schema the LLM sees is generated from them), a filler phrase spoken while
+ * it runs, a time limit, and `execute`, which gets validated arguments and a context carrying the
+ * turn's abort signal, who is calling, the shared services and the call's own actions.
+ */
+import type { z } from 'zod';
+import type { Cache } from '../cache/cache.js';
+import type { Db } from '../db/client.js';
+import type { BookingService } from '../scheduling/booking-service.js';
+import type { BusinessRules } from '../scheduling/business-rules.js';
+
+/** Every tool result, as the LLM reads it. `message` is safe to say to the caller as is. */
+export type ToolResult =
+  | { success: true; data: unknown; message: string }
+  | { success: false; error: string; message: string };
+
+export function ok(data: unknown, message: string): ToolResult {
+  return { success: true, data, message };
+}
+
+export function fail(error: string, message: string): ToolResult {
+  return { success: false, error, message };
+}
+
+/**
+ * Who is on the line. The phone number is the one the telephone network verified (Twilio's
+ * From), never one the caller said. Customers are acted on only once verified: the record with
+ * the caller's own number, or one found with a matching last name.
+ */
+export interface CallerIdentity {
+  phoneNumber: string | undefined;
+  verifiedCustomerIds: Set<string>;
+}
+
+/** What a tool may ask of the call itself; the transport decides how (Twilio REST, a test fake). */
+export interface CallActions {
+  transferToHuman(reason: string | undefined): Promise<{ transferred: boolean; message: string }>;
+  /** Hangs up after whatever the agent is saying has played. */
+  endCall(): Promise<void>;
+}
+
+/** Shared services every tool may use; built once per process in main.ts. */
+export interface ToolServices {
+  db: Db;
+  booking: BookingService;
+  cache: Cache | undefined;
+  rules: BusinessRules;
+  shopName: string;
+  now: () => Date;
+}
+
+export interface ToolContext {
+  signal: AbortSignal;
+  /** The LLM's id for this call: unique per call, used as the idempotency key of side effects. */
+  toolCallId: string;
+  callId: string;
+  caller: CallerIdentity;
+  services: ToolServices;
+  actions: CallActions;
+}
+
+export interface ToolDefinition<Schema extends z.ZodObject = z.ZodObject> {
+  name: string;
+  description: string;
+  parameters: Schema;
+  /**
+   * Said while the tool runs ("Let me check the calendar."); null for tools that should not be
+   * announced (ending the call). One phrase is spoken per batch of calls.
+   */
+  filler: string | null;
+  timeoutMs: number;
+  /** True when the tool changes records: such calls in one batch run one after another. */
+  mutates: boolean;
+  execute(args: z.infer<Schema>, context: ToolContext): Promise<ToolResult>;
+}
+
+export const DEFAULT_FILLER = 'Sure, just a moment.';
+export const DEFAULT_TOOL_TIMEOUT_MS = 8_000;
+
+type ToolSpec<Schema extends z.ZodObject> = Omit<ToolDefinition<Schema>, 'filler' | 'timeoutMs' | 'mutates'> &
+  Partial<Pick<ToolDefinition<Schema>, 'filler' | 'timeoutMs' | 'mutates'>>;
+
+export function defineTool<Schema extends z.ZodObject>(spec: ToolSpec<Schema>): ToolDefinition<Schema> {
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(spec.name)) {
+    throw new Error(`tool name "${spec.name}" is not a valid function name (a-z, A-Z, 0-9, _ and -, at most 64)`);
+  }
+  return {
+    filler: DEFAULT_FILLER,
+    timeoutMs: DEFAULT_TOOL_TIMEOUT_MS,
+    mutates: false,
+    ...spec,
+  };
+}
+
+/** A tool list as the dispatcher holds it, without each tool's argument type. */
+export type AnyTool = ToolDefinition<z.ZodObject>;
