@@ -1,0 +1,41 @@
+/**
+ * Streaming speech-to-text. A stream is opened per call; audio goes in as the transport delivers
+ * it, events come out through the callback. Adapters map one vendor's messages onto these events
+ * and nothing else; reconnecting is the adapter's job (audio sent during a gap is buffered).
+ */
+import type { AudioFormat } from '../core/frames.js';
+
+export type SttEvent =
+  /** The vendor's VAD heard speech start: the earliest barge-in signal. */
+  | { type: 'speech_started'; atMs: number }
+  /**
+   * A transcript. `isFinal`: this span of audio will not be revised. `speechFinal`: the speaker
+   * paused (endpointing), so the user's turn may be over.
+   */
+  | { type: 'transcript'; text: string; isFinal: boolean; speechFinal: boolean; atMs: number }
+  /** No words for a while after the last final: the turn is over even without speechFinal. */
+  | { type: 'utterance_end'; atMs: number }
+  /** The connection dropped and came back; nothing was lost. */
+  | { type: 'reconnected'; attempt: number; atMs: number }
+  /** A failure the stream could not recover from by itself. */
+  | { type: 'error'; error: Error; atMs: number };
+
+export interface SttOptions {
+  format: AudioFormat;
+  /** Words to favour: service names, makes and models. */
+  keyterms?: readonly string[];
+  signal: AbortSignal;
+}
+
+export interface SttStream {
+  /** Never throws and never blocks: audio sent while reconnecting is buffered and replayed. */
+  sendAudio(audio: Uint8Array): void;
+  /** Asks the vendor to finish the current utterance now (e.g. the caller pressed a key). */
+  finalize(): void;
+  close(): Promise<void>;
+}
+
+export interface SttProvider {
+  readonly name: string;
+  connect(options: SttOptions, onEvent: (event: SttEvent) => void): Promise<SttStream>;
+}
