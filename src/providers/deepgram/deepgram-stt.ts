@@ -1,0 +1,394 @@
+/**
+ * Deepgram live transcription (`/v1/listen`) behind SttProvider, spoken directly over `ws`.
+ *
+ * Why not @deepgram/sdk: its socket reconnects on its own schedule (a random 1-5 s first delay that
+ * listen.v1.connect cannot tune), throws on sendMedia while reconnecting, reports a refused handshake
+ * as a close with code 1000 plus an error carrying only a message (no status, so a bad key cannot be
+ * told from an outage), and offers no way to turn off permessage-deflate. With its reconnects off,
+ * all it would add is URL building and one header, so the documented protocol is cheaper to own.
+ *
+ * Nothing is lost across a reconnect: audio sent on a connection is retained until a final result
+ * covers it (finals carry `start + duration` in stream seconds), and on a drop the uncovered audio
+ * plus whatever arrived during the gap is replayed on the new connection, bounded by maxBufferMs.
+ */
+import WebSocket from 'ws';
+import type { RawData } from 'ws';
+import type { AudioFormat } from '../../core/frames.js';
+import { ProviderError, isAbortError } from '../../core/errors.js';
+import { retry } from '../../core/retry.js';
+import type { SttEvent, SttOptions, SttProvider, SttStream } from '../stt.js';
+
+export interface DeepgramReconnectOptions {
+  /** Connection attempts per outage (and for the first connection), the first one immediate. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Wall-clock limit for one outage, waits and attempts included. */
+  budgetMs?: number;
+}
+
+export interface DeepgramSttOptions {
+  apiKey: string;
+  /** ws(s) base of the live API (default wss://api.deepgram.com); the stream is at /v1/listen. */
+  baseUrl?: string;
+  /** e.g. nova-3 */
+  model: string;
+  /** BCP-47 tag; Deepgram's default (en) when unset. */
+  language?: string;
+  /** Silence after speech before `speech_final`; false leaves endpointing to UtteranceEnd. */
+  endpointingMs?: number | false;
+  /** Gap in words after which Deepgram sends UtteranceEnd (it asks for >= 1000). */
+  utteranceEndMs?: number;
+  /** Deepgram closes a stream after 10 s with neither audio nor a text message (NET-0001). */
+  keepAliveIntervalMs?: number;
+  connectTimeoutMs?: number;
+  /** How long close() waits for the last results and the server's own close after CloseStream. */
+  closeTimeoutMs?: number;
+  reconnect?: DeepgramReconnectOptions;
+  /** Most audio held for replay (unacknowledged plus sent during a gap); the oldest goes first. */
+  maxBufferMs?: number;
+}
+
+const DEFAULT_BASE_URL = 'wss://api.deepgram.com';
+const PROVIDER = 'deepgram';
+/** Deepgram closes with 1008 when the payload is not decodable audio: reconnecting cannot help. */
+const CLOSE_BAD_DATA = 1008;
+
+interface Chunk {
+  audio: Uint8Array;
+  /** Position in the current connection's audio stream (ms); unused for gap audio. */
+  startMs: number;
+  durationMs: number;
+}
+
+interface WireResults {
+  type: 'Results';
+  start?: number;
+  duration?: number;
+  is_final?: boolean;
+  speech_final?: boolean;
+  from_finalize?: boolean;
+  channel?: { alternatives?: Array<{ transcript?: string }> };
+}
+
+type WireMessage = WireResults | { type: 'SpeechStarted' | 'UtteranceEnd' | 'Metadata' | string };
+
+export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
+  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/^http/, 'ws').replace(/\/+$/, '');
+  const endpointing = options.endpointingMs ?? 300;
+  const utteranceEndMs = options.utteranceEndMs ?? 1000;
+  const keepAliveIntervalMs = options.keepAliveIntervalMs ?? 4000;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+  const closeTimeoutMs = options.closeTimeoutMs ?? 2000;
+  const maxBufferMs = options.maxBufferMs ?? 10_000;
+  const maxAttempts = options.reconnect?.maxAttempts ?? 5;
+  const baseDelayMs = options.reconnect?.baseDelayMs ?? 200;
+  const maxDelayMs = options.reconnect?.maxDelayMs ?? 2000;
+  const budgetMs = options.reconnect?.budgetMs ?? 15_000;
+  const apiKey = options.apiKey;
+
+  // The key only travels in a header, but a message from a proxy or the OS could still echo it.
+  const scrub = (text: string): string => (apiKey ? text.split(apiKey).join('[redacted]') : text);
+
+  function listenUrl(format: AudioFormat, keyterms: readonly string[] | undefined): string {
+    const query = new URLSearchParams({
+      model: options.model,
+      encoding: format.encoding,
+      sample_rate: String(format.sampleRate),
+      channels: '1',
+      interim_results: 'true',
+      endpointing: endpointing === false ? 'false' : String(endpointing),
+      utterance_end_ms: String(utteranceEndMs),
+      vad_events: 'true',
+      smart_format: 'true',
+      punctuate: 'true',
+    });
+    if (options.language) query.set('language', options.language);
+    // Nova-3 takes keyterm prompting and refuses the older keywords boosting; older models the reverse.
+    const termParam = options.model.startsWith('nova-3') ? 'keyterm' : 'keywords';
+    for (const term of new Set((keyterms ?? []).map((t) => t.trim()).filter(Boolean))) query.append(termParam, term);
+    return `${baseUrl}/v1/listen?${query.toString()}`;
+  }
+
+  /** Opens one socket; settles when it is open, refused, timed out or `signal` aborts. */
+  function openSocket(url: string, signal: AbortSignal): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, {
+        headers: { Authorization: `Token ${apiKey}` },
+        perMessageDeflate: false,
+        handshakeTimeout: connectTimeoutMs,
+      });
+      let settled = false;
+      const settle = (error: Error | undefined): void => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (error === undefined) {
+          resolve(ws);
+          return;
+        }
+        ws.removeAllListeners('open');
+        ws.on('error', () => undefined);
+        if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+        reject(error);
+      };
+      const onAbort = (): void => settle(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      ws.once('open', () => settle(undefined));
+      ws.once('unexpected-response', (_req, res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        const detail = res.headers['dg-error'];
+        const reason = typeof detail === 'string' && detail ? ` (${scrub(detail)})` : '';
+        settle(
+          new ProviderError(PROVIDER, `Deepgram refused the stream: HTTP ${status}${reason}`, {
+            status,
+            // 401/403: bad key; 400: bad parameters. Only overload and outages pass with time.
+            retryable: status === 408 || status === 429 || status >= 500,
+          }),
+        );
+      });
+      ws.on('error', (error: Error & { code?: string }) => {
+        const what = error.code ?? scrub(error.message);
+        settle(new ProviderError(PROVIDER, `Could not reach Deepgram: ${what}`, { retryable: true }));
+      });
+      ws.once('close', () => settle(new ProviderError(PROVIDER, 'Deepgram closed the stream while opening', { retryable: true })));
+    });
+  }
+
+  async function connect(sttOptions: SttOptions, onEvent: (event: SttEvent) => void): Promise<SttStream> {
+    const { format, signal } = sttOptions;
+    if (signal.aborted) throw signal.reason;
+    const url = listenUrl(format, sttOptions.keyterms);
+    const bytesPerMs = (format.sampleRate * (format.encoding === 'mulaw' ? 1 : 2)) / 1000;
+    const lifetime = new AbortController();
+    const lifetimeSignal = AbortSignal.any([signal, lifetime.signal]);
+
+    let phase: 'open' | 'reconnecting' | 'closing' | 'closed' = 'open';
+    let ws: WebSocket | undefined;
+    /** Audio sent on the current connection that no final result has covered yet. */
+    let retained: Chunk[] = [];
+    /** Audio that arrived while there was no connection. */
+    let backlog: Chunk[] = [];
+    let bufferedMs = 0;
+    let sentMs = 0;
+    let pendingFinalize = false;
+    let closing: Promise<void> | undefined;
+    let closedBySocket: (() => void) | undefined;
+
+    const emit = (event: SttEvent): void => {
+      if (phase !== 'closed') onEvent(event);
+    };
+
+    const keepAlive = setTimeout(function tick() {
+      if (phase === 'open') sendText({ type: 'KeepAlive' });
+      keepAlive.refresh();
+    }, keepAliveIntervalMs);
+    keepAlive.unref();
+
+    function sendText(message: { type: string }): void {
+      if (ws?.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify(message));
+      keepAlive.refresh();
+    }
+
+    function transmit(chunk: Chunk): void {
+      if (ws?.readyState !== WebSocket.OPEN) {
+        backlog.push(chunk);
+        return;
+      }
+      ws.send(chunk.audio);
+      keepAlive.refresh();
+      retained.push({ ...chunk, startMs: sentMs });
+      sentMs += chunk.durationMs;
+    }
+
+    /** Keeps the replayable audio within maxBufferMs, dropping the oldest (retained before backlog). */
+    function bound(): void {
+      while (bufferedMs > maxBufferMs) {
+        const dropped = retained.shift() ?? backlog.shift();
+        if (!dropped) break;
+        bufferedMs -= dropped.durationMs;
+      }
+    }
+
+    /** A final result settles the audio up to its end: nothing before it needs replaying. */
+    function acknowledge(untilMs: number): void {
+      while (retained.length > 0) {
+        const first = retained[0] as Chunk;
+        if (first.startMs + first.durationMs > untilMs + 1) break;
+        retained.shift();
+        bufferedMs -= first.durationMs;
+      }
+    }
+
+    function onMessage(data: RawData, isBinary: boolean): void {
+      if (isBinary || phase === 'closed') return;
+      let message: WireMessage;
+      try {
+        message = JSON.parse(data.toString()) as WireMessage;
+      } catch {
+        return;
+      }
+      const atMs = performance.now();
+      if (message.type === 'Results') {
+        const results = message as WireResults;
+        const text = results.channel?.alternatives?.[0]?.transcript ?? '';
+        const isFinal = results.is_final === true;
+        const speechFinal = results.speech_final === true;
+        if (isFinal) acknowledge(((results.start ?? 0) + (results.duration ?? 0)) * 1000);
+        // Empty interims are noise; an empty final still matters when it ends the turn or answers Finalize.
+        if (text === '' && !(isFinal && (speechFinal || results.from_finalize === true))) return;
+        emit({ type: 'transcript', text, isFinal, speechFinal, atMs });
+      } else if (message.type === 'SpeechStarted') {
+        emit({ type: 'speech_started', atMs });
+      } else if (message.type === 'UtteranceEnd') {
+        emit({ type: 'utterance_end', atMs });
+      }
+    }
+
+    function attach(socket: WebSocket): void {
+      ws = socket;
+      sentMs = 0;
+      socket.on('message', onMessage);
+      socket.on('error', () => undefined);
+      socket.once('close', (code: number, reason: Buffer) => {
+        if (socket !== ws) return;
+        ws = undefined;
+        if (phase === 'closing' || phase === 'closed') {
+          closedBySocket?.();
+          return;
+        }
+        if (code === CLOSE_BAD_DATA) {
+          const why = scrub(reason.toString()) || 'the audio could not be decoded';
+          fail(new ProviderError(PROVIDER, `Deepgram closed the stream: ${why}`, { retryable: false }));
+          return;
+        }
+        void reconnect();
+      });
+    }
+
+    async function reconnect(): Promise<void> {
+      phase = 'reconnecting';
+      // Unacknowledged audio goes back in front of what arrives during the gap.
+      backlog = [...retained, ...backlog];
+      retained = [];
+      let attempts = 0;
+      let socket: WebSocket;
+      try {
+        socket = await retry(
+          (attempt, attemptSignal) => {
+            attempts = attempt;
+            return openSocket(url, attemptSignal);
+          },
+          {
+            budgetMs,
+            baseDelayMs,
+            maxDelayMs,
+            maxAttempts,
+            isRetryable: (error) => !(error instanceof ProviderError) || error.retryable,
+            signal: lifetimeSignal,
+          },
+        );
+      } catch (error) {
+        if (phase !== 'reconnecting') return;
+        const why = isAbortError(error) ? 'timed out' : scrub(error instanceof Error ? error.message : String(error));
+        const status = error instanceof ProviderError ? error.status : undefined;
+        fail(
+          new ProviderError(PROVIDER, `Lost the Deepgram stream and could not reconnect (${attempts} attempts): ${why}`, {
+            retryable: false,
+            ...(status === undefined ? {} : { status }),
+          }),
+        );
+        return;
+      }
+      if (phase !== 'reconnecting') {
+        socket.terminate();
+        return;
+      }
+      phase = 'open';
+      attach(socket);
+      const replay = backlog;
+      backlog = [];
+      for (const chunk of replay) transmit(chunk);
+      if (pendingFinalize) {
+        pendingFinalize = false;
+        sendText({ type: 'Finalize' });
+      }
+      emit({ type: 'reconnected', attempt: attempts, atMs: performance.now() });
+    }
+
+    function fail(error: Error): void {
+      emit({ type: 'error', error, atMs: performance.now() });
+      shutdown();
+    }
+
+    /** Stops everything at once; no event is emitted afterwards. */
+    function shutdown(): void {
+      if (phase === 'closed') return;
+      phase = 'closed';
+      clearTimeout(keepAlive);
+      signal.removeEventListener('abort', shutdown);
+      lifetime.abort();
+      retained = [];
+      backlog = [];
+      bufferedMs = 0;
+      const socket = ws;
+      ws = undefined;
+      if (socket && socket.readyState === WebSocket.OPEN) socket.close(1000);
+      else socket?.terminate();
+    }
+
+    try {
+      const first = await retry((_attempt, attemptSignal) => openSocket(url, attemptSignal), {
+        budgetMs,
+        baseDelayMs,
+        maxDelayMs,
+        maxAttempts,
+        isRetryable: (error) => !(error instanceof ProviderError) || error.retryable,
+        signal,
+      });
+      attach(first);
+    } catch (error) {
+      clearTimeout(keepAlive);
+      if (signal.aborted) throw signal.reason;
+      if (isAbortError(error)) throw new ProviderError(PROVIDER, 'Timed out connecting to Deepgram', { retryable: true });
+      throw error;
+    }
+    signal.addEventListener('abort', shutdown, { once: true });
+
+    return {
+      sendAudio(audio) {
+        if (phase === 'closing' || phase === 'closed' || audio.length === 0) return;
+        // A copy: the caller may reuse its buffer, and this one may be replayed later.
+        const chunk: Chunk = { audio: audio.slice(), startMs: 0, durationMs: audio.length / bytesPerMs };
+        bufferedMs += chunk.durationMs;
+        transmit(chunk);
+        bound();
+      },
+      finalize() {
+        if (phase === 'open') sendText({ type: 'Finalize' });
+        else if (phase === 'reconnecting') pendingFinalize = true;
+      },
+      close() {
+        closing ??= (async () => {
+          const socket = ws;
+          if (phase === 'open' && socket?.readyState === WebSocket.OPEN) {
+            phase = 'closing';
+            const closed = new Promise<void>((resolve) => {
+              closedBySocket = resolve;
+              setTimeout(resolve, closeTimeoutMs).unref();
+            });
+            // Deepgram answers with the last results and Metadata, then closes the socket itself.
+            socket.send(JSON.stringify({ type: 'CloseStream' }));
+            await closed;
+          }
+          shutdown();
+        })();
+        return closing;
+      },
+    };
+  }
+
+  return { name: PROVIDER, connect };
+}
