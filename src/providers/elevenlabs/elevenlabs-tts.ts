@@ -1,0 +1,640 @@
+/**
+ * ElevenLabs streaming TTS over the stream-input WebSocket, spoken directly on `ws` (the maintained
+ * SDK has no helper for it). One socket per agent reply: the initial `{ text: " " }` message opens
+ * the input, every speakable chunk goes with `flush: true`, `{ text: "" }` ends it, and the server
+ * answers base64 audio chunks, then `isFinal`, then a normal close.
+ *
+ * The handshake (TLS + upgrade) is the slowest part of a first reply, so formats the caller asks to
+ * keep warm hold one socket already open with its initial message sent; open() takes it and a
+ * replacement is opened in the background. ElevenLabs closes a socket after ~20 s without text, so
+ * a warm socket is renewed before then, and replaced if it is closed anyway.
+ */
+import WebSocket from 'ws';
+import type { AudioFormat } from '../../core/frames.js';
+import { ProviderError, isAbortError } from '../../core/errors.js';
+import { retry } from '../../core/retry.js';
+import type { TtsOptions, TtsProvider, TtsStream } from '../tts.js';
+
+const PROVIDER = 'elevenlabs';
+const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
+// ElevenLabs' documented default for `inactivity_timeout`.
+const VENDOR_IDLE_TIMEOUT_MS = 20_000;
+// A warm socket is renewed this long before the vendor would idle it out, so open() never takes
+// one that is about to be closed under it.
+const WARM_RENEW_MARGIN_MS = 3_000;
+const WARM_RETRY_MAX_MS = 30_000;
+// A warm socket closed sooner than this after opening counts as a failed warm-up (backoff applies).
+const WARM_MIN_LIFETIME_MS = 1_000;
+
+export interface ElevenLabsVoiceSettings {
+  stability: number;
+  similarityBoost: number;
+  style?: number;
+  useSpeakerBoost?: boolean;
+  speed?: number;
+}
+
+export interface ElevenLabsTtsOptions {
+  apiKey: string;
+  /** https base of the API (a proxy or an emulator may stand in); the WebSocket base is derived. */
+  baseUrl?: string;
+  voiceId: string;
+  /** e.g. eleven_flash_v2_5 */
+  modelId: string;
+  /** One connection attempt (handshake + upgrade). */
+  connectTimeoutMs?: number;
+  /** All of open()'s attempts together. */
+  connectBudgetMs?: number;
+  /** Text sent (or the input ended) and no audio for this long: the stream fails. */
+  audioTimeoutMs?: number;
+  /** Sent as `inactivity_timeout` when set; warm sockets are renewed before it runs out. */
+  inactivityTimeoutMs?: number;
+  /** Formats kept warm from creation (e.g. PHONE_AUDIO); warm() adds more. */
+  prewarm?: AudioFormat[];
+  voiceSettings?: ElevenLabsVoiceSettings;
+  /** generation_config.chunk_length_schedule; rarely matters since every chunk is flushed. */
+  chunkLengthSchedule?: number[];
+  /** Warm-up failures happen in the background: they are reported here, never thrown. */
+  onWarmupError?: (error: ProviderError) => void;
+}
+
+export interface ElevenLabsTts extends TtsProvider {
+  /**
+   * Keeps one socket for `format` open and initialised from now on (renewed after each use).
+   * Resolves true once one is ready, false if the warm-up failed (see onWarmupError).
+   */
+  warm(format: AudioFormat): Promise<boolean>;
+  /** Whole-phrase synthesis over the HTTP streaming endpoint (greeting, apology, fillers at start-up). */
+  synthesizeOnce(text: string, format: AudioFormat, signal: AbortSignal): Promise<Uint8Array>;
+  /** Closes warm sockets and stops renewing them; streams already open are not touched. */
+  close(): void;
+}
+
+/** The vendor's output_format for one of our AudioFormats, or a clear non-retryable error. */
+export function toOutputFormat(format: AudioFormat): string {
+  if (format.encoding === 'mulaw' && format.sampleRate === 8000) return 'ulaw_8000';
+  if (format.encoding === 'linear16' && [16000, 22050, 24000, 44100].includes(format.sampleRate)) {
+    return `pcm_${format.sampleRate}`;
+  }
+  throw new ProviderError(
+    PROVIDER,
+    `unsupported audio format ${format.encoding}/${format.sampleRate} Hz (ElevenLabs streams mulaw 8000 or linear16 16000/22050/24000/44100)`,
+    { retryable: false },
+  );
+}
+
+export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTts {
+  const httpBase = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const wsBase = httpBase.replace(/^http/, 'ws');
+  const connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
+  const connectBudgetMs = options.connectBudgetMs ?? Math.max(connectTimeoutMs * 2, 3_000);
+  const audioTimeoutMs = options.audioTimeoutMs ?? 5_000;
+  const idleTimeoutMs = options.inactivityTimeoutMs ?? VENDOR_IDLE_TIMEOUT_MS;
+  const renewAfterMs = Math.max(idleTimeoutMs - WARM_RENEW_MARGIN_MS, idleTimeoutMs / 2);
+  const { apiKey } = options;
+  let providerClosed = false;
+
+  /** Vendor text may echo what we sent; make sure the key never leaves in an error. */
+  const scrub = (text: string): string => (apiKey.length > 0 ? text.split(apiKey).join('[redacted]') : text);
+  const providerError = (
+    message: string,
+    retryable: boolean,
+    extra: { status?: number; cause?: unknown } = {},
+  ): ProviderError => new ProviderError(PROVIDER, scrub(message), { retryable, ...extra });
+
+  function streamUrl(outputFormat: string): string {
+    const params = new URLSearchParams({ model_id: options.modelId, output_format: outputFormat });
+    if (options.inactivityTimeoutMs !== undefined) {
+      params.set('inactivity_timeout', String(Math.round(options.inactivityTimeoutMs / 1000)));
+    }
+    return `${wsBase}/v1/text-to-speech/${encodeURIComponent(options.voiceId)}/stream-input?${params}`;
+  }
+
+  function initMessage(): string {
+    const message: Record<string, unknown> = { text: ' ' };
+    const vs = options.voiceSettings;
+    if (vs) {
+      message.voice_settings = {
+        stability: vs.stability,
+        similarity_boost: vs.similarityBoost,
+        ...(vs.style === undefined ? {} : { style: vs.style }),
+        ...(vs.useSpeakerBoost === undefined ? {} : { use_speaker_boost: vs.useSpeakerBoost }),
+        ...(vs.speed === undefined ? {} : { speed: vs.speed }),
+      };
+    }
+    if (options.chunkLengthSchedule) {
+      message.generation_config = { chunk_length_schedule: options.chunkLengthSchedule };
+    }
+    return JSON.stringify(message);
+  }
+
+  /** One connection attempt: resolves with an open socket whose initial message has been sent. */
+  function connect(outputFormat: string, signal: AbortSignal): Promise<WebSocket> {
+    return new Promise<WebSocket>((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      // The key goes in a header, never in the URL, so it cannot end up in a logged URL.
+      const ws = new WebSocket(streamUrl(outputFormat), {
+        headers: { 'xi-api-key': apiKey },
+        perMessageDeflate: false,
+      });
+      let settled = false;
+      const settle = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        ws.removeAllListeners();
+        // A stray late 'error' from a socket we gave up on must not crash the process.
+        ws.on('error', () => undefined);
+        if (error === undefined) {
+          resolve(ws);
+        } else {
+          ws.terminate();
+          reject(error);
+        }
+      };
+      const onAbort = (): void => settle(signal.reason);
+      const timer = setTimeout(
+        () => settle(providerError(`connection not established within ${connectTimeoutMs} ms`, true)),
+        connectTimeoutMs,
+      );
+      signal.addEventListener('abort', onAbort, { once: true });
+      ws.once('unexpected-response', (_request, response) => {
+        const status = response.statusCode ?? 0;
+        response.resume();
+        settle(handshakeError(status));
+      });
+      ws.once('error', (error) => settle(providerError(`connection failed: ${error.message}`, true, { cause: error })));
+      ws.once('close', (code, reason) => settle(closeError(code, reason.toString())));
+      ws.once('open', () => {
+        ws.send(initMessage(), (error) => {
+          if (error) settle(providerError(`initial message not sent: ${error.message}`, true));
+        });
+        settle(undefined);
+      });
+    });
+  }
+
+  function handshakeError(status: number): ProviderError {
+    if (status === 401 || status === 403) {
+      return providerError(`the API key was refused (HTTP ${status})`, false, { status });
+    }
+    const retryable = status === 408 || status === 429 || status >= 500;
+    return providerError(`WebSocket upgrade refused (HTTP ${status})`, retryable, { status });
+  }
+
+  async function connectWithRetry(outputFormat: string, signal: AbortSignal): Promise<WebSocket> {
+    try {
+      return await retry((_attempt, attemptSignal) => connect(outputFormat, attemptSignal), {
+        budgetMs: connectBudgetMs,
+        baseDelayMs: 100,
+        maxAttempts: 3,
+        isRetryable: (error) => error instanceof ProviderError && error.retryable,
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted || error instanceof ProviderError) throw error;
+      // The retry budget ran out mid-attempt.
+      throw providerError(`could not connect within ${connectBudgetMs} ms`, true, { cause: error });
+    }
+  }
+
+  // ---- warm sockets: one per format the caller asked to keep warm ----
+
+  interface WarmSlot {
+    format: AudioFormat;
+    outputFormat: string;
+    socket: WebSocket | undefined;
+    openedAt: number;
+    connecting: AbortController | undefined;
+    ready: Array<(ok: boolean) => void>;
+    timer: NodeJS.Timeout | undefined;
+    failures: number;
+    /** A non-retryable failure (a refused key): stop until warm() or open() asks again. */
+    halted: boolean;
+  }
+  const slots = new Map<string, WarmSlot>();
+
+  function settleReady(slot: WarmSlot, ok: boolean): void {
+    for (const resolve of slot.ready.splice(0)) resolve(ok);
+  }
+
+  function detach(slot: WarmSlot): WebSocket | undefined {
+    const ws = slot.socket;
+    slot.socket = undefined;
+    clearTimeout(slot.timer);
+    slot.timer = undefined;
+    if (ws) {
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+    }
+    return ws;
+  }
+
+  function reportWarmupError(error: unknown): void {
+    const safe = error instanceof ProviderError ? error : providerError('warm-up failed', true, { cause: error });
+    options.onWarmupError?.(safe);
+  }
+
+  function scheduleWarm(slot: WarmSlot, delayMs: number): void {
+    clearTimeout(slot.timer);
+    slot.timer = setTimeout(() => {
+      slot.timer = undefined;
+      fill(slot);
+    }, delayMs);
+    slot.timer.unref();
+  }
+
+  function warmFailed(slot: WarmSlot, error: unknown): void {
+    reportWarmupError(error);
+    settleReady(slot, false);
+    if (error instanceof ProviderError && !error.retryable) {
+      slot.halted = true;
+      return;
+    }
+    slot.failures++;
+    scheduleWarm(slot, Math.min(WARM_RETRY_MAX_MS, 500 * 2 ** (slot.failures - 1)));
+  }
+
+  /** Opens a socket for the slot; a fresh one replaces (then closes) a socket being renewed. */
+  function fill(slot: WarmSlot): void {
+    if (providerClosed || slot.halted || slot.connecting) return;
+    const controller = new AbortController();
+    slot.connecting = controller;
+    connect(slot.outputFormat, controller.signal).then(
+      (ws) => {
+        slot.connecting = undefined;
+        if (providerClosed || controller.signal.aborted) {
+          ws.close(1000);
+          return;
+        }
+        detach(slot)?.close(1000);
+        attach(slot, ws);
+      },
+      (error: unknown) => {
+        slot.connecting = undefined;
+        if (providerClosed || controller.signal.aborted) return;
+        warmFailed(slot, error);
+      },
+    );
+  }
+
+  function attach(slot: WarmSlot, ws: WebSocket): void {
+    slot.socket = ws;
+    slot.openedAt = Date.now();
+    ws.on('error', () => undefined);
+    // The server says nothing on an idle socket unless something is wrong; the close tells us what.
+    ws.on('message', () => undefined);
+    ws.on('close', (code, reason) => {
+      const lived = Date.now() - slot.openedAt;
+      detach(slot);
+      if (providerClosed) return;
+      const error = closeError(code, reason.toString());
+      if (!error.retryable) {
+        warmFailed(slot, error);
+      } else if (lived < WARM_MIN_LIFETIME_MS) {
+        warmFailed(slot, error);
+      } else {
+        // Idled out (or dropped) after a normal life: replace it quietly.
+        fill(slot);
+      }
+    });
+    slot.failures = 0;
+    settleReady(slot, true);
+    scheduleWarm(slot, renewAfterMs);
+  }
+
+  function slotFor(format: AudioFormat): WarmSlot {
+    const outputFormat = toOutputFormat(format);
+    let slot = slots.get(outputFormat);
+    if (!slot) {
+      slot = {
+        format,
+        outputFormat,
+        socket: undefined,
+        openedAt: 0,
+        connecting: undefined,
+        ready: [],
+        timer: undefined,
+        failures: 0,
+        halted: false,
+      };
+      slots.set(outputFormat, slot);
+    }
+    return slot;
+  }
+
+  function takeWarm(outputFormat: string): WebSocket | undefined {
+    const slot = slots.get(outputFormat);
+    if (!slot) return undefined;
+    let ws: WebSocket | undefined;
+    if (slot.socket?.readyState === WebSocket.OPEN && Date.now() - slot.openedAt < renewAfterMs) {
+      ws = detach(slot);
+      if (ws) ws.removeAllListeners();
+    }
+    // Whether or not one was taken, the next reply wants a warm socket too.
+    slot.halted = false;
+    fill(slot);
+    return ws;
+  }
+
+  // ---- the stream ----
+
+  function createStream(ws: WebSocket, format: AudioFormat, signal: AbortSignal): TtsStream {
+    const queue: Uint8Array[] = [];
+    let waiter: { resolve: (result: IteratorResult<Uint8Array>) => void; reject: (error: unknown) => void } | undefined;
+    let ended = false; // end() called
+    let finished = false; // all audio received
+    let closedByClient = false;
+    let failure: ProviderError | undefined;
+    let failureDelivered = false;
+    let iterated = false;
+    let carry: Uint8Array | undefined;
+    let watchdog: NodeJS.Timeout | undefined;
+    const alignSamples = format.encoding === 'linear16';
+
+    const settled = (): boolean => finished || closedByClient || failure !== undefined;
+
+    const wake = (): void => {
+      if (!waiter) return;
+      const { resolve, reject } = waiter;
+      const chunk = queue.shift();
+      if (chunk) {
+        waiter = undefined;
+        resolve({ value: chunk, done: false });
+      } else if (failure && !failureDelivered) {
+        waiter = undefined;
+        failureDelivered = true;
+        reject(failure);
+      } else if (settled()) {
+        waiter = undefined;
+        resolve({ value: undefined, done: true });
+      }
+    };
+
+    const cleanup = (): void => {
+      clearTimeout(watchdog);
+      watchdog = undefined;
+      signal.removeEventListener('abort', onAbort);
+    };
+
+    const fail = (error: ProviderError): void => {
+      if (settled()) return;
+      failure = error;
+      cleanup();
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      wake();
+    };
+
+    const finish = (): void => {
+      if (settled()) return;
+      finished = true;
+      carry = undefined; // half a sample is not audio
+      cleanup();
+      // The server closes after isFinal; closing too means a misbehaving server cannot leak the socket.
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      wake();
+    };
+
+    const armWatchdog = (): void => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(
+        () => fail(providerError(`no audio within ${audioTimeoutMs} ms`, true)),
+        audioTimeoutMs,
+      );
+    };
+
+    const push = (bytes: Uint8Array): void => {
+      let chunk = bytes;
+      if (alignSamples) {
+        // 16-bit PCM must reach consumers whole-sample aligned, whatever the vendor's chunking.
+        if (carry) {
+          const joined = new Uint8Array(carry.length + chunk.length);
+          joined.set(carry);
+          joined.set(chunk, carry.length);
+          chunk = joined;
+          carry = undefined;
+        }
+        if (chunk.length % 2 === 1) {
+          carry = chunk.slice(chunk.length - 1);
+          chunk = chunk.subarray(0, chunk.length - 1);
+        }
+      }
+      if (chunk.length > 0) queue.push(chunk);
+    };
+
+    ws.on('message', (data, isBinary) => {
+      if (settled()) return;
+      if (isBinary) return; // the protocol is JSON text frames
+      let message: Record<string, unknown>;
+      try {
+        message = JSON.parse(data.toString()) as Record<string, unknown>;
+      } catch {
+        fail(providerError('malformed message from the server', true));
+        return;
+      }
+      if (typeof message.audio === 'string' && message.audio.length > 0) {
+        push(new Uint8Array(Buffer.from(message.audio, 'base64')));
+        // Before end() a quiet spell is the LLM thinking, not a stall; after end() audio must keep coming.
+        if (ended) armWatchdog();
+        else {
+          clearTimeout(watchdog);
+          watchdog = undefined;
+        }
+      }
+      if (message.isFinal === true) {
+        finish();
+        return;
+      }
+      if (message.audio === undefined && (typeof message.error === 'string' || typeof message.message === 'string')) {
+        const text = String(message.message ?? message.error);
+        fail(providerError(`server error: ${text}`, !isPermanent(text)));
+        return;
+      }
+      wake();
+    });
+    ws.on('error', () => undefined); // the close that follows carries the outcome
+    ws.on('close', (code, reason) => {
+      if (settled()) return;
+      if (ended && code === 1000) finish();
+      else fail(closeError(code, reason.toString()));
+    });
+
+    const close = (): void => {
+      if (settled()) return;
+      closedByClient = true;
+      queue.length = 0;
+      carry = undefined;
+      cleanup();
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+      else ws.terminate();
+      wake();
+    };
+    const onAbort = (): void => close();
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    const send = (payload: Record<string, unknown>): void => {
+      if (ws.readyState !== WebSocket.OPEN) return; // the close handler reports why
+      ws.send(JSON.stringify(payload));
+    };
+
+    const iterator: AsyncIterator<Uint8Array> = {
+      next() {
+        const chunk = queue.shift();
+        if (chunk) return Promise.resolve({ value: chunk, done: false });
+        if (failure && !failureDelivered) {
+          failureDelivered = true;
+          return Promise.reject(failure);
+        }
+        if (settled()) return Promise.resolve({ value: undefined, done: true });
+        if (waiter) return Promise.reject(new Error('elevenlabs audio: next() called while a previous next() is pending'));
+        return new Promise((resolve, reject) => {
+          waiter = { resolve, reject };
+        });
+      },
+      return() {
+        // A consumer that stops reading (break) wants no more audio.
+        close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+
+    if (signal.aborted) close();
+
+    return {
+      sendText(text) {
+        if (ended) throw new Error('TtsStream.sendText() after end()');
+        if (settled() || text.trim().length === 0) return; // "" would end the input
+        // ElevenLabs wants each chunk to end with a space, or words run together across chunks.
+        const chunk = /\s$/.test(text) ? text : `${text} `;
+        send({ text: chunk, flush: true });
+        if (!watchdog) armWatchdog();
+      },
+      end() {
+        if (ended) return;
+        ended = true;
+        if (settled()) return;
+        send({ text: '' });
+        armWatchdog();
+      },
+      audio: {
+        [Symbol.asyncIterator]() {
+          if (iterated) throw new Error('TtsStream.audio can be iterated once');
+          iterated = true;
+          return iterator;
+        },
+      },
+      close,
+    };
+  }
+
+  const provider: ElevenLabsTts = {
+    name: PROVIDER,
+
+    async open({ format, signal }: TtsOptions): Promise<TtsStream> {
+      if (providerClosed) throw new Error('ElevenLabs TTS provider is closed');
+      const outputFormat = toOutputFormat(format);
+      if (signal.aborted) throw signal.reason;
+      const ws = takeWarm(outputFormat) ?? (await connectWithRetry(outputFormat, signal));
+      return createStream(ws, format, signal);
+    },
+
+    warm(format) {
+      if (providerClosed) return Promise.resolve(false);
+      const slot = slotFor(format);
+      slot.halted = false;
+      if (slot.socket?.readyState === WebSocket.OPEN) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        slot.ready.push(resolve);
+        fill(slot);
+      });
+    },
+
+    async synthesizeOnce(text, format, signal) {
+      const outputFormat = toOutputFormat(format);
+      const url = `${httpBase}/v1/text-to-speech/${encodeURIComponent(options.voiceId)}/stream?output_format=${outputFormat}`;
+      const body: Record<string, unknown> = { text, model_id: options.modelId };
+      const vs = options.voiceSettings;
+      if (vs) {
+        body.voice_settings = {
+          stability: vs.stability,
+          similarity_boost: vs.similarityBoost,
+          ...(vs.style === undefined ? {} : { style: vs.style }),
+          ...(vs.useSpeakerBoost === undefined ? {} : { use_speaker_boost: vs.useSpeakerBoost }),
+          ...(vs.speed === undefined ? {} : { speed: vs.speed }),
+        };
+      }
+      try {
+        return await retry(
+          async (_attempt, attemptSignal) => {
+            let response: Response;
+            try {
+              response = await fetch(url, {
+                method: 'POST',
+                headers: { 'xi-api-key': apiKey, 'content-type': 'application/json', accept: 'audio/*' },
+                body: JSON.stringify(body),
+                signal: attemptSignal,
+              });
+            } catch (error) {
+              if (isAbortError(error)) throw error;
+              throw providerError('synthesis request failed', true, { cause: error });
+            }
+            if (!response.ok) {
+              const detail = await response.text().catch(() => '');
+              const status = response.status;
+              const retryable = status === 408 || status === 429 || status >= 500;
+              const what = status === 401 || status === 403 ? 'the API key was refused' : 'synthesis refused';
+              throw providerError(`${what} (HTTP ${status}): ${detail.slice(0, 200)}`, retryable, { status });
+            }
+            return new Uint8Array(await response.arrayBuffer());
+          },
+          {
+            budgetMs: 15_000,
+            maxAttempts: 3,
+            baseDelayMs: 200,
+            isRetryable: (error) => error instanceof ProviderError && error.retryable,
+            signal,
+          },
+        );
+      } catch (error) {
+        if (signal.aborted || error instanceof ProviderError) throw error;
+        throw providerError('synthesis did not complete in time', true, { cause: error });
+      }
+    },
+
+    close() {
+      providerClosed = true;
+      for (const slot of slots.values()) {
+        slot.connecting?.abort();
+        slot.connecting = undefined;
+        detach(slot)?.close(1000);
+        settleReady(slot, false);
+      }
+      slots.clear();
+    },
+  };
+  // Unsupported formats throw here, at start-up, rather than on the first call.
+  for (const format of options.prewarm ?? []) void provider.warm(format);
+  return provider;
+
+  function closeError(code: number, reason: string): ProviderError {
+    const detail = reason.length > 0 ? `${code} ${reason}` : String(code);
+    if (code === 1006) return providerError(`connection dropped (${detail})`, true);
+    if (code === 1008) return providerError(`closed by the server: ${detail}`, !isPermanent(reason));
+    return providerError(`closed by the server before the reply was complete (${detail})`, code !== 1003);
+  }
+}
+
+/** Errors no retry can fix: credentials, quota, a voice or settings the account cannot use. */
+function isPermanent(reason: string): boolean {
+  return /api[ _-]?key|unauthori[sz]ed|authenticat|permission|forbidden|quota|credits|voice|output format|model/i.test(
+    reason,
+  );
+}
