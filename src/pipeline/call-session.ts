@@ -1,0 +1,631 @@
+/**
+ * One call's conversation. It owns the chat context, the turn state (one AbortController per
+ * agent turn), what the agent says (speech output, with marks) and each turn's latency timeline.
+ * A transport feeds it inbound frames and carries out what it sends; providers and tools are
+ * injected, so the same session serves phone calls, browser calls and tests.
+ *
+ *   caller audio -> STT -> user turn -> LLM (streaming, tools) -> sentence chunks -> TTS -> audio out
+ *
+ * Barge-in: caller speech while the agent is talking stops playback (clear), aborts the turn's
+ * LLM and TTS streams and its waits on tools, and keeps in the context only what was heard.
+ * Tools that change records are not cancelled by a barge-in: their results always reach the
+ * context before the next request, so the model never loses track of a booking it made.
+ */
+import type { AudioFormat, InboundFrame, OutboundFrame, SessionEvent } from '../core/frames.js';
+import { isAbortError } from '../core/errors.js';
+import type { LlmProvider } from '../providers/llm.js';
+import type { SttEvent, SttProvider, SttStream } from '../providers/stt.js';
+import type { TtsProvider } from '../providers/tts.js';
+import type { ToolDispatcher } from '../tools/dispatcher.js';
+import { buildSystemPrompt } from '../tools/system-prompt.js';
+import type { CallActions, ToolResult, ToolServices } from '../tools/tool.js';
+import { createChatContext } from './chat-context.js';
+import { createTurnTimeline } from './latency.js';
+import type { TurnLatency, TurnTimeline } from './latency.js';
+import { createSentenceChunker } from './sentence-chunker.js';
+import { createSpeechOutput } from './speech-output.js';
+import type { Utterance, UtteranceKind } from './speech-output.js';
+import { createVoiceActivity } from './voice-activity.js';
+
+export interface SessionTransport {
+  readonly format: AudioFormat;
+  send(frame: OutboundFrame): void;
+  /** Ends the call (after what was sent has played: the session waits for its marks first). */
+  hangup(): Promise<void>;
+  /** Hands the call to a person; without a number to dial, a call-back is arranged instead. */
+  transfer(reason: string | undefined): Promise<{ transferred: boolean; message: string }>;
+}
+
+export interface SessionPhrases {
+  greeting: string;
+  /** Said when the caller has been silent for a while. */
+  idlePrompt: string;
+  /** Said before hanging up after a second silence, or at the call-length limit. */
+  goodbye: string;
+  /** Said when the LLM or TTS failed mid-turn. */
+  apology: string;
+  /** Said when the model is slow to answer, so the caller does not hear dead air. */
+  stillThinking: string;
+}
+
+export const DEFAULT_PHRASES: Omit<SessionPhrases, 'greeting'> = {
+  idlePrompt: 'Are you still there?',
+  goodbye: "I haven't heard from you, so I'll let you go. Thanks for calling, goodbye!",
+  apology: "Sorry, I had a problem on my end. Could you say that again?",
+  stillThinking: 'One moment.',
+};
+
+export interface SessionTiming {
+  /** Silence after the agent finished speaking before it checks in. */
+  idleMs: number;
+  maxCallMs: number;
+  /** No audio this long after the caller finished: say the stillThinking phrase. */
+  stillThinkingMs: number;
+  /** Model responses per turn (a tool round each); beyond it the turn ends with an apology. */
+  maxToolRounds: number;
+}
+
+export const DEFAULT_TIMING: SessionTiming = {
+  idleMs: 10_000,
+  maxCallMs: 15 * 60_000,
+  stillThinkingMs: 2_000,
+  maxToolRounds: 6,
+};
+
+export interface CallSessionOptions {
+  callId: string;
+  callerNumber: string | undefined;
+  transport: SessionTransport;
+  stt: SttProvider | undefined;
+  llm: LlmProvider;
+  tts: TtsProvider | undefined;
+  dispatcher: ToolDispatcher;
+  services: ToolServices;
+  phrases: SessionPhrases;
+  timing?: Partial<SessionTiming>;
+  /** Audio of the apology synthesised ahead of time, for when TTS itself is what failed. */
+  apologyAudio?: Uint8Array | undefined;
+  keyterms?: readonly string[];
+  now?: () => number;
+  onEvent?: (event: SessionEvent) => void;
+  onError?: (error: unknown, where: string) => void;
+}
+
+export interface TranscriptEntry {
+  role: 'caller' | 'agent';
+  text: string;
+  atMs: number;
+  /** Agent lines only: false when the caller cut it off (`text` is then what they heard). */
+  complete?: boolean;
+}
+
+export interface ToolCallRecord {
+  id: string;
+  name: string;
+  arguments: string;
+  result: ToolResult;
+  durationMs: number;
+  outcome: string;
+}
+
+export interface CallRecord {
+  callId: string;
+  callerNumber: string | undefined;
+  startedAtMs: number;
+  endedAtMs: number | undefined;
+  endReason: string | undefined;
+  transcript: TranscriptEntry[];
+  toolCalls: ToolCallRecord[];
+  turns: TurnLatency[];
+  bargeIns: number;
+  transferred: boolean;
+}
+
+export interface CallSession {
+  start(): Promise<void>;
+  handle(frame: InboundFrame): void;
+  /** Ends the call from our side (shutdown, transport closed). Idempotent. */
+  end(reason: string): Promise<void>;
+  /** Resolves when the call is over, with its record. */
+  readonly finished: Promise<CallRecord>;
+  readonly record: CallRecord;
+}
+
+interface AgentTurn {
+  id: number;
+  controller: AbortController;
+  timeline: TurnTimeline;
+  /** Assistant messages of this turn, the utterances that carried them, and their transcript lines. */
+  spoken: Array<{ messageIndex: number | undefined; utterances: Utterance[]; transcript?: TranscriptEntry }>;
+  done: Promise<void>;
+}
+
+export function createCallSession(options: CallSessionOptions): CallSession {
+  const now = options.now ?? (() => performance.now());
+  const timing = { ...DEFAULT_TIMING, ...options.timing };
+  const phrases = options.phrases;
+  const transport = options.transport;
+  const context = createChatContext();
+  const callController = new AbortController();
+  const voice = createVoiceActivity(transport.format);
+
+  const record: CallRecord = {
+    callId: options.callId,
+    callerNumber: options.callerNumber,
+    startedAtMs: now(),
+    endedAtMs: undefined,
+    endReason: undefined,
+    transcript: [],
+    toolCalls: [],
+    turns: [],
+    bargeIns: 0,
+    transferred: false,
+  };
+
+  let stt: SttStream | undefined;
+  let turnCounter = 0;
+  let currentTurn: AgentTurn | undefined;
+  let pendingToolWork: Promise<void> = Promise.resolve();
+  let finals: string[] = [];
+  let interim = '';
+  let sttFinalAtMs: number | undefined;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let idleCount = 0;
+  let maxCallTimer: NodeJS.Timeout | undefined;
+  let hangupRequested = false;
+  let ended = false;
+  let resolveFinished!: (r: CallRecord) => void;
+  const finished = new Promise<CallRecord>((resolve) => (resolveFinished = resolve));
+
+  const caller = { phoneNumber: options.callerNumber, verifiedCustomerIds: new Set<string>() };
+  const actions: CallActions = {
+    async transferToHuman(reason) {
+      const outcome = await transport.transfer(reason);
+      if (outcome.transferred) record.transferred = true;
+      return outcome;
+    },
+    async endCall() {
+      hangupRequested = true;
+    },
+  };
+
+  const speech = createSpeechOutput({
+    tts: options.tts,
+    format: transport.format,
+    now,
+    send: (frame) => {
+      if (frame.kind === 'audio' && currentTurn !== undefined) {
+        currentTurn.timeline.mark('first_audio_out');
+      }
+      transport.send(frame);
+    },
+    onSynthesisError: (utterance, error) => onSpeechFailure(utterance, error),
+  });
+
+  function emit(event: SessionEvent): void {
+    options.onEvent?.(event);
+    transport.send({ kind: 'event', event });
+  }
+
+  function report(error: unknown, where: string): void {
+    options.onError?.(error, where);
+  }
+
+  // ---- speaking ------------------------------------------------------------------------------
+
+  function say(text: string, kind: UtteranceKind, turn: AgentTurn | undefined): Utterance {
+    const utterance = speech.say(text, kind, turn?.id ?? 0);
+    if (kind !== 'filler') emit({ type: 'agent_text', text, turn: turn?.id ?? 0 });
+    if (turn !== undefined && kind === 'reply') {
+      void utterance.sent.then(() => {
+        if (utterance.firstAudioAtMs !== undefined) turn.timeline.mark('first_reply_audio_out', utterance.firstAudioAtMs);
+      });
+    }
+    return utterance;
+  }
+
+  /** Says something outside the model's reply and records it in the context and transcript. */
+  function announce(text: string, kind: UtteranceKind): Utterance {
+    const utterance = say(text, kind, undefined);
+    context.addAssistant(text);
+    record.transcript.push({ role: 'agent', text, atMs: now(), complete: true });
+    return utterance;
+  }
+
+  let apologizedInTurn = -1;
+  function onSpeechFailure(utterance: Utterance, error: unknown): void {
+    report(error, 'tts');
+    const turn = currentTurn;
+    if (apologizedInTurn === utterance.turn) return;
+    apologizedInTurn = utterance.turn;
+    // TTS is what failed, so the apology comes from audio made earlier, and the turn stops:
+    // the rest of its reply could not be spoken anyway.
+    if (turn !== undefined && turn.id === utterance.turn) turn.controller.abort(new Error('tts failed'));
+    if (options.apologyAudio !== undefined) speech.play(options.apologyAudio, phrases.apology, 'apology', 0);
+    emit({ type: 'agent_text', text: phrases.apology, turn: utterance.turn });
+  }
+
+  // ---- listening -----------------------------------------------------------------------------
+
+  function onSttEvent(event: SttEvent): void {
+    if (ended) return;
+    switch (event.type) {
+      case 'speech_started':
+        callerActive();
+        if (agentTalking()) bargeIn();
+        return;
+      case 'transcript': {
+        const text = event.text.trim();
+        if (text !== '') {
+          callerActive();
+          if (agentTalking()) bargeIn();
+          if (event.isFinal) {
+            finals.push(text);
+            interim = '';
+          } else {
+            interim = text;
+          }
+          emit({ type: 'user_transcript', text: [...finals, interim].join(' ').trim(), final: event.isFinal });
+        }
+        // Deepgram often sends the words in one final and then an empty speech_final: the pause
+        // still ends the turn.
+        if (event.isFinal && event.speechFinal) {
+          sttFinalAtMs = event.atMs;
+          completeUserTurn();
+        }
+        return;
+      }
+      case 'utterance_end':
+        sttFinalAtMs ??= event.atMs;
+        completeUserTurn();
+        return;
+      case 'reconnected':
+        return;
+      case 'error':
+        report(event.error, 'stt');
+        return;
+    }
+  }
+
+  function callerActive(): void {
+    idleCount = 0;
+    clearIdle();
+  }
+
+  /** The agent is saying something, or working on an answer the caller has not heard yet. */
+  function agentTalking(): boolean {
+    return speech.busy() || currentTurn !== undefined;
+  }
+
+  function completeUserTurn(): void {
+    const text = finals.join(' ').trim();
+    finals = [];
+    interim = '';
+    if (text === '') return;
+    startUserTurn(text, 'speech');
+  }
+
+  function startUserTurn(text: string, via: 'speech' | 'text'): void {
+    callerActive();
+    record.transcript.push({ role: 'caller', text, atMs: now() });
+    if (via === 'text') emit({ type: 'user_transcript', text, final: true });
+    if (currentTurn !== undefined) bargeIn();
+    const turn = beginTurn();
+    if (via === 'speech') {
+      const speechEnd = voice.lastVoiceAtMs();
+      if (speechEnd !== undefined && (sttFinalAtMs === undefined || speechEnd <= sttFinalAtMs)) {
+        turn.timeline.mark('user_speech_end', speechEnd);
+      }
+      if (sttFinalAtMs !== undefined) turn.timeline.mark('stt_final', sttFinalAtMs);
+    }
+    sttFinalAtMs = undefined;
+    const previous = pendingToolWork;
+    turn.done = runTurn(turn, text, previous);
+  }
+
+  function bargeIn(): void {
+    const turn = currentTurn;
+    const cut = speech.interrupt();
+    if (turn === undefined && cut.length === 0) return;
+    record.bargeIns += 1;
+    if (turn !== undefined) {
+      turn.controller.abort(new Error('barge-in'));
+      currentTurn = undefined;
+      const heardParts: string[] = [];
+      for (const part of turn.spoken) {
+        // Utterances not in `cut` had finished playing before the barge-in: heard in full.
+        const heard = part.utterances
+          .map((u) => cut.find((c) => c.utterance === u)?.heard ?? u.text)
+          .join(' ')
+          .trim();
+        heardParts.push(heard);
+        if (part.messageIndex === undefined) {
+          // Cut off while the model was still streaming: its message was not written yet.
+          if (heard === '') continue;
+          part.messageIndex = context.addAssistant('');
+          part.transcript = { role: 'agent', text: heard, atMs: now(), complete: false };
+          record.transcript.push(part.transcript);
+        }
+        context.rewriteInterrupted(part.messageIndex, heard);
+        if (part.transcript !== undefined) {
+          part.transcript.text = heard;
+          part.transcript.complete = false;
+        }
+      }
+      emit({ type: 'agent_interrupted', heard: heardParts.join(' ').trim(), turn: turn.id });
+    }
+  }
+
+  // ---- the agent's turn ----------------------------------------------------------------------
+
+  function beginTurn(): AgentTurn {
+    turnCounter += 1;
+    const turn: AgentTurn = {
+      id: turnCounter,
+      controller: new AbortController(),
+      timeline: createTurnTimeline(turnCounter, now),
+      spoken: [],
+      done: Promise.resolve(),
+    };
+    currentTurn = turn;
+    return turn;
+  }
+
+  async function runTurn(turn: AgentTurn, userText: string, previousTools: Promise<void>): Promise<void> {
+    const signal = turn.controller.signal;
+    let stillThinking: NodeJS.Timeout | undefined;
+    try {
+      // Results of tools a barged-in turn started must be in the context before the next request.
+      await previousTools;
+      if (signal.aborted) return;
+      context.addUser(userText);
+      stillThinking = setTimeout(() => {
+        if (!signal.aborted && !turn.timeline.has('first_audio_out')) say(phrases.stillThinking, 'filler', turn);
+      }, timing.stillThinkingMs);
+
+      let spokeAnything = false;
+      for (let round = 0; round < timing.maxToolRounds; round += 1) {
+        const outcome = await modelRound(turn);
+        if (signal.aborted) return;
+        spokeAnything ||= outcome.spoke;
+        if (outcome.toolCalls === undefined) break;
+        if (outcome.endsCall) break;
+        if (round === timing.maxToolRounds - 1) {
+          say(phrases.apology, 'apology', turn);
+        }
+      }
+      if (hangupRequested && !spokeAnything) say('Thanks for calling, goodbye!', 'reply', turn);
+    } catch (error) {
+      if (signal.aborted || isAbortError(error)) return;
+      report(error, 'turn');
+      if (!speech.busy() || !turn.timeline.has('first_audio_out')) {
+        const apology = say(phrases.apology, 'apology', turn);
+        context.addAssistant(phrases.apology);
+        void apology.played;
+      }
+    } finally {
+      clearTimeout(stillThinking);
+      if (!signal.aborted) {
+        turn.timeline.mark('turn_done');
+        if (currentTurn === turn) currentTurn = undefined;
+      }
+      const latency = turn.timeline.toJSON();
+      record.turns.push(latency);
+      emit({ type: 'latency', turn: turn.id, timeline: latency.marks as Record<string, number> });
+      if (!signal.aborted) await afterTurn();
+    }
+  }
+
+  /** One model response: streams its text to speech; runs its tool calls if it made any. */
+  async function modelRound(
+    turn: AgentTurn,
+  ): Promise<{ toolCalls: ReadonlyArray<{ id: string; name: string }> | undefined; endsCall: boolean; spoke: boolean }> {
+    const signal = turn.controller.signal;
+    const chunker = createSentenceChunker();
+    const part: AgentTurn['spoken'][number] = { messageIndex: undefined, utterances: [] };
+    turn.spoken.push(part);
+    let text = '';
+    let toolCalls: Array<{ id: string; name: string; arguments: string }> | undefined;
+
+    const speakChunks = (chunks: string[]): void => {
+      for (const chunk of chunks) {
+        turn.timeline.mark('tts_request');
+        part.utterances.push(say(chunk, 'reply', turn));
+      }
+    };
+
+    turn.timeline.mark('llm_request');
+    const systemPrompt = buildSystemPrompt({
+      shopName: options.services.shopName,
+      rules: options.services.rules,
+      now: options.services.now(),
+      callerNumber: options.callerNumber,
+    });
+    for await (const event of options.llm.stream({
+      messages: context.forRequest(systemPrompt),
+      tools: options.dispatcher.tools,
+      signal,
+    })) {
+      if (signal.aborted) break;
+      if (event.type === 'text') {
+        turn.timeline.mark('llm_first_token');
+        text += event.delta;
+        speakChunks(chunker.push(event.delta));
+      } else if (event.type === 'tool_calls') {
+        turn.timeline.mark('llm_first_token');
+        toolCalls = event.calls;
+      }
+    }
+    if (signal.aborted) return { toolCalls: undefined, endsCall: false, spoke: false };
+    speakChunks(chunker.flush());
+    const spoken = text.trim();
+    if (spoken !== '') {
+      part.transcript = { role: 'agent', text: spoken, atMs: now(), complete: true };
+      record.transcript.push(part.transcript);
+    }
+
+    if (toolCalls === undefined || toolCalls.length === 0) {
+      part.messageIndex = context.addAssistant(spoken);
+      return { toolCalls: undefined, endsCall: false, spoke: spoken !== '' };
+    }
+    part.messageIndex = context.addToolCalls(spoken === '' ? null : spoken, toolCalls);
+    await runTools(turn, toolCalls);
+    return { toolCalls, endsCall: toolCalls.some((c) => c.name === 'end_call'), spoke: spoken !== '' };
+  }
+
+  async function runTools(turn: AgentTurn, calls: Array<{ id: string; name: string; arguments: string }>): Promise<void> {
+    const signal = turn.controller.signal;
+    let filler: Utterance | undefined;
+    for (const call of calls) emit({ type: 'tool_call', id: call.id, name: call.name, arguments: call.arguments });
+    // Tools run under the call's signal, not the turn's: a barge-in stops waiting for them, not them.
+    const work = options.dispatcher
+      .dispatch(calls, {
+        signal: callController.signal,
+        base: { callId: options.callId, caller, services: options.services, actions },
+        onFiller: (text) => {
+          if (!signal.aborted) filler = say(text, 'filler', turn);
+        },
+        onStart: (call) => turn.timeline.mark(`tool_start:${call.name}`),
+        onResult: (callId, result, info) => {
+          turn.timeline.mark(`tool_end:${info.name}`);
+          const call = calls.find((c) => c.id === callId);
+          record.toolCalls.push({
+            id: callId,
+            name: info.name,
+            arguments: call?.arguments ?? '',
+            result,
+            durationMs: Math.round(info.durationMs),
+            outcome: info.outcome,
+          });
+          emit({ type: 'tool_result', id: callId, name: info.name, result, durationMs: Math.round(info.durationMs) });
+        },
+      })
+      .then((results) => {
+        for (const r of results) context.addToolResult(r.id, JSON.stringify(r.result));
+      });
+    pendingToolWork = work.catch((error: unknown) => report(error, 'tools'));
+    await Promise.race([work, aborted(signal)]);
+    // The caller hears the filler before the model hears the result.
+    if (filler !== undefined && !signal.aborted) await Promise.race([filler.sent, aborted(signal)]);
+  }
+
+  async function afterTurn(): Promise<void> {
+    await speech.whenIdle();
+    if (ended) return;
+    if (hangupRequested) {
+      await finish('agent_ended');
+      return;
+    }
+    if (currentTurn === undefined) armIdle();
+  }
+
+  // ---- silence and limits --------------------------------------------------------------------
+
+  function armIdle(): void {
+    clearIdle();
+    idleTimer = setTimeout(() => void onIdle(), timing.idleMs);
+    idleTimer.unref?.();
+  }
+
+  function clearIdle(): void {
+    if (idleTimer !== undefined) clearTimeout(idleTimer);
+    idleTimer = undefined;
+  }
+
+  async function onIdle(): Promise<void> {
+    if (ended || currentTurn !== undefined || speech.busy()) return;
+    idleCount += 1;
+    if (idleCount === 1) {
+      await announce(phrases.idlePrompt, 'prompt').played;
+      if (!ended && currentTurn === undefined && idleCount === 1) armIdle();
+      return;
+    }
+    await announce(phrases.goodbye, 'prompt').played;
+    await finish('idle');
+  }
+
+  async function finish(reason: string): Promise<void> {
+    if (ended) return;
+    await speech.whenIdle();
+    await end(reason);
+  }
+
+  async function end(reason: string): Promise<void> {
+    if (ended) return;
+    ended = true;
+    clearIdle();
+    if (maxCallTimer !== undefined) clearTimeout(maxCallTimer);
+    currentTurn?.controller.abort(new Error(`call ended: ${reason}`));
+    callController.abort(new Error(`call ended: ${reason}`));
+    speech.close();
+    record.endedAtMs = now();
+    record.endReason = reason;
+    try {
+      await stt?.close();
+    } catch (error) {
+      report(error, 'stt close');
+    }
+    if (reason !== 'caller_hung_up' && reason !== 'transport_closed') {
+      await transport.hangup().catch((error: unknown) => report(error, 'hangup'));
+    }
+    // Tool work a barge-in left running still lands in the record before it is handed over.
+    await pendingToolWork;
+    emit({ type: 'call_ended', reason });
+    resolveFinished(record);
+  }
+
+  return {
+    record,
+    finished,
+    async start() {
+      if (options.stt !== undefined) {
+        stt = await options.stt.connect(
+          { format: transport.format, keyterms: options.keyterms ?? [], signal: callController.signal },
+          onSttEvent,
+        );
+      }
+      maxCallTimer = setTimeout(() => {
+        void (async () => {
+          bargeIn();
+          await announce("We've reached our time limit for this call. Please call back if you need anything else. Goodbye!", 'prompt').played;
+          await finish('max_duration');
+        })();
+      }, timing.maxCallMs);
+      maxCallTimer.unref?.();
+      const greeting = announce(phrases.greeting, 'greeting');
+      void greeting.played.then(() => {
+        if (!ended && currentTurn === undefined && !speech.busy()) armIdle();
+      });
+    },
+    handle(frame) {
+      if (ended) return;
+      switch (frame.kind) {
+        case 'audio':
+          voice.push(frame.audio, frame.timestampMs);
+          stt?.sendAudio(frame.audio);
+          return;
+        case 'mark':
+          speech.onMark(frame.name);
+          return;
+        case 'text': {
+          const text = frame.text.trim();
+          if (text !== '') startUserTurn(text, 'text');
+          return;
+        }
+        case 'dtmf':
+          return;
+        case 'stop':
+          void end('caller_hung_up');
+          return;
+        case 'start':
+          return;
+      }
+    },
+    end,
+  };
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

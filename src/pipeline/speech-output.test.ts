@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { PHONE_AUDIO } from '../core/frames.js';
+import type { OutboundFrame } from '../core/frames.js';
+import { createScriptedTts } from '../providers/fakes/scripted-tts.js';
+import { createSpeechOutput, heardPrefix } from './speech-output.js';
+
+function harness(options: { firstByteDelayMs?: number; withTts?: boolean } = {}) {
+  const tts = createScriptedTts({ msPerChar: 10, chunkMs: 100, firstByteDelayMs: options.firstByteDelayMs ?? 0 });
+  const sent: OutboundFrame[] = [];
+  const errors: unknown[] = [];
+  const speech = createSpeechOutput({
+    tts: options.withTts === false ? undefined : tts,
+    format: PHONE_AUDIO,
+    now: () => performance.now(),
+    send: (frame) => sent.push(frame),
+    onSynthesisError: (_u, error) => errors.push(error),
+    maxChunkBytes: 400,
+  });
+  const marks = () => sent.filter((f): f is Extract<OutboundFrame, { kind: 'mark' }> => f.kind === 'mark').map((f) => f.name);
+  return { tts, sent, errors, speech, marks };
+}
+
+describe('speech output', () => {
+  it('sends each utterance in queue order with a mark after every audio chunk', async () => {
+    // The first utterance is slow to synthesise; the second must still not overtake it.
+    const { speech, sent, tts } = harness({ firstByteDelayMs: 30 });
+    const a = speech.say('First sentence here.', 'reply', 1);
+    const b = speech.say('Second.', 'reply', 1);
+    await Promise.all([a.sent, b.sent]);
+    expect(tts.texts).toEqual(['First sentence here.', 'Second.']);
+    const kinds = sent.map((f) => f.kind);
+    for (let i = 0; i < kinds.length; i += 1) {
+      if (kinds[i] === 'audio') expect(kinds[i + 1]).toBe('mark');
+    }
+    const firstMarkOfB = sent.findIndex((f) => f.kind === 'mark' && f.name.startsWith(`u${b.id}.`));
+    const lastMarkOfA = sent.map((f, i) => (f.kind === 'mark' && f.name.startsWith(`u${a.id}.`) ? i : -1)).reduce((m, i) => Math.max(m, i));
+    expect(lastMarkOfA).toBeLessThan(firstMarkOfB);
+  });
+
+  it('counts an utterance heard only when all its marks come back', async () => {
+    const { speech, marks } = harness();
+    const u = speech.say('Hello there, welcome to the shop.', 'greeting', 0);
+    await u.sent;
+    expect(speech.busy()).toBe(true);
+    const names = marks();
+    for (const name of names.slice(0, -1)) speech.onMark(name);
+    expect(speech.busy()).toBe(true);
+    speech.onMark(names[names.length - 1]!);
+    await expect(u.played).resolves.toBe(true);
+    expect(speech.busy()).toBe(false);
+  });
+
+  it('on interrupt: clears the transport, drops what is queued, and reports what was heard', async () => {
+    const { speech, sent, marks } = harness();
+    const text = 'One two three four five six seven eight nine ten eleven twelve thirteen fourteen.';
+    const u = speech.say(text, 'reply', 1);
+    const queued = speech.say('This never plays.', 'reply', 1);
+    await u.sent;
+    const names = marks().filter((m) => m.startsWith(`u${u.id}.`));
+    speech.onMark(names[0]!); // about the first part played
+    const cut = speech.interrupt();
+    expect(sent.at(-1)).toEqual({ kind: 'clear' });
+    const heard = cut.find((c) => c.utterance === u)!.heard;
+    expect(heard.length).toBeGreaterThan(0);
+    expect(text.startsWith(heard)).toBe(true);
+    expect(heard.length).toBeLessThan(text.length);
+    expect(cut.find((c) => c.utterance === queued)?.heard ?? '').toBe('');
+    await expect(u.played).resolves.toBe(false);
+    await expect(queued.played).resolves.toBe(false);
+    // Marks echoed back after the clear are not taken as played.
+    for (const name of names) speech.onMark(name);
+    expect(speech.busy()).toBe(false);
+  });
+
+  it('plays pre-synthesised audio and treats text-only speech as heard at once', async () => {
+    const withAudio = harness();
+    const audio = new Uint8Array(800).fill(0x7f);
+    const played = withAudio.speech.play(audio, 'Sorry.', 'apology', 0);
+    await played.sent;
+    expect(withAudio.sent.filter((f) => f.kind === 'audio')).toHaveLength(2);
+
+    const textOnly = harness({ withTts: false });
+    const u = textOnly.speech.say('Typed reply.', 'reply', 1);
+    await expect(u.played).resolves.toBe(true);
+    expect(textOnly.sent).toEqual([]);
+  });
+
+  it('reports a synthesis failure and moves on to the next utterance', async () => {
+    const { speech, tts, errors } = harness();
+    tts.failNext({ at: 'open' });
+    const failed = speech.say('This fails.', 'reply', 1);
+    const next = speech.say('This works.', 'reply', 1);
+    await Promise.all([failed.sent, next.sent]);
+    await expect(failed.played).resolves.toBe(false);
+    expect(errors).toHaveLength(1);
+    expect(next.firstAudioAtMs).toBeDefined();
+  });
+
+  it.each([
+    ['Hello there friend', 1, 'Hello there friend'],
+    ['Hello there friend', 0, ''],
+    ['Hello there friend', 0.6, 'Hello'],
+    ['Hello there friend', 0.75, 'Hello there'],
+  ])('heardPrefix(%s, %d) = %s', (text, fraction, expected) => {
+    expect(heardPrefix(text, fraction)).toBe(expected);
+  });
+});
