@@ -136,6 +136,11 @@ const envSchema = z.object({
   SHOP_TRANSFER_NUMBER: optionalString,
   HARNESS_TOKEN: optionalString,
   SHUTDOWN_DRAIN_MS: intField(30_000, 0, 600_000),
+  MAX_CONCURRENT_CALLS: intField(50, 1, 10_000),
+  MAX_CALL_MINUTES: intField(15, 1, 240),
+  IDLE_PROMPT_MS: intField(10_000, 2_000, 120_000),
+  GREETING: optionalString,
+  STREAM_TOKEN_TTL_S: intField(300, 10, 3_600),
 });
 
 type ParsedEnv = z.infer<typeof envSchema>;
@@ -173,6 +178,15 @@ export interface Config {
   };
   harnessToken: string | undefined;
   shutdownDrainMs: number;
+  calls: {
+    maxConcurrent: number;
+    maxCallMs: number;
+    idleMs: number;
+    /** What the agent says when it picks up. */
+    greeting: string;
+    /** Lifetime of the per-call token in the TwiML the media stream must present back. */
+    streamTokenTtlSeconds: number;
+  };
   /** Every secret value in this config, so logs can scrub them wherever they appear. */
   secrets: string[];
 }
@@ -258,6 +272,13 @@ export function loadConfig(env: Env): Config {
     },
     harnessToken: e.HARNESS_TOKEN,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    calls: {
+      maxConcurrent: e.MAX_CONCURRENT_CALLS,
+      maxCallMs: e.MAX_CALL_MINUTES * 60_000,
+      idleMs: e.IDLE_PROMPT_MS,
+      greeting: e.GREETING ?? `Thanks for calling ${e.SHOP_NAME}. How can I help you today?`,
+      streamTokenTtlSeconds: e.STREAM_TOKEN_TTL_S,
+    },
     secrets,
   };
 }

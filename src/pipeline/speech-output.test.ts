@@ -96,6 +96,15 @@ describe('speech output', () => {
     expect(next.firstAudioAtMs).toBeDefined();
   });
 
+  it('synthesises at most two utterances ahead of the one being sent', async () => {
+    const { speech, tts } = harness({ firstByteDelayMs: 40 });
+    const all = Array.from({ length: 6 }, (_, i) => speech.say(`Sentence number ${i}.`, 'reply', 1));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(tts.streams).toHaveLength(3);
+    await Promise.all(all.map((u) => u.sent));
+    expect(tts.texts).toEqual(all.map((u) => u.text));
+  });
+
   it.each([
     ['Hello there friend', 1, 'Hello there friend'],
     ['Hello there friend', 0, ''],

@@ -33,13 +33,19 @@ export interface SpeechOutputDeps {
   onSynthesisError?(utterance: Utterance, error: unknown): void;
   /** Audio handed over in pieces of at most this many bytes, each followed by a mark. */
   maxChunkBytes?: number;
+  /**
+   * Utterances synthesised ahead of the one playing. One or two hide synthesis latency between
+   * sentences; more would only open more vendor connections for speech a barge-in may discard.
+   */
+  lookahead?: number;
 }
 
 interface Entry {
   utterance: Utterance;
   controller: AbortController;
-  /** Audio as it arrives from TTS (or all at once for pre-synthesised audio). */
-  chunks: AsyncIterable<Uint8Array>;
+  source: (signal: AbortSignal) => AsyncIterable<Uint8Array>;
+  /** Audio as it arrives from TTS (or all at once for pre-synthesised audio); set once started. */
+  chunks: AsyncIterable<Uint8Array> | undefined;
   totalBytes: number;
   ackedBytes: number;
   pendingMarks: Map<string, number>;
@@ -73,6 +79,7 @@ export interface SpeechOutput {
 
 export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   const maxChunkBytes = deps.maxChunkBytes ?? Math.round(bytesPerMs(deps.format) * 200);
+  const lookahead = deps.lookahead ?? 2;
   const queue: Entry[] = [];
   const byMark = new Map<string, Entry>();
   let nextId = 1;
@@ -102,7 +109,8 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     const entry: Entry = {
       utterance,
       controller,
-      chunks: prefetch(source(controller.signal), controller.signal),
+      source,
+      chunks: undefined,
       totalBytes: 0,
       ackedBytes: 0,
       pendingMarks: new Map(),
@@ -117,8 +125,20 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       return utterance;
     }
     queue.push(entry);
+    startWithinWindow();
     void pump();
     return utterance;
+  }
+
+  /** Starts synthesis for the utterance being sent and the `lookahead` after it. */
+  function startWithinWindow(): void {
+    let inWindow = 0;
+    for (const entry of queue) {
+      if (entry.finishedSending || entry.cut) continue;
+      if (inWindow > lookahead) break;
+      inWindow += 1;
+      entry.chunks ??= prefetch(entry.source(entry.controller.signal), entry.controller.signal);
+    }
   }
 
   /** Sends queued utterances' audio in order, one at a time. */
@@ -140,8 +160,9 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   }
 
   async function sendEntry(entry: Entry): Promise<void> {
+    startWithinWindow();
     try {
-      for await (const chunk of entry.chunks) {
+      for await (const chunk of entry.chunks ?? []) {
         if (entry.cut) break;
         for (let offset = 0; offset < chunk.length; offset += maxChunkBytes) {
           const piece = chunk.subarray(offset, Math.min(chunk.length, offset + maxChunkBytes));
@@ -162,6 +183,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     }
     entry.finishedSending = true;
     entry.resolveSent();
+    startWithinWindow();
     if (entry.cut) finish(entry, false);
     // Nothing left to hear about: text-only speech, or a failure before any audio.
     else if (entry.pendingMarks.size === 0) finish(entry, !entry.failed);

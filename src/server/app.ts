@@ -6,7 +6,7 @@
 import formbody from './formbody.js';
 import websocket from '@fastify/websocket';
 import { fastify } from 'fastify';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from '../observability/logger.js';
 import { runReadinessChecks } from './readiness.js';
 import type { ReadinessCheck } from './readiness.js';
@@ -17,6 +17,8 @@ export interface ServerDeps {
   /** True once shutdown began: /ready turns 503 so the load balancer stops sending calls. */
   isDraining?: () => boolean;
   readinessTimeoutMs?: number;
+  /** Route plugins of the callers' edges (Twilio webhook and media stream, browser harness). */
+  routes?: readonly FastifyPluginAsync[];
 }
 
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
@@ -41,6 +43,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       checks: result.checks,
     });
   });
+
+  for (const routes of deps.routes ?? []) await app.register(routes);
 
   return app;
 }

@@ -1,0 +1,144 @@
+/**
+ * Starts and tracks the calls of this process. Transports (Twilio, browser) ask it for a session
+ * and feed it frames; it enforces the concurrent-call limit, hands finished calls' records to
+ * whoever stores them, and drains on shutdown: no new calls, live ones finish up to a deadline.
+ */
+import type { SessionEvent } from '../core/frames.js';
+import type { LlmProvider } from '../providers/llm.js';
+import type { SttProvider } from '../providers/stt.js';
+import type { TtsProvider } from '../providers/tts.js';
+import { createToolDispatcher } from '../tools/dispatcher.js';
+import type { ToolErrorInfo } from '../tools/dispatcher.js';
+import type { AnyTool, ToolServices } from '../tools/tool.js';
+import { createCallSession } from './call-session.js';
+import type { CallRecord, CallSession, SessionPhrases, SessionTiming, SessionTransport } from './call-session.js';
+
+export interface CallProviders {
+  /** Undefined: no speech input (typed turns only). */
+  stt: SttProvider | undefined;
+  llm: LlmProvider;
+  /** Undefined: text-only replies. */
+  tts: TtsProvider | undefined;
+}
+
+export interface CallManagerOptions {
+  providers: CallProviders;
+  tools: readonly AnyTool[];
+  services: ToolServices;
+  phrases: SessionPhrases;
+  timing?: Partial<SessionTiming>;
+  maxConcurrentCalls: number;
+  keyterms?: readonly string[];
+  /** Pre-synthesised apology audio per audio format key (see formatKey). */
+  apologyAudio?: ReadonlyMap<string, Uint8Array>;
+  onCallStarted?: (info: { callId: string; transport: string; callerNumber: string | undefined }) => void;
+  onCallEnded?: (record: CallRecord, info: { transport: string }) => void | Promise<void>;
+  onSessionEvent?: (callId: string, event: SessionEvent) => void;
+  onError?: (callId: string, error: unknown, where: string) => void;
+  onToolError?: (callId: string, info: ToolErrorInfo) => void;
+}
+
+export interface StartCallRequest {
+  callId: string;
+  callerNumber: string | undefined;
+  /** 'twilio', 'browser', ... for records and metrics. */
+  transportName: string;
+  transport: SessionTransport;
+  /** Override providers for this call (e.g. typed turns need no STT). */
+  providers?: Partial<CallProviders>;
+}
+
+export type StartCallResult =
+  | { ok: true; session: CallSession }
+  | { ok: false; reason: 'at_capacity' | 'draining' | 'duplicate_call' };
+
+export interface CallManager {
+  /** Whether a new call would be accepted now (the webhook answers politely when not). */
+  accepting(): boolean;
+  start(request: StartCallRequest): Promise<StartCallResult>;
+  activeCalls(): number;
+  /** Stops accepting, waits for live calls up to `timeoutMs`, then ends the rest. */
+  drain(timeoutMs: number): Promise<{ finished: number; cutOff: number }>;
+}
+
+export function formatKey(format: { encoding: string; sampleRate: number }): string {
+  return `${format.encoding}/${format.sampleRate}`;
+}
+
+export function createCallManager(options: CallManagerOptions): CallManager {
+  const live = new Map<string, { session: CallSession; transport: string }>();
+  let draining = false;
+
+  return {
+    accepting() {
+      return !draining && live.size < options.maxConcurrentCalls;
+    },
+
+    async start(request) {
+      if (draining) return { ok: false, reason: 'draining' };
+      if (live.size >= options.maxConcurrentCalls) return { ok: false, reason: 'at_capacity' };
+      if (live.has(request.callId)) return { ok: false, reason: 'duplicate_call' };
+      const providers = { ...options.providers, ...request.providers };
+      const callId = request.callId;
+      const session = createCallSession({
+        callId,
+        callerNumber: request.callerNumber,
+        transport: request.transport,
+        stt: providers.stt,
+        llm: providers.llm,
+        tts: providers.tts,
+        dispatcher: createToolDispatcher({
+          tools: options.tools,
+          onError: (info) => options.onToolError?.(callId, info),
+        }),
+        services: options.services,
+        phrases: options.phrases,
+        timing: options.timing,
+        keyterms: options.keyterms,
+        apologyAudio: options.apologyAudio?.get(formatKey(request.transport.format)),
+        onEvent: (event) => options.onSessionEvent?.(callId, event),
+        onError: (error, where) => options.onError?.(callId, error, where),
+      });
+      // Registered before start() so a concurrent duplicate is refused while this one connects.
+      live.set(callId, { session, transport: request.transportName });
+      options.onCallStarted?.({ callId, transport: request.transportName, callerNumber: request.callerNumber });
+      void session.finished.then(async (record) => {
+        live.delete(callId);
+        try {
+          await options.onCallEnded?.(record, { transport: request.transportName });
+        } catch (error) {
+          options.onError?.(callId, error, 'call record');
+        }
+      });
+      try {
+        await session.start();
+      } catch (error) {
+        options.onError?.(callId, error, 'start');
+        await session.end('start_failed');
+        throw error;
+      }
+      return { ok: true, session };
+    },
+
+    activeCalls() {
+      return live.size;
+    },
+
+    async drain(timeoutMs) {
+      draining = true;
+      const calls = [...live.values()];
+      const all = Promise.all(calls.map((c) => c.session.finished));
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        all.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      const remaining = [...live.values()];
+      if (timedOut) await Promise.all(remaining.map((c) => c.session.end('shutdown')));
+      return { finished: calls.length - remaining.length, cutOff: timedOut ? remaining.length : 0 };
+    },
+  };
+}
