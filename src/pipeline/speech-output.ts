@@ -333,8 +333,12 @@ function prefetch(source: AsyncIterable<Uint8Array>, signal: AbortSignal): Async
           return;
         }
         await new Promise<void>((resolve) => {
-          wake = resolve;
-          signal.addEventListener('abort', () => resolve(), { once: true });
+          const onAbort = (): void => resolve();
+          wake = () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
         });
         wake = undefined;
       }

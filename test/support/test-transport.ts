@@ -1,8 +1,8 @@
 /**
  * A transport for session tests: records every outbound frame and plays audio back the way a
  * phone would, acknowledging each mark once the audio before it has "played" (at `speed` times
- * real time, so tests stay fast while ordering stays realistic). A clear drops unplayed marks,
- * as Twilio does.
+ * real time, so tests stay fast while ordering stays realistic). A clear drops unplayed marks
+ * (Twilio instead echoes them at once; the session ignores marks of cut speech either way).
  */
 import type { AudioFormat, OutboundFrame, SessionEvent } from '../../src/core/frames.js';
 import type { SessionTransport } from '../../src/pipeline/call-session.js';

@@ -1,0 +1,378 @@
+/**
+ * Twilio's edge: the incoming-call webhook and the media stream.
+ *
+ *   POST /twilio/voice   signature-checked; answers TwiML that connects the call to our stream,
+ *                        with the caller's number and a per-call stream token as <Parameter>s
+ *   GET  /twilio/stream  the bidirectional media stream (WebSocket): frames in and out through
+ *                        the pure serializer, a call session per stream
+ *
+ * Nothing a client sends on the stream can end the server or another call: malformed messages are
+ * logged (rate-limited, never their payloads) and dropped, and a stream that cannot show a token
+ * minted for its own call is closed before any session starts.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { RawData, WebSocket } from 'ws';
+import { PHONE_AUDIO } from '../core/frames.js';
+import type { InboundFrame } from '../core/frames.js';
+import type { Logger } from '../observability/logger.js';
+import type { CallManager } from '../pipeline/call-manager.js';
+import type { CallSession, SessionTransport } from '../pipeline/call-session.js';
+import type { TwilioCallControl } from '../transports/twilio/call-control.js';
+import { decodeTwilioMessage, encodeTwilioFrame, MAX_TWILIO_MESSAGE_BYTES } from '../transports/twilio/serializer.js';
+import type { TwilioStreamState } from '../transports/twilio/serializer.js';
+import { validateTwilioSignature } from '../transports/twilio/signature.js';
+import { deriveStreamTokenSecret, issueStreamToken, verifyStreamToken } from '../transports/twilio/stream-token.js';
+import { connectStreamTwiml, sayAndHangupTwiml } from '../transports/twilio/twiml.js';
+
+export const TWILIO_VOICE_PATH = '/twilio/voice';
+export const TWILIO_STREAM_PATH = '/twilio/stream';
+
+export const AT_CAPACITY_MESSAGE =
+  'Thanks for calling. All of our lines are busy right now. Please call back in a few minutes. Goodbye.';
+export const TRANSFER_MESSAGE = 'Transferring you to someone at the shop now.';
+export const CALLBACK_MESSAGE = "I've asked someone from the shop to call you back at this number.";
+
+/** WebSocket close codes (RFC 6455). */
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_POLICY = 1008;
+export const CLOSE_INTERNAL = 1011;
+export const CLOSE_TRY_LATER = 1013;
+
+export interface TwilioRoutesDeps {
+  manager: CallManager;
+  /** https base Twilio reaches us at; the signature covers it, and the stream URL is built on it. */
+  publicUrl: string | undefined;
+  authToken: string | undefined;
+  streamTokenTtlSeconds: number;
+  transferNumber: string | undefined;
+  callControl: TwilioCallControl | undefined;
+  logger: Logger;
+  /** Epoch ms, for stream tokens. */
+  now?: () => number;
+  /** A stream that has not shown a valid `start` by then is closed. */
+  startTimeoutMs?: number;
+  /** Malformed messages tolerated before `start`; past it the socket is closed (nothing to protect yet). */
+  maxMalformedBeforeStart?: number;
+  /** Minimum gap between two "dropped a malformed message" log lines of one stream. */
+  dropLogIntervalMs?: number;
+}
+
+export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
+  const now = deps.now ?? Date.now;
+  const log = deps.logger.child({ component: 'twilio' });
+  const tokenSecret = deps.authToken === undefined || deps.authToken === '' ? undefined : deriveStreamTokenSecret(deps.authToken);
+  const publicBase = parsePublicUrl(deps.publicUrl);
+  const startTimeoutMs = deps.startTimeoutMs ?? 10_000;
+  const maxMalformedBeforeStart = deps.maxMalformedBeforeStart ?? 100;
+  const dropLogIntervalMs = deps.dropLogIntervalMs ?? 5_000;
+
+  async function voiceWebhook(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    if (deps.authToken === undefined || deps.authToken === '' || tokenSecret === undefined) {
+      log.error('Twilio webhook refused: TWILIO_AUTH_TOKEN is not set, so its signature cannot be checked (unsigned webhooks are never accepted)');
+      return reply.code(503).type('text/plain').send('Service Unavailable');
+    }
+    if (publicBase === undefined) {
+      log.error('Twilio webhook refused: PUBLIC_URL is not set (or not a URL), so the signed URL and the stream URL are unknown');
+      return reply.code(503).type('text/plain').send('Service Unavailable');
+    }
+    const params = formParams(request.body);
+    const queryAt = request.url.indexOf('?');
+    const signedUrl = `${publicBase.href}${TWILIO_VOICE_PATH}${queryAt === -1 ? '' : request.url.slice(queryAt)}`;
+    const header = request.headers['x-twilio-signature'];
+    const signature = typeof header === 'string' ? header : undefined;
+    const authToken = deps.authToken;
+    if (
+      params === undefined ||
+      !signedUrlVariants(signedUrl).some((url) => validateTwilioSignature({ authToken, signature, url, params }))
+    ) {
+      log.warn({ signed: signature !== undefined, ip: request.ip }, 'Twilio webhook refused: invalid or missing X-Twilio-Signature');
+      return reply.code(403).type('text/plain').send('Forbidden');
+    }
+    const callSid = params.CallSid;
+    if (callSid === undefined || !/^[A-Za-z0-9]{2,64}$/.test(callSid)) {
+      return reply.code(400).type('text/plain').send('Bad Request');
+    }
+    if (!deps.manager.accepting()) {
+      log.warn({ callSid }, 'incoming call turned away: at capacity or draining');
+      return reply.type('text/xml').send(sayAndHangupTwiml(AT_CAPACITY_MESSAGE));
+    }
+    const parameters: Record<string, string> = {};
+    const from = params.From?.trim();
+    if (from !== undefined && from !== '' && from.length < 100) parameters.callerNumber = from;
+    parameters.token = issueStreamToken({ secret: tokenSecret, callSid, ttlSeconds: deps.streamTokenTtlSeconds, now: now() });
+    log.info({ callSid }, 'incoming call: connecting the media stream');
+    return reply.type('text/xml').send(connectStreamTwiml({ streamUrl: `${publicBase.wss}${TWILIO_STREAM_PATH}`, parameters }));
+  }
+
+  function mediaStream(socket: WebSocket, request: FastifyRequest): void {
+    const state: TwilioStreamState = { streamSid: undefined };
+    let phase: 'awaiting_start' | 'starting' | 'live' | 'closed' = 'awaiting_start';
+    let socketClosed = false;
+    let callSid: string | undefined;
+    let session: CallSession | undefined;
+    /** Frames that arrive while the session is being set up (STT connecting), played in after. */
+    const backlog: InboundFrame[] = [];
+    const streamLog = log.child({ ip: request.ip });
+    const drops = createDropLog(streamLog, dropLogIntervalMs);
+
+    const startTimer = setTimeout(() => {
+      if (phase === 'awaiting_start') {
+        streamLog.warn('media stream closed: no valid start message in time');
+        close(CLOSE_POLICY, 'no start');
+      }
+    }, startTimeoutMs);
+    startTimer.unref?.();
+
+    function close(code: number, reason: string): void {
+      if (phase !== 'live' && phase !== 'starting') phase = 'closed';
+      if (socket.readyState === socket.CLOSED || socket.readyState === socket.CLOSING) return;
+      try {
+        socket.close(code, reason);
+      } catch (error) {
+        streamLog.warn({ err: errorSummary(error) }, 'closing the media stream failed');
+        socket.terminate();
+      }
+    }
+
+    const transport: SessionTransport = {
+      format: PHONE_AUDIO,
+      send(frame) {
+        const streamSid = state.streamSid;
+        if (streamSid === undefined || socket.readyState !== socket.OPEN) return;
+        const message = encodeTwilioFrame(frame, streamSid);
+        if (message === null) return;
+        try {
+          socket.send(message);
+        } catch (error) {
+          streamLog.warn({ callSid, err: errorSummary(error) }, 'sending to the media stream failed');
+        }
+      },
+      async hangup() {
+        if (deps.callControl !== undefined && callSid !== undefined) {
+          try {
+            await deps.callControl.hangup(callSid);
+          } catch (error) {
+            streamLog.warn({ callSid, err: errorSummary(error) }, 'REST hang-up failed: closing the stream ends the call instead');
+          }
+        }
+        // With nothing after </Connect> in our TwiML, a closed stream ends the call.
+        close(CLOSE_NORMAL, 'call ended');
+      },
+      async transfer(reason) {
+        streamLog.info({ callSid, reason }, 'caller asked for a person');
+        if (deps.transferNumber !== undefined && deps.callControl !== undefined && callSid !== undefined) {
+          try {
+            await deps.callControl.redirectToDial(callSid, deps.transferNumber);
+            streamLog.info({ callSid }, 'call transferred to the shop');
+            return { transferred: true, message: TRANSFER_MESSAGE };
+          } catch (error) {
+            streamLog.error({ callSid, reason, err: errorSummary(error) }, 'transfer failed: a call-back is needed');
+          }
+        } else {
+          streamLog.warn({ callSid, reason }, 'call-back needed: no transfer number or call control configured');
+        }
+        return { transferred: false, message: CALLBACK_MESSAGE };
+      },
+    };
+
+    function deliver(frame: InboundFrame): void {
+      if (session === undefined) return;
+      try {
+        session.handle(frame);
+      } catch (error) {
+        streamLog.error({ callSid, err: errorSummary(error) }, 'the call session failed to handle a frame');
+      }
+    }
+
+    function onStart(frame: Extract<InboundFrame, { kind: 'start' }>, streamSid: string): void {
+      clearTimeout(startTimer);
+      state.streamSid = streamSid;
+      callSid = frame.callId;
+      if (tokenSecret === undefined) {
+        streamLog.error({ callSid }, 'media stream refused: TWILIO_AUTH_TOKEN is not set, so stream tokens cannot be checked');
+        close(CLOSE_INTERNAL, 'not configured');
+        return;
+      }
+      const check = verifyStreamToken({ secret: tokenSecret, token: frame.parameters.token, callSid, now: now() });
+      if (check !== 'ok') {
+        const why = frame.parameters.token === undefined ? 'missing' : check;
+        streamLog.warn({ callSid, tokenCheck: why }, 'media stream refused: stream token is not valid for this call');
+        close(CLOSE_POLICY, `stream token ${why}`);
+        return;
+      }
+      phase = 'starting';
+      const id = callSid;
+      deps.manager
+        .start({ callId: id, callerNumber: frame.callerNumber, transportName: 'twilio', transport })
+        .then(
+          (result) => {
+            if (!result.ok) {
+              streamLog.warn({ callSid: id, reason: result.reason }, 'media stream refused by the call manager');
+              phase = 'closed';
+              close(result.reason === 'duplicate_call' ? CLOSE_POLICY : CLOSE_TRY_LATER, result.reason);
+              return;
+            }
+            session = result.session;
+            if (socketClosed) {
+              // The caller hung up while the session was being set up.
+              phase = 'closed';
+              deliver({ kind: 'stop' });
+              return;
+            }
+            phase = 'live';
+            for (const queued of backlog.splice(0)) deliver(queued);
+          },
+          (error: unknown) => {
+            streamLog.error({ callSid: id, err: errorSummary(error) }, 'call failed to start');
+            phase = 'closed';
+            close(CLOSE_INTERNAL, 'start failed');
+          },
+        );
+    }
+
+    function onMessage(data: RawData, isBinary: boolean): void {
+      if (phase === 'closed') return;
+      const raw = toBuffer(data);
+      let error: string | undefined;
+      let frame: InboundFrame | undefined;
+      let streamSid: string | undefined;
+      if (isBinary) error = 'binary message';
+      else if (raw.length > MAX_TWILIO_MESSAGE_BYTES) error = `message too large (${raw.length} bytes)`;
+      else ({ error, frame, streamSid } = decodeTwilioMessage(raw, state, performance.now()));
+
+      if (error !== undefined) {
+        drops.drop(error, callSid);
+        if (phase === 'awaiting_start' && drops.total() > maxMalformedBeforeStart) {
+          streamLog.warn({ malformed: drops.total() }, 'media stream closed: too many malformed messages before start');
+          close(CLOSE_POLICY, 'malformed');
+        }
+        return;
+      }
+      if (frame === undefined) return;
+      if (frame.kind === 'start') {
+        if (phase !== 'awaiting_start' || streamSid === undefined) {
+          drops.drop('second start on one stream', callSid);
+          return;
+        }
+        onStart(frame, streamSid);
+        return;
+      }
+      if (phase === 'starting') {
+        // Bounded: a session that takes long to start should not let a stream fill memory.
+        if (backlog.length < 500) backlog.push(frame);
+        else drops.drop('backlog full while the call starts', callSid);
+        return;
+      }
+      if (phase === 'live') {
+        deliver(frame);
+        return;
+      }
+      // Before a start, only a stop means anything: the stream is over.
+      if (frame.kind === 'stop') close(CLOSE_NORMAL, 'stopped');
+    }
+
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      try {
+        onMessage(data, isBinary);
+      } catch (error) {
+        streamLog.error({ callSid, err: errorSummary(error) }, 'media stream message handling failed');
+      }
+    });
+    socket.on('error', (error: Error) => {
+      streamLog.warn({ callSid, err: errorSummary(error) }, 'media stream socket error');
+    });
+    socket.on('close', (code: number) => {
+      clearTimeout(startTimer);
+      socketClosed = true;
+      const wasLive = phase === 'live';
+      phase = 'closed';
+      if (wasLive) deliver({ kind: 'stop' });
+      streamLog.info({ callSid, code, malformed: drops.total() }, 'media stream closed');
+    });
+  }
+
+  return async (app) => {
+    app.post(TWILIO_VOICE_PATH, voiceWebhook);
+    app.get(TWILIO_STREAM_PATH, { websocket: true }, (socket, request) => {
+      try {
+        mediaStream(socket, request);
+      } catch (error) {
+        log.error({ err: errorSummary(error) }, 'media stream setup failed');
+        socket.terminate();
+      }
+    });
+  };
+}
+
+/** `https://host/prefix` -> the base href (no trailing slash) and the same place over wss. */
+function parsePublicUrl(value: string | undefined): { href: string; wss: string } | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  try {
+    const url = new URL(value.trim());
+    const path = url.pathname.replace(/\/+$/, '');
+    return { href: `${url.protocol}//${url.host}${path}`, wss: `wss://${url.host}${path}` };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The URL as configured, and with the scheme's default port spelled out: Twilio's own validators
+ * accept both, because Twilio has signed with either form.
+ */
+function signedUrlVariants(url: string): string[] {
+  try {
+    const parsed = new URL(url);
+    if (parsed.port !== '') return [url];
+    const port = parsed.protocol === 'https:' ? '443' : parsed.protocol === 'http:' ? '80' : undefined;
+    if (port === undefined) return [url];
+    return [url, url.replace(`//${parsed.host}`, `//${parsed.host}:${port}`)];
+  } catch {
+    return [url];
+  }
+}
+
+/** The form body as Twilio signed it: a flat record of strings, or undefined when it is not one. */
+function formParams(body: unknown): Record<string, string> | undefined {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (typeof value !== 'string') return undefined;
+    params[key] = value;
+  }
+  return params;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** Error name and message only: a stack or a vendor response body has no place in these logs. */
+function errorSummary(error: unknown): { name: string; message: string } {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'unknown', message: String(error).slice(0, 200) };
+}
+
+/** Logs dropped messages at most once per interval per stream, counting what it held back. */
+function createDropLog(log: Logger, intervalMs: number): { drop(reason: string, callSid: string | undefined): void; total(): number } {
+  let total = 0;
+  let suppressed = 0;
+  let lastLoggedAt = Number.NEGATIVE_INFINITY;
+  return {
+    drop(reason, callSid) {
+      total += 1;
+      const at = performance.now();
+      if (at - lastLoggedAt < intervalMs) {
+        suppressed += 1;
+        return;
+      }
+      log.warn({ callSid, reason, suppressedSinceLast: suppressed, malformedTotal: total }, 'dropped a malformed media stream message');
+      lastLoggedAt = at;
+      suppressed = 0;
+    },
+    total: () => total,
+  };
+}
