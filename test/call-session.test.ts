@@ -205,6 +205,39 @@ describe('call session', () => {
     await session.end('test_over');
   });
 
+  it('cuts the context to what was heard even when the model had already finished its reply', async () => {
+    const reply = 'We are open Monday to Friday from nine to five, and on Saturday from nine to three, closed Sunday.';
+    const { session, stt, llm, transport } = startSession({ script: [[text(reply)], [text('Sure.')]] });
+    await session.start();
+    await transport.waitFor(() => agentTexts(transport.frames).length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    transport.setSpeed(1);
+    stt.say('When are you open?');
+    // The model is done (one fast response); the reply is still playing in real time.
+    await transport.waitFor(() => llm.requests.length === 1 && agentTexts(transport.frames).some((t) => t.startsWith('We are open')));
+    await new Promise((r) => setTimeout(r, 800));
+    stt.emit({ type: 'speech_started' });
+    await transport.waitFor(() => transport.events.some((e) => e.type === 'agent_interrupted'));
+    transport.setSpeed(50);
+    stt.say('What about Sunday?');
+    await transport.waitFor(() => llm.requests.length === 2);
+    const assistant = llm.requests[1]!.messages.filter((m) => m.role === 'assistant').at(-1) as { content: string };
+    expect(assistant.content.endsWith(INTERRUPTED_NOTE)).toBe(true);
+    expect(assistant.content.length).toBeLessThan(reply.length);
+    await session.end('test_over');
+  });
+
+  it('reports a turn\'s latency once its reply audio has gone out', async () => {
+    const { session, stt, transport } = startSession({ script: [[text('Yes.')]] });
+    await session.start();
+    stt.say('Are you open today?');
+    await transport.waitFor(() => transport.events.some((e) => e.type === 'latency'));
+    const latency = transport.events.find((e) => e.type === 'latency') as { timeline: Record<string, number> };
+    expect(latency.timeline).toMatchObject({ stt_final: expect.any(Number), llm_first_token: expect.any(Number), first_audio_out: expect.any(Number) });
+    expect(session.record.turns[0]!.voiceToVoiceMs).toBeGreaterThanOrEqual(0);
+    await session.end('test_over');
+  });
+
   it('apologises and carries on when the LLM fails', async () => {
     const { session, stt, transport, errors, llm } = startSession({
       script: [new ProviderError('openai', 'HTTP 500', { status: 500 }), [text('Sure, how can I help?')]],

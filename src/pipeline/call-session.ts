@@ -164,7 +164,10 @@ export function createCallSession(options: CallSessionOptions): CallSession {
 
   let stt: SttStream | undefined;
   let turnCounter = 0;
+  /** The turn whose reply is being generated. */
   let currentTurn: AgentTurn | undefined;
+  /** The latest turn whose reply may still be playing (its generation may be done). */
+  let speakingTurn: AgentTurn | undefined;
   let pendingToolWork: Promise<void> = Promise.resolve();
   let finals: string[] = [];
   let interim = '';
@@ -194,9 +197,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     format: transport.format,
     now,
     send: (frame) => {
-      if (frame.kind === 'audio' && currentTurn !== undefined) {
-        currentTurn.timeline.mark('first_audio_out');
-      }
+      if (frame.kind === 'audio') (currentTurn ?? speakingTurn)?.timeline.mark('first_audio_out');
       transport.send(frame);
     },
     onSynthesisError: (utterance, error) => onSpeechFailure(utterance, error),
@@ -324,13 +325,16 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   }
 
   function bargeIn(): void {
-    const turn = currentTurn;
     const cut = speech.interrupt();
-    if (turn === undefined && cut.length === 0) return;
+    // Nothing playing and nothing being generated: the caller is simply talking.
+    if (cut.length === 0 && currentTurn === undefined) return;
+    // The model may have finished its reply while the caller still hears it: that turn is cut too.
+    const turn = currentTurn ?? speakingTurn;
     record.bargeIns += 1;
     if (turn !== undefined) {
       turn.controller.abort(new Error('barge-in'));
       currentTurn = undefined;
+      speakingTurn = undefined;
       const heardParts: string[] = [];
       for (const part of turn.spoken) {
         // Utterances not in `cut` had finished playing before the barge-in: heard in full.
@@ -368,6 +372,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       done: Promise.resolve(),
     };
     currentTurn = turn;
+    speakingTurn = turn;
     return turn;
   }
 
@@ -408,11 +413,13 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       if (!signal.aborted) {
         turn.timeline.mark('turn_done');
         if (currentTurn === turn) currentTurn = undefined;
+        // The timeline is complete once the reply's audio has gone out, not when generation ends.
+        await Promise.all(turn.spoken.flatMap((part) => part.utterances.map((u) => u.sent)));
       }
       const latency = turn.timeline.toJSON();
       record.turns.push(latency);
       emit({ type: 'latency', turn: turn.id, timeline: latency.marks as Record<string, number> });
-      if (!signal.aborted) await afterTurn();
+      if (!signal.aborted) await afterTurn(turn);
     }
   }
 
@@ -509,8 +516,9 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     if (filler !== undefined && !signal.aborted) await Promise.race([filler.sent, aborted(signal)]);
   }
 
-  async function afterTurn(): Promise<void> {
+  async function afterTurn(turn: AgentTurn): Promise<void> {
     await speech.whenIdle();
+    if (speakingTurn === turn) speakingTurn = undefined;
     if (ended) return;
     if (hangupRequested) {
       await finish('agent_ended');
