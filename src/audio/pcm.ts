@@ -102,3 +102,14 @@ export function bytesForMs(ms: number, format: AudioFormat): number {
   const samples = Math.floor((ms * format.sampleRate) / 1000 + 1e-9);
   return samples * bytesPerSample(format);
 }
+
+/** Joins byte chunks into one buffer. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
