@@ -1,7 +1,8 @@
 /**
- * Composition root: the only module that knows the concrete database, cache, calendar and server.
- * `startApp` is exported so tests can boot the real thing on an ephemeral port; running this file
- * directly starts it from the environment and wires graceful shutdown to SIGTERM/SIGINT.
+ * Composition root: the only module that knows the concrete database, cache, calendar, voice
+ * vendors and server. `startApp` is exported so tests boot the real thing (pointed at emulators)
+ * on an ephemeral port; running this file directly starts it from the environment and wires
+ * graceful shutdown to SIGTERM/SIGINT.
  */
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -12,27 +13,64 @@ import { createGoogleCalendar } from './calendar/google.js';
 import { createLocalCalendar } from './calendar/local.js';
 import { ConfigError, loadConfigFromProcess } from './config.js';
 import type { Config } from './config.js';
+import { BROWSER_AUDIO, PHONE_AUDIO } from './core/frames.js';
+import type { AudioFormat } from './core/frames.js';
+import { saveCallRecord } from './db/call-records.js';
 import { openDatabase } from './db/client.js';
 import type { Database } from './db/client.js';
 import { createLogger } from './observability/logger.js';
 import type { Logger } from './observability/logger.js';
+import { createCallManager, formatKey } from './pipeline/call-manager.js';
+import type { CallManager, CallProviders } from './pipeline/call-manager.js';
+import { DEFAULT_PHRASES } from './pipeline/call-session.js';
+import { createDeepgramStt } from './providers/deepgram/deepgram-stt.js';
+import { createElevenLabsTts } from './providers/elevenlabs/elevenlabs-tts.js';
+import { createOfflineAssistant } from './providers/offline/offline-assistant.js';
+import { createEspeakTts, espeakAvailable } from './providers/offline/espeak-tts.js';
+import { createOpenAiLlm } from './providers/openai/openai-llm.js';
+import type { TtsProvider } from './providers/tts.js';
+import { createBookingService } from './scheduling/booking-service.js';
 import { createCalendarReconciler } from './scheduling/calendar-reconciler.js';
+import { SERVICE_CATALOG } from './scheduling/services.js';
 import { buildServer } from './server/app.js';
+import { harnessRoutes } from './server/harness-routes.js';
+import { twilioRoutes } from './server/twilio-routes.js';
+import { ALL_TOOLS } from './tools/index.js';
+import type { ToolServices } from './tools/tool.js';
+import { createTwilioCallControl } from './transports/twilio/call-control.js';
+
+/** ElevenLabs' stock "Rachel" voice, used until the shop picks one. */
+const DEFAULT_ELEVENLABS_VOICE = '21m00Tcm4TlvDq8ikWAM';
+
+/** Words the STT should favour: the shop's services and the makes callers name. */
+const MAKES = ['Toyota', 'Honda', 'Ford', 'Chevrolet', 'Nissan', 'Hyundai', 'Kia', 'Subaru', 'Mazda', 'Volkswagen', 'Tesla', 'Jeep', 'BMW', 'Audi'];
 
 export interface RunningApp {
   app: FastifyInstance;
   database: Database;
   cache: Cache;
   calendar: CalendarProvider;
+  calls: CallManager;
+  /** Which implementation serves each part of the voice pipeline (for logs and the README). */
+  voice: { stt: string; llm: string; tts: string };
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
-  /** Stops taking requests, lets in-flight ones finish (up to the drain time), then closes everything. */
+  /** Stops taking calls, lets live ones finish (up to the drain time), flushes calendar sync, closes. */
   stop(): Promise<void>;
 }
 
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
   const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir });
-  const cleanups: Array<() => Promise<void>> = [() => database.close()];
+  const closers: Array<() => Promise<void> | void> = [() => database.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.error({ err: error }, 'error during shutdown');
+      }
+    }
+  };
   try {
     if (config.database.migrateOnStart) {
       await database.migrate();
@@ -42,7 +80,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       redisUrl: config.redisUrl,
       onError: (error) => logger.warn({ err: error }, 'cache unavailable, bypassing it'),
     });
-    cleanups.unshift(() => cache.close());
+    closers.push(() => cache.close());
 
     const calendar = createCalendar(config, database);
     const reconciler = createCalendarReconciler({
@@ -51,13 +89,63 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       timeZone: config.business.timeZone,
       shopName: config.shopName,
       intervalMs: config.calendarSyncIntervalMs,
-      onError: (appointmentId, error) =>
-        logger.warn({ appointmentId, err: error }, 'calendar sync failed; will retry'),
+      onError: (appointmentId, error) => logger.warn({ appointmentId, err: error }, 'calendar sync failed; will retry'),
       onPassError: (error) => logger.error({ err: error }, 'calendar reconciler pass failed'),
     });
     // Runs at once: bookings left pending by a previous run (or another instance) are finished.
     reconciler.start();
-    cleanups.unshift(() => reconciler.stop());
+    closers.push(() => reconciler.stop());
+
+    const now = () => new Date();
+    const booking = createBookingService({
+      db: database.db,
+      calendar,
+      rules: config.business,
+      shopName: config.shopName,
+      cache,
+      now,
+      onSyncDeferred: (appointmentId, error) =>
+        logger.warn({ appointmentId, err: error }, 'calendar write deferred to the reconciler'),
+    });
+    const services: ToolServices = { db: database.db, booking, cache, rules: config.business, shopName: config.shopName, now };
+
+    const { providers, names, closeProviders } = createVoiceProviders(config, logger);
+    closers.push(closeProviders);
+    const apologyAudio = await presynthesize(providers.tts, DEFAULT_PHRASES.apology, [PHONE_AUDIO, BROWSER_AUDIO], logger);
+
+    const calls = createCallManager({
+      providers,
+      tools: ALL_TOOLS,
+      services,
+      phrases: { ...DEFAULT_PHRASES, greeting: config.calls.greeting },
+      timing: { idleMs: config.calls.idleMs, maxCallMs: config.calls.maxCallMs },
+      maxConcurrentCalls: config.calls.maxConcurrent,
+      keyterms: [...SERVICE_CATALOG.map((s) => s.name.toLowerCase()), ...MAKES],
+      apologyAudio,
+      onCallStarted: (info) => logger.info(info, 'call started'),
+      onCallEnded: async (record, info) => {
+        const endedAt = new Date();
+        const startedAt = new Date(endedAt.getTime() - ((record.endedAtMs ?? record.startedAtMs) - record.startedAtMs));
+        logger.info(
+          { callId: record.callId, transport: info.transport, endReason: record.endReason, turns: record.turns.length },
+          'call ended',
+        );
+        await saveCallRecord(database.db, record, info.transport, { startedAt, endedAt });
+      },
+      onError: (callId, error, where) => logger.error({ callId, where, err: error }, 'call error'),
+      onToolError: (callId, info) =>
+        logger.error({ callId, tool: info.toolName, toolCallId: info.toolCallId, err: info.error }, 'tool error'),
+    });
+
+    const callControl =
+      config.twilio.accountSid && config.twilio.authToken
+        ? createTwilioCallControl({
+            accountSid: config.twilio.accountSid,
+            authToken: config.twilio.authToken,
+            ...(config.twilio.apiBaseUrl === undefined ? {} : { apiBaseUrl: config.twilio.apiBaseUrl }),
+            timeoutMs: 5_000,
+          })
+        : undefined;
 
     let draining = false;
     const app = await buildServer({
@@ -67,12 +155,31 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         { name: 'database', kind: database.kind, probe: () => database.ping() },
         { name: 'cache', kind: cache.kind, probe: () => cache.ping() },
       ],
+      routes: [
+        twilioRoutes({
+          manager: calls,
+          publicUrl: config.publicUrl,
+          authToken: config.twilio.authToken,
+          streamTokenTtlSeconds: config.calls.streamTokenTtlSeconds,
+          transferNumber: config.twilio.transferNumber,
+          callControl,
+          logger,
+        }),
+        harnessRoutes({
+          manager: calls,
+          harnessToken: config.harnessToken,
+          logger,
+          voiceAvailable: providers.stt !== undefined,
+          agentAudio: providers.tts !== undefined,
+          textModeProviders: { stt: undefined },
+        }),
+      ],
     });
-    cleanups.unshift(() => app.close());
+    closers.push(() => app.close());
 
     const url = await app.listen({ host: config.host, port: config.port });
     logger.info(
-      { url, database: database.kind, cache: cache.kind, calendar: calendar.kind },
+      { url, database: database.kind, cache: cache.kind, calendar: calendar.kind, voice: names },
       `${config.shopName} voice agent listening`,
     );
 
@@ -80,19 +187,17 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
         draining = true;
-        for (const cleanup of cleanups) {
-          try {
-            await cleanup();
-          } catch (error) {
-            logger.error({ err: error }, 'error during shutdown');
-          }
-        }
+        const drained = await calls.drain(config.shutdownDrainMs);
+        logger.info(drained, 'calls drained');
+        // Bookings made during the last calls get their calendar events before we go.
+        await reconciler.runOnce().catch((error: unknown) => logger.error({ err: error }, 'final calendar sync failed'));
+        await closeAll();
       })();
       return stopping;
     };
-    return { app, database, cache, calendar, url, stop };
+    return { app, database, cache, calendar, calls, voice: names, url, stop };
   } catch (error) {
-    for (const cleanup of cleanups) await cleanup().catch(() => {});
+    await closeAll();
     throw error;
   }
 }
@@ -108,6 +213,69 @@ function createCalendar(config: Config, database: Database): CalendarProvider {
     ...(config.google.tokenUri === undefined ? {} : { tokenUri: config.google.tokenUri }),
     timeZone: config.business.timeZone,
   });
+}
+
+/** Each cloud vendor takes over as soon as its key is set; without keys the call still works offline. */
+function createVoiceProviders(config: Config, logger: Logger) {
+  const stt = config.deepgram.apiKey
+    ? createDeepgramStt({
+        apiKey: config.deepgram.apiKey,
+        ...(config.deepgram.baseUrl === undefined ? {} : { baseUrl: config.deepgram.baseUrl }),
+        model: config.deepgram.model,
+      })
+    : undefined;
+  const llm = config.openai.apiKey
+    ? createOpenAiLlm({
+        apiKey: config.openai.apiKey,
+        ...(config.openai.baseUrl === undefined ? {} : { baseUrl: config.openai.baseUrl }),
+        model: config.openai.model,
+      })
+    : createOfflineAssistant({ timeZone: config.business.timeZone, now: () => new Date() });
+  const elevenlabs = config.elevenlabs.apiKey
+    ? createElevenLabsTts({
+        apiKey: config.elevenlabs.apiKey,
+        ...(config.elevenlabs.baseUrl === undefined ? {} : { baseUrl: config.elevenlabs.baseUrl }),
+        voiceId: config.elevenlabs.voiceId ?? DEFAULT_ELEVENLABS_VOICE,
+        modelId: config.elevenlabs.model,
+        prewarm: [PHONE_AUDIO],
+        onWarmupError: (error) => logger.warn({ err: error }, 'ElevenLabs connection warm-up failed'),
+      })
+    : undefined;
+  const tts: TtsProvider | undefined = elevenlabs ?? (espeakAvailable() ? createEspeakTts({}) : undefined);
+  const providers: CallProviders = { stt, llm, tts };
+  const names = {
+    stt: stt?.name ?? 'none (typed turns only)',
+    llm: llm.name,
+    tts: tts?.name ?? 'none (text replies only)',
+  };
+  if (!config.openai.apiKey) logger.warn('OPENAI_API_KEY not set: using the offline scheduling assistant (rule-based, no LLM)');
+  return { providers, names, closeProviders: () => elevenlabs?.close() };
+}
+
+/** Synthesises a phrase ahead of time, per format, for when TTS itself is what fails mid-call. */
+async function presynthesize(
+  tts: TtsProvider | undefined,
+  text: string,
+  formats: readonly AudioFormat[],
+  logger: Logger,
+): Promise<Map<string, Uint8Array>> {
+  const audio = new Map<string, Uint8Array>();
+  if (tts === undefined) return audio;
+  await Promise.all(
+    formats.map(async (format) => {
+      try {
+        const stream = await tts.open({ format, signal: AbortSignal.timeout(10_000) });
+        stream.sendText(text);
+        stream.end();
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of stream.audio) chunks.push(chunk);
+        audio.set(formatKey(format), Buffer.concat(chunks));
+      } catch (error) {
+        logger.warn({ err: error, format }, 'could not pre-synthesise the apology; TTS failures will be silent');
+      }
+    }),
+  );
+  return audio;
 }
 
 async function main(): Promise<void> {
@@ -131,11 +299,11 @@ async function main(): Promise<void> {
   }
 
   const shutdown = (signal: string): void => {
-    logger.info({ signal }, 'shutting down: no new calls, finishing live ones');
+    logger.info({ signal, activeCalls: running.calls.activeCalls() }, 'shutting down: no new calls, finishing live ones');
     const force = setTimeout(() => {
       logger.error('shutdown took too long, exiting');
       process.exit(1);
-    }, config.shutdownDrainMs + 10_000);
+    }, config.shutdownDrainMs + 15_000);
     force.unref();
     running.stop().then(
       () => {

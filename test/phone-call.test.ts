@@ -1,0 +1,212 @@
+/**
+ * The whole system as deployed: `startApp` (the real composition root) configured against local
+ * emulators of every vendor, a phone call placed through the signed Twilio webhook and the media
+ * stream. It checks what a shop would notice: the greeting arrives as mu-law media with marks, a
+ * booking conversation completes and is in the database, barge-in produces `clear`, the call is
+ * recorded, and no secret appears anywhere in the logs.
+ */
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { appointments, callRecords, customers, vehicles } from '../src/db/schema.js';
+import { startApp } from '../src/main.js';
+import type { RunningApp } from '../src/main.js';
+import { createLogger } from '../src/observability/logger.js';
+import { PHONE_AUDIO } from '../src/core/frames.js';
+import { twilioSignature } from '../src/transports/twilio/signature.js';
+import { connectTwilioCaller, startTwilioRestEmulator, twilioSid } from './emulators/twilio.js';
+import type { TwilioCaller, TwilioRestEmulator } from './emulators/twilio.js';
+import { startVoiceStack, utteranceFrames } from './support/voice-stack.js';
+import type { VoiceStack } from './support/voice-stack.js';
+
+const AUTH_TOKEN = 'tw-auth-token-0123456789abcdef';
+const ACCOUNT_SID = `AC${'a1'.repeat(16)}`;
+const PUBLIC_URL = 'https://agent.example.test';
+const CALLER = '+15558675309';
+
+let stack: VoiceStack;
+let rest: TwilioRestEmulator;
+let running: RunningApp;
+const logLines: string[] = [];
+let secrets: string[];
+
+beforeAll(async () => {
+  [stack, rest] = await Promise.all([startVoiceStack(), startTwilioRestEmulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN })]);
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: 'memory://',
+    LOG_LEVEL: 'debug',
+    PUBLIC_URL,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_API_BASE_URL: rest.baseUrl,
+    OPENAI_API_KEY: stack.openai.apiKey,
+    OPENAI_BASE_URL: stack.openai.baseUrl,
+    DEEPGRAM_API_KEY: stack.deepgram.apiKey,
+    DEEPGRAM_BASE_URL: stack.deepgram.url,
+    ELEVENLABS_API_KEY: stack.elevenlabs.apiKey,
+    ELEVENLABS_BASE_URL: stack.elevenlabs.baseUrl,
+    HARNESS_TOKEN: 'harness-token-secret-42',
+    GREETING: 'Thanks for calling Test Garage. How can I help?',
+    IDLE_PROMPT_MS: '60000',
+  });
+  secrets = config.secrets;
+  expect(secrets).toEqual(expect.arrayContaining([AUTH_TOKEN, stack.openai.apiKey, stack.deepgram.apiKey, stack.elevenlabs.apiKey]));
+  const logger = createLogger({ level: 'debug', secrets: config.secrets, destination: { write: (line) => logLines.push(line) } });
+  running = await startApp(config, logger);
+}, 60_000);
+
+afterAll(async () => {
+  await running?.stop();
+  await Promise.all([stack?.close(), rest?.close()]);
+});
+
+/** Places a call as Twilio does: the signed webhook, then the media stream with the TwiML's parameters. */
+async function placeCall(callSid = twilioSid('CA')): Promise<TwilioCaller> {
+  const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: CALLER, To: '+15550000000', CallStatus: 'ringing' };
+  const response = await running.app.inject({
+    method: 'POST',
+    url: '/twilio/voice',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
+    },
+    payload: new URLSearchParams(params).toString(),
+  });
+  expect(response.statusCode).toBe(200);
+  const twiml = response.body;
+  expect(twiml).toContain('<Connect><Stream url="wss://agent.example.test/twilio/stream">');
+  const parameters = Object.fromEntries(
+    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]),
+  );
+  expect(parameters.callerNumber).toBe(CALLER);
+  return connectTwilioCaller({
+    url: `${running.url.replace('http', 'ws')}/twilio/stream`,
+    callSid,
+    customParameters: parameters,
+    speed: 20,
+  });
+}
+
+function say(caller: TwilioCaller, speechMs = 800): void {
+  for (const frame of utteranceFrames(PHONE_AUDIO, speechMs)) caller.sendAudio(frame);
+}
+
+describe('a phone call through Twilio, end to end', () => {
+  it('refuses an unsigned webhook', async () => {
+    const response = await running.app.inject({
+      method: 'POST',
+      url: '/twilio/voice',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'CallSid=CA123&From=%2B15550001111',
+    });
+    expect(response.statusCode).toBe(403);
+    expect(response.body).not.toContain('<Response>');
+  });
+
+  it('books an appointment on a call, and records the call', async () => {
+    const [customer] = await running.database.db
+      .insert(customers)
+      .values({ phone: CALLER, firstName: 'Jenny', lastName: 'Tutone', email: 'jenny@example.com' })
+      .returning();
+    const [vehicle] = await running.database.db
+      .insert(vehicles)
+      .values({ customerId: customer!.id, year: 2020, make: 'Honda', model: 'Accord' })
+      .returning();
+    stack.deepgram.script(['I need a tire rotation next Monday at ten', 'Yes please book it', 'No thanks bye']);
+    stack.openai.script([
+      { toolCalls: [{ name: 'lookup_customer', arguments: {} }] },
+      { toolCalls: [{ name: 'get_available_slots', arguments: { date: nextMonday(), service_type: 'tire rotation' } }] },
+      { text: 'Ten AM on Monday is open. Shall I book your Accord for a tire rotation then?' },
+      {
+        toolCalls: [
+          {
+            name: 'book_appointment',
+            arguments: { customer_id: customer!.id, vehicle_id: vehicle!.id, scheduled_at: `${nextMonday()}T10:00`, service_type: 'tire rotation' },
+          },
+        ],
+      },
+      { text: "Done! You'll get a calendar invitation by email. Anything else?" },
+      { text: 'Thanks for calling, goodbye!', toolCalls: [{ name: 'end_call', arguments: {} }] },
+    ]);
+
+    const caller = await placeCall();
+    await caller.waitFor(() => caller.audioBytes() > 2_000, 10_000);
+    // Greeting: mu-law media, each chunk followed by a mark.
+    const kinds = caller.events.filter((e) => e.type === 'media' || e.type === 'mark').map((e) => e.type);
+    expect(kinds[0]).toBe('media');
+    expect(kinds[1]).toBe('mark');
+    expect(caller.protocolErrors).toEqual([]);
+
+    await caller.waitFor(() => caller.echoedMarks.length > 3, 10_000);
+    say(caller);
+    await waitUntil(() => stack.elevenlabs.connections.some((c) => c.texts.join('').includes('Shall I book')), 15_000);
+    say(caller);
+    await waitUntil(() => stack.elevenlabs.connections.some((c) => c.texts.join('').includes('Anything else?')), 15_000);
+    say(caller);
+    // end_call: the goodbye plays, then the call is completed over Twilio's REST API.
+    await waitUntil(() => rest.requests.some((r) => r.callSid === caller.callSid && r.params.Status === 'completed'), 15_000);
+
+    const booked = await running.database.db.select().from(appointments).where(eq(appointments.customerId, customer!.id));
+    expect(booked).toHaveLength(1);
+    expect(booked[0]!.serviceType).toBe('Tire rotation');
+
+    await waitUntil(async () => (await running.database.db.select().from(callRecords).where(eq(callRecords.callId, caller.callSid))).length === 1, 10_000);
+    const [record] = await running.database.db.select().from(callRecords).where(eq(callRecords.callId, caller.callSid));
+    expect(record).toMatchObject({ callerNumber: CALLER, transport: 'twilio', outcome: 'booked' });
+    expect((record!.toolCalls as Array<{ name: string }>).map((c) => c.name)).toEqual([
+      'lookup_customer',
+      'get_available_slots',
+      'book_appointment',
+      'end_call',
+    ]);
+    expect((record!.latencies as unknown[]).length).toBeGreaterThanOrEqual(3);
+    expect(record!.endedAt!.getTime()).toBeGreaterThanOrEqual(record!.startedAt.getTime());
+  }, 60_000);
+
+  it('sends clear when the caller talks over the agent', async () => {
+    stack.deepgram.script(['Tell me everything', 'Stop']);
+    stack.openai.script([
+      { text: 'Our shop has been open since nineteen eighty. '.repeat(15), interChunkDelayMs: 30 },
+      { text: 'Sure.' },
+    ]);
+    const caller = await placeCall();
+    caller.setSpeed(1);
+    await caller.waitFor(() => caller.audioBytes() > 0, 10_000);
+    await new Promise((r) => setTimeout(r, 2_500)); // the greeting plays in real time
+    say(caller);
+    await waitUntil(() => stack.elevenlabs.connections.some((c) => c.texts.join('').includes('nineteen eighty')), 10_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    say(caller, 600);
+    await caller.waitFor(() => caller.clears > 0, 10_000);
+    caller.hangUp();
+    await caller.closed;
+  }, 60_000);
+
+  it('never writes a secret to the logs', () => {
+    const all = logLines.join('');
+    expect(all.length).toBeGreaterThan(1_000);
+    for (const secret of secrets) {
+      expect(all).not.toContain(secret);
+      expect(all).not.toContain(encodeURIComponent(secret));
+    }
+    // Stream tokens issued in the TwiML are secrets too.
+    expect(all).not.toMatch(/v1\.\d+\.[A-Za-z0-9_-]{20,}/);
+  });
+});
+
+function nextMonday(): string {
+  const d = new Date();
+  const daysAhead = ((8 - d.getUTCDay()) % 7) + 7; // a Monday 7-13 days out, far from the lead time
+  d.setUTCDate(d.getUTCDate() + daysAhead);
+  return d.toISOString().slice(0, 10);
+}
+
+async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
