@@ -15,10 +15,13 @@ import { ConfigError, loadConfigFromProcess } from './config.js';
 import type { Config } from './config.js';
 import { BROWSER_AUDIO, PHONE_AUDIO } from './core/frames.js';
 import type { AudioFormat } from './core/frames.js';
-import { saveCallRecord } from './db/call-records.js';
+import { pendingSyncCount } from './db/appointment-queries.js';
+import { callOutcome, saveCallRecord } from './db/call-records.js';
 import { openDatabase } from './db/client.js';
 import type { Database } from './db/client.js';
 import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import type { Metrics } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
 import { createCallManager, formatKey } from './pipeline/call-manager.js';
 import type { CallManager, CallProviders } from './pipeline/call-manager.js';
@@ -51,6 +54,7 @@ export interface RunningApp {
   cache: Cache;
   calendar: CalendarProvider;
   calls: CallManager;
+  metrics: Metrics;
   /** Which implementation serves each part of the voice pipeline (for logs and the README). */
   voice: { stt: string; llm: string; tts: string };
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
@@ -60,6 +64,7 @@ export interface RunningApp {
 }
 
 export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+  const metrics = createMetrics();
   const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir });
   const closers: Array<() => Promise<void> | void> = [() => database.close()];
   const closeAll = async (): Promise<void> => {
@@ -82,7 +87,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     closers.push(() => cache.close());
 
-    const calendar = createCalendar(config, database);
+    const calendar = createCalendar(config, database, metrics);
     const reconciler = createCalendarReconciler({
       db: database.db,
       calendar,
@@ -92,6 +97,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       onError: (appointmentId, error) => logger.warn({ appointmentId, err: error }, 'calendar sync failed; will retry'),
       onPassError: (error) => logger.error({ err: error }, 'calendar reconciler pass failed'),
     });
+    metrics.setCalendarBacklogSource(() => pendingSyncCount(database.db));
     // Runs at once: bookings left pending by a previous run (or another instance) are finished.
     reconciler.start();
     closers.push(() => reconciler.stop());
@@ -109,7 +115,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     const services: ToolServices = { db: database.db, booking, cache, rules: config.business, shopName: config.shopName, now };
 
-    const { providers, names, closeProviders } = createVoiceProviders(config, logger);
+    const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics);
     closers.push(closeProviders);
     const apologyAudio = await presynthesize(providers.tts, DEFAULT_PHRASES.apology, [PHONE_AUDIO, BROWSER_AUDIO], logger);
 
@@ -122,17 +128,48 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       maxConcurrentCalls: config.calls.maxConcurrent,
       keyterms: [...SERVICE_CATALOG.map((s) => s.name.toLowerCase()), ...MAKES],
       apologyAudio,
-      onCallStarted: (info) => logger.info(info, 'call started'),
+      onCallStarted: (info) => {
+        metrics.callStarted(info.transport);
+        logger.info(info, 'call started');
+      },
       onCallEnded: async (record, info) => {
+        const outcome = callOutcome(record);
+        metrics.callEnded(record, info.transport, outcome);
         const endedAt = new Date();
         const startedAt = new Date(endedAt.getTime() - ((record.endedAtMs ?? record.startedAtMs) - record.startedAtMs));
         logger.info(
-          { callId: record.callId, transport: info.transport, endReason: record.endReason, turns: record.turns.length },
+          { callId: record.callId, transport: info.transport, outcome, endReason: record.endReason, turns: record.turns.length },
           'call ended',
         );
         await saveCallRecord(database.db, record, info.transport, { startedAt, endedAt });
       },
-      onError: (callId, error, where) => logger.error({ callId, where, err: error }, 'call error'),
+      onSessionEvent: (callId, event) => {
+        switch (event.type) {
+          case 'latency':
+            metrics.turnCompleted({ marks: event.timeline });
+            logger.info({ callId, turn: event.turn, latency: event.timeline }, 'turn latency');
+            return;
+          case 'tool_result':
+            metrics.toolCompleted(event.name, isSuccess(event.result) ? 'ok' : 'error', event.durationMs);
+            logger.info({ callId, tool: event.name, durationMs: event.durationMs, success: isSuccess(event.result) }, 'tool result');
+            return;
+          case 'agent_interrupted':
+            metrics.bargeIn();
+            logger.debug({ callId, turn: event.turn }, 'caller barged in');
+            return;
+          case 'stt_reconnected':
+            metrics.providerRetry(names.stt);
+            logger.warn({ callId, attempt: event.attempt }, 'speech-to-text reconnected');
+            return;
+          default:
+            return;
+        }
+      },
+      onError: (callId, error, where) => {
+        const vendor = where === 'stt' ? names.stt : where === 'tts' ? names.tts : where === 'turn' ? names.llm : where;
+        metrics.providerError(vendor);
+        logger.error({ callId, where, err: error }, 'call error');
+      },
       onToolError: (callId, info) =>
         logger.error({ callId, tool: info.toolName, toolCallId: info.toolCallId, err: info.error }, 'tool error'),
     });
@@ -150,10 +187,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     let draining = false;
     const app = await buildServer({
       logger,
+      metrics,
       isDraining: () => draining,
       readinessChecks: [
         { name: 'database', kind: database.kind, probe: () => database.ping() },
         { name: 'cache', kind: cache.kind, probe: () => cache.ping() },
+        // Reported, not gating: the backlog is shared by every instance through the database, so
+        // failing readiness on it would take the whole phone line down whenever the calendar is.
+        { name: 'calendar_sync', kind: calendar.kind, probe: async () => ({ backlog: await pendingSyncCount(database.db) }) },
       ],
       routes: [
         twilioRoutes({
@@ -195,16 +236,21 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       })();
       return stopping;
     };
-    return { app, database, cache, calendar, calls, voice: names, url, stop };
+    return { app, database, cache, calendar, calls, metrics, voice: names, url, stop };
   } catch (error) {
     await closeAll();
     throw error;
   }
 }
 
-function createCalendar(config: Config, database: Database): CalendarProvider {
+function isSuccess(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && (result as { success?: unknown }).success === true;
+}
+
+function createCalendar(config: Config, database: Database, metrics: Metrics): CalendarProvider {
   if (config.google === undefined) return createLocalCalendar(database.db);
   return createGoogleCalendar({
+    onRetry: () => metrics.providerRetry('google_calendar'),
     clientId: config.google.clientId,
     clientSecret: config.google.clientSecret,
     refreshToken: config.google.refreshToken,
@@ -216,7 +262,7 @@ function createCalendar(config: Config, database: Database): CalendarProvider {
 }
 
 /** Each cloud vendor takes over as soon as its key is set; without keys the call still works offline. */
-function createVoiceProviders(config: Config, logger: Logger) {
+function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics) {
   const stt = config.deepgram.apiKey
     ? createDeepgramStt({
         apiKey: config.deepgram.apiKey,
@@ -229,6 +275,7 @@ function createVoiceProviders(config: Config, logger: Logger) {
         apiKey: config.openai.apiKey,
         ...(config.openai.baseUrl === undefined ? {} : { baseUrl: config.openai.baseUrl }),
         model: config.openai.model,
+        onRetry: () => metrics.providerRetry('openai'),
       })
     : createOfflineAssistant({ timeZone: config.business.timeZone, now: () => new Date() });
   const elevenlabs = config.elevenlabs.apiKey

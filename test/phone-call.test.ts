@@ -182,7 +182,24 @@ describe('a phone call through Twilio, end to end', () => {
     await caller.waitFor(() => caller.clears > 0, 10_000);
     caller.hangUp();
     await caller.closed;
+    await waitUntil(() => running.calls.activeCalls() === 0, 5_000);
   }, 60_000);
+
+  it('exposes what happened in /metrics and the sync backlog in /ready', async () => {
+    const metrics = (await running.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const value = (series: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${series} `))?.split(' ')[1]);
+    expect(value('agent_calls_total{transport="twilio",outcome="booked"}')).toBe(1);
+    expect(value('agent_voice_to_voice_seconds_count')).toBeGreaterThanOrEqual(3);
+    expect(value('agent_llm_first_token_seconds_count')).toBeGreaterThanOrEqual(3);
+    expect(value('agent_tool_duration_seconds_count{tool="book_appointment",outcome="ok"}')).toBe(1);
+    expect(value('agent_barge_ins_total')).toBeGreaterThanOrEqual(1);
+    expect(value('agent_calendar_sync_backlog')).toBe(0);
+    expect(metrics).toContain('agent_nodejs_heap_size_total_bytes');
+
+    const ready = await running.app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ checks: { calendar_sync: { ok: true, kind: 'local', backlog: 0 } } });
+  });
 
   it('never writes a secret to the logs', () => {
     const all = logLines.join('');

@@ -44,4 +44,6 @@ export type SessionEvent =
   | { type: 'tool_call'; id: string; name: string; arguments: string }
   | { type: 'tool_result'; id: string; name: string; result: unknown; durationMs: number }
   | { type: 'latency'; turn: number; timeline: Record<string, number> }
+  /** The STT connection dropped and was re-established (nothing lost). */
+  | { type: 'stt_reconnected'; attempt: number }
   | { type: 'call_ended'; reason: string };

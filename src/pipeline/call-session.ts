@@ -281,6 +281,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
         completeUserTurn();
         return;
       case 'reconnected':
+        emit({ type: 'stt_reconnected', attempt: event.attempt });
         return;
       case 'error':
         report(event.error, 'stt');

@@ -17,6 +17,8 @@ export interface ServerDeps {
   /** True once shutdown began: /ready turns 503 so the load balancer stops sending calls. */
   isDraining?: () => boolean;
   readinessTimeoutMs?: number;
+  /** Prometheus text for GET /metrics. */
+  metrics?: { render(): Promise<string>; contentType: string };
   /** Route plugins of the callers' edges (Twilio webhook and media stream, browser harness). */
   routes?: readonly FastifyPluginAsync[];
 }
@@ -43,6 +45,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       checks: result.checks,
     });
   });
+
+  const metrics = deps.metrics;
+  if (metrics !== undefined) {
+    app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+  }
 
   for (const routes of deps.routes ?? []) await app.register(routes);
 

@@ -6,7 +6,8 @@ export interface ReadinessCheck {
   name: string;
   /** What is behind the check, e.g. "pglite" or "redis": useful when an operator reads /ready. */
   kind: string;
-  probe(signal: AbortSignal): Promise<void>;
+  /** Resolves (optionally with details to report, e.g. a queue length) when healthy; throws when not. */
+  probe(signal: AbortSignal): Promise<void | Record<string, unknown>>;
 }
 
 export interface CheckResult {
@@ -14,6 +15,7 @@ export interface CheckResult {
   kind: string;
   latencyMs: number;
   error?: string;
+  [detail: string]: unknown;
 }
 
 export async function runReadinessChecks(
@@ -25,7 +27,7 @@ export async function runReadinessChecks(
       const started = performance.now();
       const signal = AbortSignal.timeout(timeoutMs);
       try {
-        await Promise.race([
+        const details = await Promise.race([
           check.probe(signal),
           new Promise<never>((_, reject) =>
             signal.addEventListener('abort', () => reject(new Error(`no answer within ${timeoutMs} ms`)), {
@@ -33,7 +35,10 @@ export async function runReadinessChecks(
             }),
           ),
         ]);
-        return [check.name, { ok: true, kind: check.kind, latencyMs: Math.round(performance.now() - started) }];
+        return [
+          check.name,
+          { ...(details ?? {}), ok: true, kind: check.kind, latencyMs: Math.round(performance.now() - started) },
+        ];
       } catch (error) {
         return [
           check.name,
