@@ -93,14 +93,14 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       return reply.code(400).type('text/plain').send('Bad Request');
     }
     if (!deps.manager.accepting()) {
-      log.warn({ callSid }, 'incoming call turned away: at capacity or draining');
+      log.warn({ callId: callSid }, 'incoming call turned away: at capacity or draining');
       return reply.type('text/xml').send(sayAndHangupTwiml(AT_CAPACITY_MESSAGE));
     }
     const parameters: Record<string, string> = {};
     const from = params.From?.trim();
     if (from !== undefined && from !== '' && from.length < 100) parameters.callerNumber = from;
     parameters.token = issueStreamToken({ secret: tokenSecret, callSid, ttlSeconds: deps.streamTokenTtlSeconds, now: now() });
-    log.info({ callSid }, 'incoming call: connecting the media stream');
+    log.info({ callId: callSid }, 'incoming call: connecting the media stream');
     return reply.type('text/xml').send(connectStreamTwiml({ streamUrl: `${publicBase.wss}${TWILIO_STREAM_PATH}`, parameters }));
   }
 
@@ -144,7 +144,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
         try {
           socket.send(message);
         } catch (error) {
-          streamLog.warn({ callSid, err: errorSummary(error) }, 'sending to the media stream failed');
+          streamLog.warn({ callId: callSid, err: errorSummary(error) }, 'sending to the media stream failed');
         }
       },
       async hangup() {
@@ -152,24 +152,24 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
           try {
             await deps.callControl.hangup(callSid);
           } catch (error) {
-            streamLog.warn({ callSid, err: errorSummary(error) }, 'REST hang-up failed: closing the stream ends the call instead');
+            streamLog.warn({ callId: callSid, err: errorSummary(error) }, 'REST hang-up failed: closing the stream ends the call instead');
           }
         }
         // With nothing after </Connect> in our TwiML, a closed stream ends the call.
         close(CLOSE_NORMAL, 'call ended');
       },
       async transfer(reason) {
-        streamLog.info({ callSid, reason }, 'caller asked for a person');
+        streamLog.info({ callId: callSid, reason }, 'caller asked for a person');
         if (deps.transferNumber !== undefined && deps.callControl !== undefined && callSid !== undefined) {
           try {
             await deps.callControl.redirectToDial(callSid, deps.transferNumber);
-            streamLog.info({ callSid }, 'call transferred to the shop');
+            streamLog.info({ callId: callSid }, 'call transferred to the shop');
             return { transferred: true, message: TRANSFER_MESSAGE };
           } catch (error) {
-            streamLog.error({ callSid, reason, err: errorSummary(error) }, 'transfer failed: a call-back is needed');
+            streamLog.error({ callId: callSid, reason, err: errorSummary(error) }, 'transfer failed: a call-back is needed');
           }
         } else {
-          streamLog.warn({ callSid, reason }, 'call-back needed: no transfer number or call control configured');
+          streamLog.warn({ callId: callSid, reason }, 'call-back needed: no transfer number or call control configured');
         }
         return { transferred: false, message: CALLBACK_MESSAGE };
       },
@@ -180,7 +180,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       try {
         session.handle(frame);
       } catch (error) {
-        streamLog.error({ callSid, err: errorSummary(error) }, 'the call session failed to handle a frame');
+        streamLog.error({ callId: callSid, err: errorSummary(error) }, 'the call session failed to handle a frame');
       }
     }
 
@@ -189,14 +189,14 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       state.streamSid = streamSid;
       callSid = frame.callId;
       if (tokenSecret === undefined) {
-        streamLog.error({ callSid }, 'media stream refused: TWILIO_AUTH_TOKEN is not set, so stream tokens cannot be checked');
+        streamLog.error({ callId: callSid }, 'media stream refused: TWILIO_AUTH_TOKEN is not set, so stream tokens cannot be checked');
         close(CLOSE_INTERNAL, 'not configured');
         return;
       }
       const check = verifyStreamToken({ secret: tokenSecret, token: frame.parameters.token, callSid, now: now() });
       if (check !== 'ok') {
         const why = frame.parameters.token === undefined ? 'missing' : check;
-        streamLog.warn({ callSid, tokenCheck: why }, 'media stream refused: stream token is not valid for this call');
+        streamLog.warn({ callId: callSid, tokenCheck: why }, 'media stream refused: stream token is not valid for this call');
         close(CLOSE_POLICY, `stream token ${why}`);
         return;
       }
@@ -207,7 +207,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
         .then(
           (result) => {
             if (!result.ok) {
-              streamLog.warn({ callSid: id, reason: result.reason }, 'media stream refused by the call manager');
+              streamLog.warn({ callId: id, reason: result.reason }, 'media stream refused by the call manager');
               phase = 'closed';
               close(result.reason === 'duplicate_call' ? CLOSE_POLICY : CLOSE_TRY_LATER, result.reason);
               return;
@@ -223,7 +223,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
             for (const queued of backlog.splice(0)) deliver(queued);
           },
           (error: unknown) => {
-            streamLog.error({ callSid: id, err: errorSummary(error) }, 'call failed to start');
+            streamLog.error({ callId: id, err: errorSummary(error) }, 'call failed to start');
             phase = 'closed';
             close(CLOSE_INTERNAL, 'start failed');
           },
@@ -275,11 +275,11 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       try {
         onMessage(data, isBinary);
       } catch (error) {
-        streamLog.error({ callSid, err: errorSummary(error) }, 'media stream message handling failed');
+        streamLog.error({ callId: callSid, err: errorSummary(error) }, 'media stream message handling failed');
       }
     });
     socket.on('error', (error: Error) => {
-      streamLog.warn({ callSid, err: errorSummary(error) }, 'media stream socket error');
+      streamLog.warn({ callId: callSid, err: errorSummary(error) }, 'media stream socket error');
     });
     socket.on('close', (code: number) => {
       clearTimeout(startTimer);
@@ -287,7 +287,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       const wasLive = phase === 'live';
       phase = 'closed';
       if (wasLive) deliver({ kind: 'stop' });
-      streamLog.info({ callSid, code, malformed: drops.total() }, 'media stream closed');
+      streamLog.info({ callId: callSid, code, malformed: drops.total() }, 'media stream closed');
     });
   }
 
@@ -369,7 +369,7 @@ function createDropLog(log: Logger, intervalMs: number): { drop(reason: string, 
         suppressed += 1;
         return;
       }
-      log.warn({ callSid, reason, suppressedSinceLast: suppressed, malformedTotal: total }, 'dropped a malformed media stream message');
+      log.warn({ callId: callSid, reason, suppressedSinceLast: suppressed, malformedTotal: total }, 'dropped a malformed media stream message');
       lastLoggedAt = at;
       suppressed = 0;
     },
