@@ -231,7 +231,8 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         const drained = await calls.drain(config.shutdownDrainMs);
         logger.info(drained, 'calls drained');
         // Bookings made during the last calls get their calendar events before we go.
-        await reconciler.runOnce().catch((error: unknown) => logger.error({ err: error }, 'final calendar sync failed'));
+        // Including writes that failed moments ago and are not due again yet: the process is going.
+        await reconciler.runOnce({ dueWithinMs: 60 * 60_000 }).catch((error: unknown) => logger.error({ err: error }, 'final calendar sync failed'));
         await closeAll();
       })();
       return stopping;

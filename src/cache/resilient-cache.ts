@@ -17,11 +17,24 @@ export function withFallback(cache: Cache, onError: (error: unknown) => void): C
     }
   }
 
+  /**
+   * Keys whose delete (an invalidation) failed while the backend was away: what it holds for them
+   * may be stale, so they are deleted before anything is read again; until then every read misses.
+   */
+  const staleKeys = new Set<string>();
+  async function deleteStale(): Promise<void> {
+    if (staleKeys.size === 0) return;
+    const keys = [...staleKeys];
+    await cache.delete(...keys);
+    for (const key of keys) staleKeys.delete(key);
+  }
+
   return {
     kind: cache.kind,
 
     async get<T>(key: string): Promise<T | undefined> {
       try {
+        await deleteStale();
         return await cache.get<T>(key);
       } catch (error) {
         report(error);
@@ -41,6 +54,8 @@ export function withFallback(cache: Cache, onError: (error: unknown) => void): C
       try {
         await cache.delete(...keys);
       } catch (error) {
+        // Bounded: past it, reads miss until the backend is back (deleteStale fails meanwhile).
+        for (const key of keys) if (staleKeys.size < 10_000) staleKeys.add(key);
         report(error);
       }
     },

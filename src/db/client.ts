@@ -49,6 +49,10 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
+  // pg-pool listens for 'error' on idle clients only. A client checked out (for a transaction) whose
+  // connection drops emits 'error' too; unhandled, it would crash the process. Its queries already
+  // fail with that error, which is where it is handled.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   return {
     kind: 'postgres',

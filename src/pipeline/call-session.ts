@@ -404,11 +404,9 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     } catch (error) {
       if (signal.aborted || isAbortError(error)) return;
       report(error, 'turn');
-      if (!speech.busy() || !turn.timeline.has('first_audio_out')) {
-        const apology = say(phrases.apology, 'apology', turn);
-        context.addAssistant(phrases.apology);
-        void apology.played;
-      }
+      // Queued after whatever part of the reply is still playing: the caller always hears it.
+      say(phrases.apology, 'apology', turn);
+      context.addAssistant(phrases.apology);
     } finally {
       clearTimeout(stillThinking);
       if (!signal.aborted) {
@@ -449,20 +447,32 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       now: options.services.now(),
       callerNumber: options.callerNumber,
     });
-    for await (const event of options.llm.stream({
-      messages: context.forRequest(systemPrompt),
-      tools: options.dispatcher.tools,
-      signal,
-    })) {
-      if (signal.aborted) break;
-      if (event.type === 'text') {
-        turn.timeline.mark('llm_first_token');
-        text += event.delta;
-        speakChunks(chunker.push(event.delta));
-      } else if (event.type === 'tool_calls') {
-        turn.timeline.mark('llm_first_token');
-        toolCalls = event.calls;
+    try {
+      for await (const event of options.llm.stream({
+        messages: context.forRequest(systemPrompt),
+        tools: options.dispatcher.tools,
+        signal,
+      })) {
+        if (signal.aborted) break;
+        if (event.type === 'text') {
+          turn.timeline.mark('llm_first_token');
+          text += event.delta;
+          speakChunks(chunker.push(event.delta));
+        } else if (event.type === 'tool_calls') {
+          turn.timeline.mark('llm_first_token');
+          toolCalls = event.calls;
+        }
       }
+    } catch (error) {
+      // The stream failed part-way: what was already handed to speech will be heard, so the
+      // context and the transcript keep it (the unflushed rest is dropped).
+      const said = part.utterances.map((u) => u.text).join(' ').trim();
+      if (!signal.aborted && said !== '') {
+        part.messageIndex = context.addAssistant(said);
+        part.transcript = { role: 'agent', text: said, atMs: now(), complete: false };
+        record.transcript.push(part.transcript);
+      }
+      throw error;
     }
     if (signal.aborted) return { toolCalls: undefined, endsCall: false, spoke: false };
     speakChunks(chunker.flush());

@@ -305,6 +305,22 @@ export function createBookingService(deps: BookingServiceDeps) {
     if (customer !== undefined) await invalidateCustomer(deps.cache, customer);
   }
 
+  /**
+   * The change has committed, so it stands whatever happens next: a failure now (the database or
+   * the calendar going away) must not be reported as if nothing had happened. The row is still
+   * pending, so the reconciler finishes its calendar write.
+   */
+  async function afterCommit(committed: Appointment, hint: ProjectionHint, options: CallOptions): Promise<BookingOutcome> {
+    let row = committed;
+    try {
+      row = await sync(committed, hint, options.signal);
+    } catch (error) {
+      deps.onSyncDeferred?.(committed.id, error);
+    }
+    await touchCustomerCache(row.customerId).catch(() => undefined);
+    return { appointment: view(row), replayed: false };
+  }
+
   async function bookNow(request: BookRequest, options: CallOptions): Promise<BookingOutcome> {
     const vehicle = UUID.test(request.vehicleId) && UUID.test(request.customerId)
       ? await db.query.vehicles.findFirst({
@@ -347,9 +363,7 @@ export function createBookingService(deps: BookingServiceDeps) {
       return row!;
     });
     if (!('id' in committed)) return committed;
-    const row = await sync(committed, 'create', options.signal);
-    await touchCustomerCache(row.customerId);
-    return { appointment: view(row), replayed: false };
+    return afterCommit(committed, 'create', options);
   }
 
   async function cancelNow(request: CancelRequest, options: CallOptions): Promise<BookingOutcome> {
@@ -373,9 +387,7 @@ export function createBookingService(deps: BookingServiceDeps) {
       return row;
     });
     if (!('id' in committed)) return committed;
-    const row = await sync(committed, 'update', options.signal);
-    await touchCustomerCache(row.customerId);
-    return { appointment: view(row), replayed: false };
+    return afterCommit(committed, 'update', options);
   }
 
   async function rescheduleNow(request: RescheduleRequest, options: CallOptions): Promise<BookingOutcome> {
@@ -413,9 +425,7 @@ export function createBookingService(deps: BookingServiceDeps) {
       return row;
     });
     if (!('id' in committed)) return committed;
-    const row = await sync(committed, 'update', options.signal);
-    await touchCustomerCache(row.customerId);
-    return { appointment: view(row), replayed: false };
+    return afterCommit(committed, 'update', options);
   }
 
   return {

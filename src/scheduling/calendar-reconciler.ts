@@ -35,8 +35,11 @@ export interface ReconcileReport {
 }
 
 export interface CalendarReconciler {
-  /** Syncs everything due now (claiming batch after batch) and reports what happened. */
-  runOnce(): Promise<ReconcileReport>;
+  /**
+   * Syncs everything due now (claiming batch after batch) and reports what happened;
+   * `dueWithinMs` also takes rows whose next attempt is that close (a final flush at shutdown).
+   */
+  runOnce(options?: { dueWithinMs?: number }): Promise<ReconcileReport>;
   start(): void;
   /** Stops the loop and waits for a pass in progress. */
   stop(): Promise<void>;
@@ -60,11 +63,11 @@ export function createCalendarReconciler(deps: ReconcilerDeps): CalendarReconcil
     return Math.round(exponential / 2 + Math.random() * (exponential / 2));
   }
 
-  async function pass(): Promise<ReconcileReport> {
+  async function pass(dueWithinMs: number): Promise<ReconcileReport> {
     const report: ReconcileReport = { attempted: 0, synced: 0, failed: 0 };
     const seen = new Set<string>();
     while (!controller.signal.aborted) {
-      const claimed = (await claimDueSyncs(deps.db, now(), leaseMs, batchSize)).filter((row) => !seen.has(row.id));
+      const claimed = (await claimDueSyncs(deps.db, new Date(now().getTime() + dueWithinMs), leaseMs, batchSize)).filter((row) => !seen.has(row.id));
       if (claimed.length === 0) break;
       for (const row of claimed) {
         seen.add(row.id);
@@ -85,8 +88,8 @@ export function createCalendarReconciler(deps: ReconcilerDeps): CalendarReconcil
     return report;
   }
 
-  function runOnce(): Promise<ReconcileReport> {
-    running ??= pass().finally(() => {
+  function runOnce(options: { dueWithinMs?: number } = {}): Promise<ReconcileReport> {
+    running ??= pass(options.dueWithinMs ?? 0).finally(() => {
       running = undefined;
     });
     return running;

@@ -41,11 +41,13 @@ export const bookAppointment = defineTool({
       // Scoped by call: a retried tool call (same id) returns the first booking instead of a second.
       { signal: context.signal, idempotencyKey: `${context.callId}:${context.toolCallId}` },
     );
+    // Booked: a failed look-up of the details below only makes the confirmation shorter.
     const [owner] = await context.services.db
       .select({ email: customers.email, year: vehicles.year, make: vehicles.make, model: vehicles.model })
       .from(vehicles)
       .innerJoin(customers, eq(customers.id, vehicles.customerId))
-      .where(and(eq(vehicles.id, appointment.vehicleId), eq(customers.id, appointment.customerId)));
+      .where(and(eq(vehicles.id, appointment.vehicleId), eq(customers.id, appointment.customerId)))
+      .catch(() => []);
     const car = owner ? ` for the ${owner.year} ${owner.make} ${owner.model}` : '';
     const invitation = owner?.email ? ' A calendar invitation is on its way to your email.' : '';
     return ok(

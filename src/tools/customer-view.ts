@@ -109,7 +109,9 @@ async function cachedView(
   const cached = await services.cache?.get<CustomerView>(key);
   if (cached !== undefined) return cached;
   const view = await loadCustomerView(services, by);
-  if (view !== undefined) await services.cache?.set(key, view, CUSTOMER_CACHE_TTL_MS);
+  // Filling the cache is not worth the caller's wait: a slow or partitioned Redis would add its
+  // command timeout a second time. withFallback never rejects for an outage.
+  if (view !== undefined) void services.cache?.set(key, view, CUSTOMER_CACHE_TTL_MS).catch(() => undefined);
   return view;
 }
 

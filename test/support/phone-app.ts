@@ -1,0 +1,149 @@
+/**
+ * The deployed system for fault suites: `startApp` (the real composition root) against emulators
+ * of every vendor (OpenAI, Deepgram, ElevenLabs, Twilio REST, and Google Calendar unless told
+ * otherwise), with helpers to place a call the way Twilio does (signed webhook, then the media
+ * stream with the TwiML's parameters) and to speak on it.
+ */
+import { expect } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { PHONE_AUDIO } from '../../src/core/frames.js';
+import { startApp } from '../../src/main.js';
+import type { RunningApp } from '../../src/main.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { twilioSignature } from '../../src/transports/twilio/signature.js';
+import { startGoogleCalendarEmulator } from '../emulators/google-calendar.js';
+import type { GoogleCalendarEmulator } from '../emulators/google-calendar.js';
+import { connectTwilioCaller, startTwilioRestEmulator, twilioSid } from '../emulators/twilio.js';
+import type { TwilioCaller, TwilioRestEmulator } from '../emulators/twilio.js';
+import { startVoiceStack, utteranceFrames } from './voice-stack.js';
+import type { VoiceStack } from './voice-stack.js';
+
+export const AUTH_TOKEN = 'tw-auth-token-0123456789abcdef';
+export const ACCOUNT_SID = `AC${'a1'.repeat(16)}`;
+export const PUBLIC_URL = 'https://agent.example.test';
+
+export interface PhoneApp {
+  running: RunningApp;
+  stack: VoiceStack;
+  rest: TwilioRestEmulator;
+  google: GoogleCalendarEmulator | undefined;
+  logLines: string[];
+  /** POSTs the signed incoming-call webhook; returns status and TwiML. */
+  webhook(callSid: string, from: string): Promise<{ statusCode: number; body: string }>;
+  /** Webhook, then the media stream with the TwiML's parameters. */
+  placeCall(from: string, callSid?: string): Promise<TwilioCaller>;
+  /** Stops the app (if not stopped yet) and every emulator. */
+  close(): Promise<void>;
+}
+
+export async function startPhoneApp(options: { env?: Record<string, string>; google?: boolean } = {}): Promise<PhoneApp> {
+  const [stack, rest, google] = await Promise.all([
+    startVoiceStack(),
+    startTwilioRestEmulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN }),
+    options.google === false ? Promise.resolve(undefined) : startGoogleCalendarEmulator(),
+  ]);
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: 'memory://',
+    LOG_LEVEL: 'debug',
+    PUBLIC_URL,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+    TWILIO_API_BASE_URL: rest.baseUrl,
+    OPENAI_API_KEY: stack.openai.apiKey,
+    OPENAI_BASE_URL: stack.openai.baseUrl,
+    DEEPGRAM_API_KEY: stack.deepgram.apiKey,
+    DEEPGRAM_BASE_URL: stack.deepgram.url,
+    ELEVENLABS_API_KEY: stack.elevenlabs.apiKey,
+    ELEVENLABS_BASE_URL: stack.elevenlabs.baseUrl,
+    GREETING: 'Thanks for calling Test Garage. How can I help?',
+    IDLE_PROMPT_MS: '60000',
+    ...(google === undefined
+      ? {}
+      : {
+          GOOGLE_CLIENT_ID: google.clientId,
+          GOOGLE_CLIENT_SECRET: google.clientSecret,
+          GOOGLE_REFRESH_TOKEN: google.refreshToken,
+          GOOGLE_API_BASE_URL: google.rootUrl,
+          GOOGLE_TOKEN_URI: google.tokenUrl,
+        }),
+    ...options.env,
+  });
+  const logLines: string[] = [];
+  const logger = createLogger({ level: 'debug', secrets: config.secrets, destination: { write: (line) => logLines.push(line) } });
+  let running: RunningApp;
+  try {
+    running = await startApp(config, logger);
+  } catch (error) {
+    await Promise.all([stack.close(), rest.close(), google?.close()]);
+    throw error;
+  }
+
+  async function webhook(callSid: string, from: string) {
+    const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: from, To: '+15550000000', CallStatus: 'ringing' };
+    const response = await running.app.inject({
+      method: 'POST',
+      url: '/twilio/voice',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
+      },
+      payload: new URLSearchParams(params).toString(),
+    });
+    return { statusCode: response.statusCode, body: response.body };
+  }
+
+  return {
+    running,
+    stack,
+    rest,
+    google,
+    logLines,
+    webhook,
+    async placeCall(from, callSid = twilioSid('CA')) {
+      const { statusCode, body } = await webhook(callSid, from);
+      expect(statusCode).toBe(200);
+      expect(body).toContain('<Connect><Stream');
+      const parameters = Object.fromEntries(
+        [...body.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]),
+      );
+      return connectTwilioCaller({
+        url: `${running.url.replace('http', 'ws')}/twilio/stream`,
+        callSid,
+        customParameters: parameters,
+        speed: 20,
+      });
+    },
+    async close() {
+      await running.stop();
+      await Promise.all([stack.close(), rest.close(), google?.close()]);
+    },
+  };
+}
+
+/** The caller says something: speech-like audio then silence, as 20 ms media messages. */
+export function say(caller: TwilioCaller, speechMs = 800): void {
+  for (const frame of utteranceFrames(PHONE_AUDIO, speechMs)) caller.sendAudio(frame);
+}
+
+/** Texts the agent sent to ElevenLabs, in order of the connections that carried them. */
+export function spokenTexts(stack: VoiceStack): string {
+  return stack.elevenlabs.connections.map((c) => c.texts.join('')).join(' | ');
+}
+
+export async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A weekday 7-13 days out (UTC date), far from the lead time; `weekday` 1 = Monday. */
+export function dayAhead(weekday = 1): string {
+  const d = new Date();
+  const daysAhead = ((7 + weekday - d.getUTCDay()) % 7) + 7;
+  d.setUTCDate(d.getUTCDate() + daysAhead);
+  return d.toISOString().slice(0, 10);
+}
