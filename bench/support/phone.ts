@@ -1,0 +1,62 @@
+/** Places a phone call the way Twilio does: the signed webhook over HTTP, then the media stream. */
+import { twilioSignature } from '../../src/transports/twilio/signature.js';
+import { connectTwilioCaller, twilioSid } from '../../test/emulators/twilio.js';
+import type { TwilioCaller } from '../../test/emulators/twilio.js';
+import { epochMs } from './stats.js';
+
+export const AUTH_TOKEN = 'bench-twilio-auth-token-0123456789';
+export const ACCOUNT_SID = `AC${'b2'.repeat(16)}`;
+export const PUBLIC_URL = 'https://agent.bench.test';
+export const CALLER = '+15558675309';
+
+export interface PlacedCall {
+  caller: TwilioCaller;
+  /** Epoch ms just before the webhook was sent. */
+  webhookAt: number;
+  /** Epoch ms when the stream's `start` message was sent (right after the socket opened). */
+  streamStartAt: number;
+}
+
+export async function placeCall(serverUrl: string, options: { speed?: number; from?: string } = {}): Promise<PlacedCall> {
+  const callSid = twilioSid('CA');
+  const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: options.from ?? CALLER, To: '+15550000000', CallStatus: 'ringing' };
+  const webhookAt = epochMs();
+  const response = await fetch(`${serverUrl}/twilio/voice`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
+    },
+    body: new URLSearchParams(params).toString(),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const twiml = await response.text();
+  if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${twiml.slice(0, 200)}`);
+  const parameters = Object.fromEntries([...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]));
+  let streamStartAt = 0;
+  const caller = await connectTwilioCaller({
+    url: `${serverUrl.replace('http', 'ws')}/twilio/stream`,
+    callSid,
+    customParameters: parameters,
+    speed: options.speed ?? 1,
+    autoStart: false,
+  });
+  streamStartAt = epochMs();
+  caller.sendStart();
+  return { caller, webhookAt, streamStartAt };
+}
+
+/** The base env every bench gives startApp: loopback only, in-memory PGlite, quiet logs. */
+export function baseEnv(): Record<string, string> {
+  return {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: 'memory://',
+    LOG_LEVEL: 'warn',
+    PUBLIC_URL,
+    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+    IDLE_PROMPT_MS: '120000',
+    SHUTDOWN_DRAIN_MS: '3000',
+    CALENDAR_SYNC_INTERVAL_MS: '600000',
+  };
+}
