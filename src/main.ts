@@ -117,7 +117,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
     const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics);
     closers.push(closeProviders);
-    const apologyAudio = await presynthesize(providers.tts, DEFAULT_PHRASES.apology, [PHONE_AUDIO, BROWSER_AUDIO], logger);
+    // Fixed phrases are synthesised once at start-up: the greeting plays without waiting for TTS,
+    // and the apology still plays when TTS is what failed.
+    const [apologyAudio, greetingAudio] = await Promise.all([
+      presynthesize(providers.tts, DEFAULT_PHRASES.apology, [PHONE_AUDIO, BROWSER_AUDIO], logger),
+      presynthesize(providers.tts, config.calls.greeting, [PHONE_AUDIO, BROWSER_AUDIO], logger),
+    ]);
 
     const calls = createCallManager({
       providers,
@@ -128,6 +133,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       maxConcurrentCalls: config.calls.maxConcurrent,
       keyterms: [...SERVICE_CATALOG.map((s) => s.name.toLowerCase()), ...MAKES],
       apologyAudio,
+      greetingAudio,
       onCallStarted: (info) => {
         metrics.callStarted(info.transport);
         logger.info(info, 'call started');
@@ -319,7 +325,7 @@ async function presynthesize(
         for await (const chunk of stream.audio) chunks.push(chunk);
         audio.set(formatKey(format), Buffer.concat(chunks));
       } catch (error) {
-        logger.warn({ err: error, format }, 'could not pre-synthesise the apology; TTS failures will be silent');
+        logger.warn({ err: error, format, text }, 'could not pre-synthesise a fixed phrase; it will be synthesised live');
       }
     }),
   );

@@ -47,6 +47,7 @@ function startSession(options: {
   callerNumber?: string;
   timing?: Partial<SessionTiming>;
   apologyAudio?: Uint8Array;
+  greetingAudio?: Uint8Array;
 }) {
   const stt = createScriptedStt();
   const llm = createScriptedLlm(options.script, options.llmDelays);
@@ -65,6 +66,7 @@ function startSession(options: {
     phrases: { ...DEFAULT_PHRASES, greeting: GREETING },
     timing: { idleMs: 60_000, ...options.timing },
     apologyAudio: options.apologyAudio,
+    greetingAudio: options.greetingAudio,
     onError: (error, where) => errors.push({ error, where }),
   });
   transport.attach((name) => session.handle({ kind: 'mark', name }));
@@ -83,6 +85,17 @@ describe('call session', () => {
     expect(llm.requests).toHaveLength(0);
     const firstAudio = transport.frames.findIndex((f) => f.kind === 'audio');
     expect(transport.frames[firstAudio + 1]).toMatchObject({ kind: 'mark' });
+    await session.end('test_over');
+  });
+
+  it('plays a pre-synthesised greeting without asking TTS', async () => {
+    const greetingAudio = new Uint8Array(3200).fill(0x21);
+    const { session, tts, transport } = startSession({ script: [], greetingAudio });
+    await session.start();
+    await transport.waitFor(() => transport.audioBytes() >= 3200);
+    expect(tts.texts).toEqual([]);
+    expect(transport.events).toContainEqual({ type: 'agent_text', text: GREETING, turn: 0 });
+    expect(session.record.transcript[0]).toMatchObject({ role: 'agent', text: GREETING });
     await session.end('test_over');
   });
 

@@ -31,6 +31,8 @@ export interface CallManagerOptions {
   keyterms?: readonly string[];
   /** Pre-synthesised apology audio per audio format key (see formatKey). */
   apologyAudio?: ReadonlyMap<string, Uint8Array>;
+  /** Pre-synthesised greeting audio per audio format key. */
+  greetingAudio?: ReadonlyMap<string, Uint8Array>;
   onCallStarted?: (info: { callId: string; transport: string; callerNumber: string | undefined }) => void;
   onCallEnded?: (record: CallRecord, info: { transport: string }) => void | Promise<void>;
   onSessionEvent?: (callId: string, event: SessionEvent) => void;
@@ -96,6 +98,8 @@ export function createCallManager(options: CallManagerOptions): CallManager {
         timing: options.timing,
         keyterms: options.keyterms,
         apologyAudio: options.apologyAudio?.get(formatKey(request.transport.format)),
+        // Typed calls without TTS get no audio at all, greeting included.
+        greetingAudio: providers.tts === undefined ? undefined : options.greetingAudio?.get(formatKey(request.transport.format)),
         onEvent: (event) => options.onSessionEvent?.(callId, event),
         onError: (error, where) => options.onError?.(callId, error, where),
       });

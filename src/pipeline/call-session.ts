@@ -85,6 +85,8 @@ export interface CallSessionOptions {
   timing?: Partial<SessionTiming>;
   /** Audio of the apology synthesised ahead of time, for when TTS itself is what failed. */
   apologyAudio?: Uint8Array | undefined;
+  /** The greeting synthesised ahead of time: the caller hears it without waiting for TTS. */
+  greetingAudio?: Uint8Array | undefined;
   keyterms?: readonly string[];
   now?: () => number;
   onEvent?: (event: SessionEvent) => void;
@@ -226,8 +228,14 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   }
 
   /** Says something outside the model's reply and records it in the context and transcript. */
-  function announce(text: string, kind: UtteranceKind): Utterance {
-    const utterance = say(text, kind, undefined);
+  function announce(text: string, kind: UtteranceKind, audio?: Uint8Array): Utterance {
+    let utterance: Utterance;
+    if (audio === undefined) {
+      utterance = say(text, kind, undefined);
+    } else {
+      utterance = speech.play(audio, text, kind, 0);
+      emit({ type: 'agent_text', text, turn: 0 });
+    }
     context.addAssistant(text);
     record.transcript.push({ role: 'agent', text, atMs: now(), complete: true });
     return utterance;
@@ -611,7 +619,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
         })();
       }, timing.maxCallMs);
       maxCallTimer.unref?.();
-      const greeting = announce(phrases.greeting, 'greeting');
+      const greeting = announce(phrases.greeting, 'greeting', options.greetingAudio);
       void greeting.played.then(() => {
         if (!ended && currentTurn === undefined && !speech.busy()) armIdle();
       });

@@ -6,7 +6,7 @@
  */
 import type { AudioFormat, OutboundFrame } from '../core/frames.js';
 import type { TtsProvider } from '../providers/tts.js';
-import { bytesPerMs } from '../audio/pcm.js';
+import { bytesPerMs, concatBytes } from '../audio/pcm.js';
 
 export type UtteranceKind = 'greeting' | 'reply' | 'filler' | 'prompt' | 'apology';
 
@@ -161,10 +161,15 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
 
   async function sendEntry(entry: Entry): Promise<void> {
     startWithinWindow();
+    let sends = 0;
     try {
       for await (const chunk of entry.chunks ?? []) {
         if (entry.cut) break;
-        for (let offset = 0; offset < chunk.length; offset += maxChunkBytes) {
+        for (let offset = 0; offset < chunk.length && !entry.cut; offset += maxChunkBytes) {
+          // Let other calls' frames through between bursts: one long sentence must not hold the
+          // event loop while hundreds of concurrent calls wait for theirs.
+          if (sends > 0 && sends % 8 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+          sends += 1;
           const piece = chunk.subarray(offset, Math.min(chunk.length, offset + maxChunkBytes));
           entry.utterance.firstAudioAtMs ??= deps.now();
           deps.send({ kind: 'audio', audio: piece });
@@ -325,7 +330,9 @@ function prefetch(source: AsyncIterable<Uint8Array>, signal: AbortSignal): Async
     async *[Symbol.asyncIterator]() {
       for (;;) {
         if (buffer.length > 0) {
-          yield buffer.shift()!;
+          // Everything buffered goes out as one piece (sendEntry re-splits it into marked chunks
+          // of maxChunkBytes): a prefetched sentence is a few large writes, not hundreds of 20 ms ones.
+          yield buffer.length === 1 ? buffer.shift()! : concatBytes(buffer.splice(0));
           continue;
         }
         if (done || signal.aborted) {
