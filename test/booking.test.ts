@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryCache } from '../src/cache/memory-cache.js';
 import type { Cache } from '../src/cache/cache.js';
 import { eventIdForAppointment } from '../src/calendar/event-id.js';
-import { createGoogleCalendar } from '../src/calendar/google.js';
 import { createLocalCalendar } from '../src/calendar/local.js';
 import { AppError } from '../src/core/errors.js';
 import type { Database } from '../src/db/client.js';
@@ -21,6 +20,7 @@ import { customerCacheKeys } from '../src/scheduling/customer-cache.js';
 import { startGoogleCalendarEmulator } from './emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
 import { databaseBackends } from './support/databases.js';
+import { googleCalendarFor } from './support/google-client.js';
 
 const ZONE = 'America/New_York';
 const NOW = new Date('2026-12-01T15:00:00Z'); // Tuesday 10:00 in New York
@@ -51,15 +51,7 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
   });
 
   function google(budgetMs = 2_000) {
-    return createGoogleCalendar({
-      clientId: emulator.clientId,
-      clientSecret: emulator.clientSecret,
-      refreshToken: emulator.refreshToken,
-      apiBaseUrl: emulator.rootUrl,
-      tokenUri: emulator.tokenUrl,
-      timeZone: ZONE,
-      defaultBudgetMs: budgetMs,
-    });
+    return googleCalendarFor(emulator, ZONE, budgetMs);
   }
 
   function service(overrides: Partial<BookingServiceDeps> = {}) {

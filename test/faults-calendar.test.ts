@@ -16,7 +16,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryCache } from '../src/cache/memory-cache.js';
 import type { Cache } from '../src/cache/cache.js';
 import { eventIdForAppointment } from '../src/calendar/event-id.js';
-import { createGoogleCalendar } from '../src/calendar/google.js';
 import type { Database } from '../src/db/client.js';
 import { appointments, customers, vehicles } from '../src/db/schema.js';
 import { createBookingService } from '../src/scheduling/booking-service.js';
@@ -28,6 +27,7 @@ import type { CallActions, ToolResult, ToolServices } from '../src/tools/tool.js
 import { startGoogleCalendarEmulator } from './emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
 import { databaseBackends } from './support/databases.js';
+import { googleCalendarFor } from './support/google-client.js';
 
 const ZONE = 'America/New_York';
 const NOW = new Date('2026-12-01T15:00:00Z'); // Tuesday 10:00 in New York
@@ -51,14 +51,7 @@ describe.each(databaseBackends())('Google Calendar faults during a booking, on $
     [database, google] = await Promise.all([backend.open(), startGoogleCalendarEmulator()]);
     cache = createMemoryCache();
     // As main.ts builds them: the calendar's and the booking service's default budgets.
-    const calendar = createGoogleCalendar({
-      clientId: google.clientId,
-      clientSecret: google.clientSecret,
-      refreshToken: google.refreshToken,
-      apiBaseUrl: google.rootUrl,
-      tokenUri: google.tokenUrl,
-      timeZone: ZONE,
-    });
+    const calendar = googleCalendarFor(google, ZONE);
     const booking = createBookingService({ db: database.db, calendar, rules, shopName: 'Test Garage', cache, now: () => NOW });
     services = { db: database.db, booking, cache, rules, shopName: 'Test Garage', now: () => NOW };
   }, 60_000);
@@ -210,13 +203,6 @@ describe.each(databaseBackends())('Google Calendar faults during a booking, on $
   });
 
   function googleClient() {
-    return createGoogleCalendar({
-      clientId: google.clientId,
-      clientSecret: google.clientSecret,
-      refreshToken: google.refreshToken,
-      apiBaseUrl: google.rootUrl,
-      tokenUri: google.tokenUrl,
-      timeZone: ZONE,
-    });
+    return googleCalendarFor(google, ZONE);
   }
 });

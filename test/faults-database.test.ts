@@ -18,7 +18,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryCache } from '../src/cache/memory-cache.js';
 import type { Cache } from '../src/cache/cache.js';
 import { eventIdForAppointment } from '../src/calendar/event-id.js';
-import { createGoogleCalendar } from '../src/calendar/google.js';
 import { openDatabase } from '../src/db/client.js';
 import type { Database } from '../src/db/client.js';
 import { appointments, customers, idempotencyKeys, vehicles } from '../src/db/schema.js';
@@ -32,6 +31,7 @@ import { startGoogleCalendarEmulator } from './emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
 import { startTcpProxy, viaProxy } from './support/tcp-proxy.js';
 import type { TcpProxy } from './support/tcp-proxy.js';
+import { googleCalendarFor } from './support/google-client.js';
 
 const adminUrl = process.env.TEST_DATABASE_URL;
 const ZONE = 'America/New_York';
@@ -68,14 +68,7 @@ describe.skipIf(!adminUrl)('PostgreSQL unavailable during a booking (needs TEST_
     (proxied.db as unknown as { $client: pg.Pool }).$client.on('connect', (client) => client.on('error', () => undefined));
     google = await startGoogleCalendarEmulator();
     cache = createMemoryCache();
-    const calendar = createGoogleCalendar({
-      clientId: google.clientId,
-      clientSecret: google.clientSecret,
-      refreshToken: google.refreshToken,
-      apiBaseUrl: google.rootUrl,
-      tokenUri: google.tokenUrl,
-      timeZone: ZONE,
-    });
+    const calendar = googleCalendarFor(google, ZONE);
     const booking = createBookingService({ db: proxied.db, calendar, rules, shopName: 'Test Garage', cache, now: () => NOW });
     services = { db: proxied.db, booking, cache, rules, shopName: 'Test Garage', now: () => NOW };
   }, 60_000);
@@ -249,14 +242,7 @@ describe.skipIf(!adminUrl)('PostgreSQL unavailable during a booking (needs TEST_
     expect(row).toMatchObject({ status: 'scheduled', calendarSyncState: 'pending' });
     const reconciler = createCalendarReconciler({
       db: direct.db,
-      calendar: createGoogleCalendar({
-        clientId: google.clientId,
-        clientSecret: google.clientSecret,
-        refreshToken: google.refreshToken,
-        apiBaseUrl: google.rootUrl,
-        tokenUri: google.tokenUrl,
-        timeZone: ZONE,
-      }),
+      calendar: googleCalendarFor(google, ZONE),
       timeZone: ZONE,
       shopName: 'Test Garage',
       intervalMs: 60_000,

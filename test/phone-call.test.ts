@@ -7,91 +7,34 @@
  */
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import { appointments, callRecords, customers, vehicles } from '../src/db/schema.js';
-import { startApp } from '../src/main.js';
 import type { RunningApp } from '../src/main.js';
-import { createLogger } from '../src/observability/logger.js';
-import { PHONE_AUDIO } from '../src/core/frames.js';
-import { twilioSignature } from '../src/transports/twilio/signature.js';
-import { connectTwilioCaller, startTwilioRestEmulator, twilioSid } from './emulators/twilio.js';
-import type { TwilioCaller, TwilioRestEmulator } from './emulators/twilio.js';
-import { startVoiceStack, utteranceFrames } from './support/voice-stack.js';
+import type { TwilioRestEmulator } from './emulators/twilio.js';
+import { AUTH_TOKEN, say, startPhoneApp, waitUntil } from './support/phone-app.js';
+import type { PhoneApp } from './support/phone-app.js';
 import type { VoiceStack } from './support/voice-stack.js';
 
-const AUTH_TOKEN = 'tw-auth-token-0123456789abcdef';
-const ACCOUNT_SID = `AC${'a1'.repeat(16)}`;
-const PUBLIC_URL = 'https://agent.example.test';
 const CALLER = '+15558675309';
 
+let phone: PhoneApp;
 let stack: VoiceStack;
 let rest: TwilioRestEmulator;
 let running: RunningApp;
-const logLines: string[] = [];
-let secrets: string[];
 
 beforeAll(async () => {
-  [stack, rest] = await Promise.all([startVoiceStack(), startTwilioRestEmulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN })]);
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATA_DIR: 'memory://',
-    LOG_LEVEL: 'debug',
-    PUBLIC_URL,
-    TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_ACCOUNT_SID: ACCOUNT_SID,
-    TWILIO_API_BASE_URL: rest.baseUrl,
-    OPENAI_API_KEY: stack.openai.apiKey,
-    OPENAI_BASE_URL: stack.openai.baseUrl,
-    DEEPGRAM_API_KEY: stack.deepgram.apiKey,
-    DEEPGRAM_BASE_URL: stack.deepgram.url,
-    ELEVENLABS_API_KEY: stack.elevenlabs.apiKey,
-    ELEVENLABS_BASE_URL: stack.elevenlabs.baseUrl,
-    HARNESS_TOKEN: 'harness-token-secret-42',
-    GREETING: 'Thanks for calling Test Garage. How can I help?',
-    IDLE_PROMPT_MS: '60000',
-  });
-  secrets = config.secrets;
-  expect(secrets).toEqual(expect.arrayContaining([AUTH_TOKEN, stack.openai.apiKey, stack.deepgram.apiKey, stack.elevenlabs.apiKey]));
-  const logger = createLogger({ level: 'debug', secrets: config.secrets, destination: { write: (line) => logLines.push(line) } });
-  running = await startApp(config, logger);
+  phone = await startPhoneApp({ google: false, env: { HARNESS_TOKEN: 'harness-token-secret-42' } });
+  ({ stack, rest, running } = phone);
+  expect(phone.secrets).toEqual(
+    expect.arrayContaining([AUTH_TOKEN, stack.openai.apiKey, stack.deepgram.apiKey, stack.elevenlabs.apiKey, 'harness-token-secret-42']),
+  );
 }, 60_000);
 
 afterAll(async () => {
-  await running?.stop();
-  await Promise.all([stack?.close(), rest?.close()]);
+  await phone?.close();
 });
 
-/** Places a call as Twilio does: the signed webhook, then the media stream with the TwiML's parameters. */
-async function placeCall(callSid = twilioSid('CA')): Promise<TwilioCaller> {
-  const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: CALLER, To: '+15550000000', CallStatus: 'ringing' };
-  const response = await running.app.inject({
-    method: 'POST',
-    url: '/twilio/voice',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
-    },
-    payload: new URLSearchParams(params).toString(),
-  });
-  expect(response.statusCode).toBe(200);
-  const twiml = response.body;
-  expect(twiml).toContain('<Connect><Stream url="wss://agent.example.test/twilio/stream">');
-  const parameters = Object.fromEntries(
-    [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]),
-  );
-  expect(parameters.callerNumber).toBe(CALLER);
-  return connectTwilioCaller({
-    url: `${running.url.replace('http', 'ws')}/twilio/stream`,
-    callSid,
-    customParameters: parameters,
-    speed: 20,
-  });
-}
+const placeCall = () => phone.placeCall(CALLER);
 
-function say(caller: TwilioCaller, speechMs = 800): void {
-  for (const frame of utteranceFrames(PHONE_AUDIO, speechMs)) caller.sendAudio(frame);
-}
 
 describe('a phone call through Twilio, end to end', () => {
   it('refuses an unsigned webhook', async () => {
@@ -103,6 +46,14 @@ describe('a phone call through Twilio, end to end', () => {
     });
     expect(response.statusCode).toBe(403);
     expect(response.body).not.toContain('<Response>');
+  });
+
+  it('answers a signed webhook with a media stream carrying the caller and a call-bound token', async () => {
+    const { statusCode, body } = await phone.webhook('CA0123456789abcdef0123456789abcdef', CALLER);
+    expect(statusCode).toBe(200);
+    expect(body).toContain('<Connect><Stream url="wss://agent.example.test/twilio/stream">');
+    expect(body).toContain(`<Parameter name="callerNumber" value="${CALLER}"`);
+    expect(body).toMatch(/<Parameter name="token" value="v1\.\d+\.[A-Za-z0-9_-]+"/);
   });
 
   it('books an appointment on a call, and records the call', async () => {
@@ -202,9 +153,9 @@ describe('a phone call through Twilio, end to end', () => {
   });
 
   it('never writes a secret to the logs', () => {
-    const all = logLines.join('');
+    const all = phone.logLines.join('');
     expect(all.length).toBeGreaterThan(1_000);
-    for (const secret of secrets) {
+    for (const secret of phone.secrets) {
       expect(all).not.toContain(secret);
       expect(all).not.toContain(encodeURIComponent(secret));
     }
@@ -218,12 +169,4 @@ function nextMonday(): string {
   const daysAhead = ((8 - d.getUTCDay()) % 7) + 7; // a Monday 7-13 days out, far from the lead time
   d.setUTCDate(d.getUTCDate() + daysAhead);
   return d.toISOString().slice(0, 10);
-}
-
-async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

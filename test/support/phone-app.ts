@@ -28,6 +28,8 @@ export interface PhoneApp {
   rest: TwilioRestEmulator;
   google: GoogleCalendarEmulator | undefined;
   logLines: string[];
+  /** Every secret value in the app's configuration (to check that none reaches the logs). */
+  secrets: readonly string[];
   /** POSTs the signed incoming-call webhook; returns status and TwiML. */
   webhook(callSid: string, from: string): Promise<{ statusCode: number; body: string }>;
   /** Webhook, then the media stream with the TwiML's parameters. */
@@ -100,6 +102,7 @@ export async function startPhoneApp(options: { env?: Record<string, string>; goo
     rest,
     google,
     logLines,
+    secrets: config.secrets,
     webhook,
     async placeCall(from, callSid = twilioSid('CA')) {
       const { statusCode, body } = await webhook(callSid, from);
