@@ -3,6 +3,7 @@ import { ValidationError } from '../core/errors.js';
 import { checkSlot, computeAvailability, type Availability, type SlotCheck } from './availability.js';
 import { buildBusinessRules, type BusinessRules, type BusinessRulesInput } from './business-rules.js';
 import type { Interval } from './intervals.js';
+import { isoInZone, speakableTime } from './time.js';
 
 const NY = 'America/New_York';
 const SYD = 'Australia/Sydney';
@@ -535,6 +536,25 @@ describe('checkSlot', () => {
     for (let t = Date.parse('2026-12-03T08:00:00-05:00'); t < Date.parse('2026-12-03T18:00:00-05:00'); t += 30 * 60_000) {
       const check = checkSlot({ start: new Date(t), durationMinutes: 60, busy: THURSDAY_BUSY, now, rules: shopRules });
       expect(check.ok, new Date(t).toISOString()).toBe(offeredStarts.has(t));
+    }
+  });
+});
+
+describe('slot formatting matches luxon exactly', () => {
+  // The fast path formats by arithmetic from one offset per day; these are the strings luxon gives.
+  const zones = ['America/New_York', 'Australia/Sydney', 'Asia/Kolkata', 'Europe/London', 'UTC', 'Pacific/Chatham', 'America/St_Johns'];
+  const dates = ['2026-03-08', '2026-03-29', '2026-04-05', '2026-07-15', '2026-10-04', '2026-10-25', '2026-11-01', '2026-12-31'];
+  it.each(zones)('%s', (zone) => {
+    const rules = buildBusinessRules({ timeZone: zone, weeklyHours: 'mon-sun 00:00-24:00', breaks: '', minLeadMinutes: 0, slotMinutes: 30 });
+    for (const date of dates) {
+      const day = computeAvailability({ date, durationMinutes: 30, busy: [], now: new Date('2026-01-01T00:00:00Z'), rules });
+      expect(day.slots.length).toBeGreaterThan(40);
+      for (const slot of day.slots) {
+        const start = new Date(slot.start);
+        expect(slot.start).toBe(isoInZone(start, zone));
+        expect(slot.end).toBe(isoInZone(new Date(slot.end), zone));
+        expect(slot.label).toBe(speakableTime(start, zone));
+      }
     }
   });
 });
