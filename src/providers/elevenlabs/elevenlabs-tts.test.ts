@@ -295,6 +295,119 @@ describe('pre-warming', () => {
   });
 });
 
+describe('warm pool', () => {
+  /** Sockets the server holds open that have carried no text: the warm ones. */
+  const idleConnections = (): number[] =>
+    emulator.connections.filter((c) => !c.closed && c.texts.length === 0).map((c) => c.id);
+
+  /** Opens `n` streams at once; reports which of them were served by a socket opened beforehand. */
+  async function burst(tts: ElevenLabsTts, n: number, label: string): Promise<{ warm: number; cold: number; slowest: number }> {
+    const before = new Set(idleConnections());
+    const started = performance.now();
+    const timed = await Promise.all(
+      Array.from({ length: n }, async () => {
+        const stream = await tts.open({ format: PHONE_AUDIO, signal: new AbortController().signal });
+        return { stream, ms: performance.now() - started };
+      }),
+    );
+    timed.forEach(({ stream }, i) => {
+      stream.sendText(`${label} ${i}.`);
+      stream.end();
+    });
+    await Promise.all(timed.map(({ stream }) => collect(stream)));
+    let warm = 0;
+    for (let i = 0; i < n; i++) {
+      const used = emulator.connections.find((c) => c.texts[0] === `${label} ${i}. `)!;
+      if (before.has(used.id)) warm++;
+    }
+    return { warm, cold: n - warm, slowest: Math.max(...timed.map(({ ms }) => ms)) };
+  }
+
+  it('grows after a burst of cold opens, so the next burst finds warm sockets', async () => {
+    emulator.setLatency({ handshakeDelayMs: 150 });
+    const tts = provider({ warmPool: { max: 4 } });
+    expect(await tts.warm(PHONE_AUDIO)).toBe(true);
+    expect(tts.warmPoolStats(PHONE_AUDIO)).toEqual({ ready: 1, connecting: 0, target: 1 });
+
+    const first = await burst(tts, 4, 'first');
+    expect(first).toMatchObject({ warm: 1, cold: 3 });
+    expect(first.slowest).toBeGreaterThanOrEqual(140);
+    // Three cold takes raised the target from 1 to 4.
+    await until(() => tts.warmPoolStats(PHONE_AUDIO).ready === 4);
+    expect(tts.warmPoolStats(PHONE_AUDIO).target).toBe(4);
+    expect(idleConnections()).toHaveLength(4);
+
+    const handshakesBefore = emulator.handshakes;
+    const second = await burst(tts, 4, 'second');
+    expect(second).toMatchObject({ warm: 4, cold: 0 });
+    expect(second.slowest).toBeLessThan(100);
+    // The only handshakes since are the background refills, none of them on an open()'s path.
+    await until(() => tts.warmPoolStats(PHONE_AUDIO).ready === 4);
+    expect(emulator.handshakes - handshakesBefore).toBe(4);
+
+    // The single-socket behaviour (max 1), for comparison: the second burst is mostly cold again.
+    const single = provider({ warmPool: { max: 1 } });
+    expect(await single.warm(PHONE_AUDIO)).toBe(true);
+    await burst(single, 4, 'single-first');
+    await until(() => single.warmPoolStats(PHONE_AUDIO).ready === 1);
+    expect(await burst(single, 4, 'single-second')).toMatchObject({ warm: 1, cold: 3 });
+  });
+
+  it('never holds more than max sockets, however many opens find it empty', async () => {
+    const tts = provider({ warmPool: { max: 2 } });
+    expect(await tts.warm(PHONE_AUDIO)).toBe(true);
+    let peak = 0;
+    let peakTarget = 0;
+    const sampler = setInterval(() => {
+      const stats = tts.warmPoolStats(PHONE_AUDIO);
+      peak = Math.max(peak, stats.ready + stats.connecting);
+      peakTarget = Math.max(peakTarget, stats.target);
+    }, 1);
+    try {
+      for (const label of ['a', 'b', 'c']) {
+        await burst(tts, 6, label);
+        await until(() => tts.warmPoolStats(PHONE_AUDIO).ready === 2);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        // Every stream has closed; what the server still holds open is the pool.
+        expect(emulator.connections.filter((c) => !c.closed)).toHaveLength(2);
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(peakTarget).toBe(2);
+    expect(tts.warmPoolStats(PHONE_AUDIO)).toEqual({ ready: 2, connecting: 0, target: 2 });
+  });
+
+  it('shrinks back to min as sockets idle to renewal untaken', async () => {
+    const tts = provider({ inactivityTimeoutMs: 2_000, warmPool: { min: 1, max: 4 } });
+    expect(await tts.warm(PHONE_AUDIO)).toBe(true);
+    await burst(tts, 4, 'grow');
+    await until(() => tts.warmPoolStats(PHONE_AUDIO).ready === 4);
+    // Renewal comes at half the 2 s timeout: three sockets are dropped, one renewed.
+    await until(() => {
+      const stats = tts.warmPoolStats(PHONE_AUDIO);
+      return stats.target === 1 && stats.ready === 1 && stats.connecting === 0;
+    }, 3_000);
+    // The renewed socket's predecessor is closed once its replacement is open.
+    await until(() => emulator.connections.filter((c) => !c.closed).length === 1, 3_000);
+    expect(emulator.connections.filter((c) => c.closedBy === 'server')).toHaveLength(4); // the streams
+    expect(await tts.warm(PHONE_AUDIO)).toBe(true);
+  });
+
+  it('close() closes every socket of the pool', async () => {
+    const tts = provider({ warmPool: { max: 3 } });
+    expect(await tts.warm(PHONE_AUDIO)).toBe(true);
+    await burst(tts, 3, 'x');
+    await until(() => tts.warmPoolStats(PHONE_AUDIO).ready === 3);
+    const handshakes = emulator.handshakes;
+    tts.close();
+    await until(() => emulator.connections.every((c) => c.closed));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(emulator.handshakes).toBe(handshakes);
+  });
+});
+
 describe('failures', () => {
   it('retries a refused connection within open()', async () => {
     emulator.failNextConnections(1);

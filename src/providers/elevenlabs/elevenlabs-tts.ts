@@ -5,8 +5,8 @@
  * answers base64 audio chunks, then `isFinal`, then a normal close.
  *
  * The handshake (TLS + upgrade) is the slowest part of a first reply, so formats the caller asks to
- * keep warm hold one socket already open with its initial message sent; open() takes it and a
- * replacement is opened in the background. ElevenLabs closes a socket after ~20 s without text, so
+ * keep warm hold a small pool of sockets already open with their initial message sent (sized to
+ * demand, see `warmPool`); open() takes one and a replacement is opened in the background. ElevenLabs closes a socket after ~20 s without text, so
  * a warm socket is renewed before then, and replaced if it is closed anyway.
  */
 import WebSocket from 'ws';
@@ -54,16 +54,25 @@ export interface ElevenLabsTtsOptions {
   voiceSettings?: ElevenLabsVoiceSettings;
   /** generation_config.chunk_length_schedule; rarely matters since every chunk is flushed. */
   chunkLengthSchedule?: number[];
+  /**
+   * Warm sockets kept per format: the pool starts at `min` (default 1, at least 1), grows by one
+   * for each open() that found it empty, up to `max` (default 8), and shrinks by one for each
+   * socket that reaches its renewal untaken.
+   */
+  warmPool?: { min?: number; max?: number };
   /** Warm-up failures happen in the background: they are reported here, never thrown. */
   onWarmupError?: (error: ProviderError) => void;
 }
 
 export interface ElevenLabsTts extends TtsProvider {
   /**
-   * Keeps one socket for `format` open and initialised from now on (renewed after each use).
+   * Keeps a pool of sockets (at least one) for `format` open and initialised from now on (refilled
+   * after each use).
    * Resolves true once one is ready, false if the warm-up failed (see onWarmupError).
    */
   warm(format: AudioFormat): Promise<boolean>;
+  /** Diagnostics: warm sockets ready and being opened for `format`, and the pool's current target. */
+  warmPoolStats(format: AudioFormat): { ready: number; connecting: number; target: number };
   /** Whole-phrase synthesis over the HTTP streaming endpoint (greeting, apology, fillers at start-up). */
   synthesizeOnce(text: string, format: AudioFormat, signal: AbortSignal): Promise<Uint8Array>;
   /** Closes warm sockets and stops renewing them; streams already open are not touched. */
@@ -202,36 +211,64 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     }
   }
 
-  // ---- warm sockets: one per format the caller asked to keep warm ----
+  // ---- warm sockets: a small pool per format the caller asked to keep warm ----
+  //
+  // Each pool aims at `target` sockets (ready plus being opened), between warmPool.min and .max:
+  // an open() that finds the pool empty (a cold open) raises it by one, a socket that idles to its
+  // renewal without being taken lowers it by one. Every socket is renewed on its own before the
+  // vendor's idle timeout; a stale socket stays (untaken) until its replacement is open.
 
-  interface WarmSlot {
+  const poolMax = Math.max(1, Math.floor(options.warmPool?.max ?? 8));
+  const poolMin = Math.min(poolMax, Math.max(1, Math.floor(options.warmPool?.min ?? 1)));
+
+  interface WarmSocket {
+    ws: WebSocket;
+    openedAt: number;
+    /** Renewal timer. */
+    timer: NodeJS.Timeout | undefined;
+    /** Past its renewal time: never taken, closed once a replacement is open. */
+    stale: boolean;
+  }
+  interface WarmPool {
     format: AudioFormat;
     outputFormat: string;
-    socket: WebSocket | undefined;
-    openedAt: number;
-    connecting: AbortController | undefined;
+    sockets: WarmSocket[];
+    connecting: Set<AbortController>;
+    /** How many fresh sockets (ready or being opened) the pool aims at. */
+    target: number;
     ready: Array<(ok: boolean) => void>;
-    timer: NodeJS.Timeout | undefined;
+    /** Backoff timer after a failed warm-up. */
+    retryTimer: NodeJS.Timeout | undefined;
     failures: number;
     /** A non-retryable failure (a refused key): stop until warm() or open() asks again. */
     halted: boolean;
   }
-  const slots = new Map<string, WarmSlot>();
+  const pools = new Map<string, WarmPool>();
 
-  function settleReady(slot: WarmSlot, ok: boolean): void {
-    for (const resolve of slot.ready.splice(0)) resolve(ok);
+  const isFresh = (entry: WarmSocket): boolean =>
+    !entry.stale && entry.ws.readyState === WebSocket.OPEN && Date.now() - entry.openedAt < renewAfterMs;
+
+  /**
+   * Sockets not yet renewed plus those being opened: what the target is compared with. A socket
+   * already closing still counts until its 'close' (which removes it and decides what follows),
+   * so a close arriving with the upgrade response does not open a second socket behind it.
+   */
+  const liveCount = (pool: WarmPool): number =>
+    pool.sockets.filter((entry) => !entry.stale).length + pool.connecting.size;
+
+  function settleReady(pool: WarmPool, ok: boolean): void {
+    for (const resolve of pool.ready.splice(0)) resolve(ok);
   }
 
-  function detach(slot: WarmSlot): WebSocket | undefined {
-    const ws = slot.socket;
-    slot.socket = undefined;
-    clearTimeout(slot.timer);
-    slot.timer = undefined;
-    if (ws) {
-      ws.removeAllListeners();
-      ws.on('error', () => undefined);
-    }
-    return ws;
+  /** Takes a socket out of the pool (no listeners left but a no-op 'error'); the caller closes or uses it. */
+  function detach(pool: WarmPool, entry: WarmSocket): WebSocket {
+    const index = pool.sockets.indexOf(entry);
+    if (index >= 0) pool.sockets.splice(index, 1);
+    clearTimeout(entry.timer);
+    entry.timer = undefined;
+    entry.ws.removeAllListeners();
+    entry.ws.on('error', () => undefined);
+    return entry.ws;
   }
 
   function reportWarmupError(error: unknown): void {
@@ -239,106 +276,151 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     options.onWarmupError?.(safe);
   }
 
-  function scheduleWarm(slot: WarmSlot, delayMs: number): void {
-    clearTimeout(slot.timer);
-    slot.timer = setTimeout(() => {
-      slot.timer = undefined;
-      fill(slot);
+  function scheduleRetry(pool: WarmPool, delayMs: number): void {
+    clearTimeout(pool.retryTimer);
+    pool.retryTimer = setTimeout(() => {
+      pool.retryTimer = undefined;
+      fill(pool);
     }, delayMs);
-    slot.timer.unref();
+    pool.retryTimer.unref();
   }
 
-  function warmFailed(slot: WarmSlot, error: unknown): void {
-    reportWarmupError(error);
-    settleReady(slot, false);
+  function warmFailed(pool: WarmPool, error: unknown): void {
     if (error instanceof ProviderError && !error.retryable) {
-      slot.halted = true;
+      // Every socket of the pool fails alike (a refused key): report it once and stop.
+      if (!pool.halted) reportWarmupError(error);
+      pool.halted = true;
+      for (const controller of pool.connecting) controller.abort();
+      pool.connecting.clear();
+      clearTimeout(pool.retryTimer);
+      pool.retryTimer = undefined;
+      settleReady(pool, false);
       return;
     }
-    slot.failures++;
-    scheduleWarm(slot, Math.min(WARM_RETRY_MAX_MS, 500 * 2 ** (slot.failures - 1)));
+    reportWarmupError(error);
+    settleReady(pool, false);
+    pool.failures++;
+    scheduleRetry(pool, Math.min(WARM_RETRY_MAX_MS, 500 * 2 ** (pool.failures - 1)));
   }
 
-  /** Opens a socket for the slot; a fresh one replaces (then closes) a socket being renewed. */
-  function fill(slot: WarmSlot): void {
-    if (providerClosed || slot.halted || slot.connecting) return;
+  /**
+   * Opens sockets until the pool reaches its target. After a failed warm-up only one attempt is in
+   * flight at a time (a probe), so an outage does not turn into a connection storm.
+   */
+  function fill(pool: WarmPool): void {
+    if (providerClosed || pool.halted) return;
+    while (liveCount(pool) < pool.target) {
+      if (pool.failures > 0 && pool.connecting.size > 0) return;
+      openOne(pool);
+    }
+  }
+
+  function openOne(pool: WarmPool): void {
     const controller = new AbortController();
-    slot.connecting = controller;
-    connect(slot.outputFormat, controller.signal).then(
+    pool.connecting.add(controller);
+    connect(pool.outputFormat, controller.signal).then(
       (ws) => {
-        slot.connecting = undefined;
+        pool.connecting.delete(controller);
         if (providerClosed || controller.signal.aborted) {
           ws.close(1000);
           return;
         }
-        detach(slot)?.close(1000);
-        attach(slot, ws);
+        attach(pool, ws);
       },
       (error: unknown) => {
-        slot.connecting = undefined;
+        pool.connecting.delete(controller);
         if (providerClosed || controller.signal.aborted) return;
-        warmFailed(slot, error);
+        warmFailed(pool, error);
       },
     );
   }
 
-  function attach(slot: WarmSlot, ws: WebSocket): void {
-    slot.socket = ws;
-    slot.openedAt = Date.now();
+  function attach(pool: WarmPool, ws: WebSocket): void {
+    // A fresh socket replaces (then closes) one being renewed.
+    const stale = pool.sockets.find((entry) => entry.stale);
+    if (stale) detach(pool, stale).close(1000);
+    const entry: WarmSocket = { ws, openedAt: Date.now(), timer: undefined, stale: false };
+    pool.sockets.push(entry);
     ws.on('error', () => undefined);
     // The server says nothing on an idle socket unless something is wrong; the close tells us what.
     ws.on('message', () => undefined);
     ws.on('close', (code, reason) => {
-      const lived = Date.now() - slot.openedAt;
-      detach(slot);
+      const lived = Date.now() - entry.openedAt;
+      detach(pool, entry);
       if (providerClosed) return;
       const error = closeError(code, reason.toString());
-      if (!error.retryable) {
-        warmFailed(slot, error);
-      } else if (lived < WARM_MIN_LIFETIME_MS) {
-        warmFailed(slot, error);
+      if (!error.retryable || lived < WARM_MIN_LIFETIME_MS) {
+        warmFailed(pool, error);
       } else {
         // Idled out (or dropped) after a normal life: replace it quietly.
-        fill(slot);
+        fill(pool);
       }
     });
-    slot.failures = 0;
-    settleReady(slot, true);
-    scheduleWarm(slot, renewAfterMs);
+    entry.timer = setTimeout(() => renew(pool, entry), renewAfterMs);
+    entry.timer.unref();
+    pool.failures = 0;
+    clearTimeout(pool.retryTimer);
+    pool.retryTimer = undefined;
+    settleReady(pool, true);
+    fill(pool);
   }
 
-  function slotFor(format: AudioFormat): WarmSlot {
+  /** A socket reached its renewal time untaken: the pool wants one fewer, then renews or drops it. */
+  function renew(pool: WarmPool, entry: WarmSocket): void {
+    entry.timer = undefined;
+    entry.stale = true;
+    if (pool.target > poolMin) pool.target--;
+    if (liveCount(pool) >= pool.target || providerClosed || pool.halted) {
+      detach(pool, entry).close(1000);
+      return;
+    }
+    fill(pool);
+  }
+
+  function poolFor(format: AudioFormat): WarmPool {
     const outputFormat = toOutputFormat(format);
-    let slot = slots.get(outputFormat);
-    if (!slot) {
-      slot = {
+    let pool = pools.get(outputFormat);
+    if (!pool) {
+      pool = {
         format,
         outputFormat,
-        socket: undefined,
-        openedAt: 0,
-        connecting: undefined,
+        sockets: [],
+        connecting: new Set(),
+        target: poolMin,
         ready: [],
-        timer: undefined,
+        retryTimer: undefined,
         failures: 0,
         halted: false,
       };
-      slots.set(outputFormat, slot);
+      pools.set(outputFormat, pool);
     }
-    return slot;
+    return pool;
   }
 
   function takeWarm(outputFormat: string): WebSocket | undefined {
-    const slot = slots.get(outputFormat);
-    if (!slot) return undefined;
+    const pool = pools.get(outputFormat);
+    if (!pool) return undefined;
+    // The oldest fresh socket: the younger ones last longer before they need renewing.
+    const entry = pool.sockets.find(isFresh);
     let ws: WebSocket | undefined;
-    if (slot.socket?.readyState === WebSocket.OPEN && Date.now() - slot.openedAt < renewAfterMs) {
-      ws = detach(slot);
-      if (ws) ws.removeAllListeners();
+    if (entry) {
+      ws = detach(pool, entry);
+      ws.removeAllListeners();
+    } else if (pool.target < poolMax) {
+      // A cold open: demand outran the pool.
+      pool.target++;
     }
     // Whether or not one was taken, the next reply wants a warm socket too.
-    slot.halted = false;
-    fill(slot);
+    pool.halted = false;
+    fill(pool);
     return ws;
+  }
+
+  /** Test and diagnostics hook: sockets ready, being opened, and the target, per output format. */
+  function poolStats(format: AudioFormat): { ready: number; connecting: number; target: number } {
+    const pool = pools.get(toOutputFormat(format));
+    if (!pool) return { ready: 0, connecting: 0, target: 0 };
+    return { ready: pool.sockets.filter(isFresh).length, connecting: pool.connecting.size, target: pool.target };
   }
 
   // ---- the stream ----
@@ -548,14 +630,19 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
 
     warm(format) {
       if (providerClosed) return Promise.resolve(false);
-      const slot = slotFor(format);
-      slot.halted = false;
-      if (slot.socket?.readyState === WebSocket.OPEN) return Promise.resolve(true);
+      const pool = poolFor(format);
+      pool.halted = false;
+      if (pool.sockets.some(isFresh)) {
+        fill(pool);
+        return Promise.resolve(true);
+      }
       return new Promise<boolean>((resolve) => {
-        slot.ready.push(resolve);
-        fill(slot);
+        pool.ready.push(resolve);
+        fill(pool);
       });
     },
+
+    warmPoolStats: poolStats,
 
     async synthesizeOnce(text, format, signal) {
       const outputFormat = toOutputFormat(format);
@@ -611,13 +698,15 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
 
     close() {
       providerClosed = true;
-      for (const slot of slots.values()) {
-        slot.connecting?.abort();
-        slot.connecting = undefined;
-        detach(slot)?.close(1000);
-        settleReady(slot, false);
+      for (const pool of pools.values()) {
+        for (const controller of pool.connecting) controller.abort();
+        pool.connecting.clear();
+        clearTimeout(pool.retryTimer);
+        pool.retryTimer = undefined;
+        for (const entry of [...pool.sockets]) detach(pool, entry).close(1000);
+        settleReady(pool, false);
       }
-      slots.clear();
+      pools.clear();
     },
   };
   // Unsupported formats throw here, at start-up, rather than on the first call.
