@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { isUuid } from '../core/ids.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Google's rule for client-supplied event ids: base32hex characters, 5 to 1024 of them. */
 export const GOOGLE_EVENT_ID = /^[a-v0-9]{5,1024}$/;
@@ -12,7 +12,7 @@ export const GOOGLE_EVENT_ID = /^[a-v0-9]{5,1024}$/;
  * 'v' prefix, a letter hex never contains, so the two forms cannot collide.
  */
 export function eventIdForAppointment(appointmentId: string): string {
-  if (UUID.test(appointmentId)) return appointmentId.replaceAll('-', '').toLowerCase();
+  if (isUuid(appointmentId)) return appointmentId.replaceAll('-', '').toLowerCase();
   if (appointmentId.length === 0) throw new Error('eventIdForAppointment: empty appointment id');
   return `v${createHash('sha256').update(appointmentId, 'utf8').digest('hex')}`;
 }

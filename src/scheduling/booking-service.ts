@@ -27,6 +27,7 @@ import type { ProjectionContext, ProjectionHint } from './calendar-projection.js
 import { invalidateCustomer } from './customer-cache.js';
 import { resolveService, serviceDuration } from './services.js';
 import { isoInZone, parseShopDateTime, speakableDateTime } from './time.js';
+import { isUuid } from '../core/ids.js';
 
 const MINUTE_MS = 60_000;
 
@@ -239,15 +240,21 @@ export function createBookingService(deps: BookingServiceDeps) {
     }
   }
 
-  /** Runs `change` in a transaction with the idempotency record; maps constraint races to errors. */
+  /**
+   * Runs `change` in a transaction with the idempotency record, then writes the calendar. Races
+   * end as ConflictErrors: an overlap (slot taken), or the same request racing itself (its twin
+   * claimed the key first; `idempotent` then answers with the twin's result).
+   */
   async function commit(
     operation: string,
     options: CallOptions,
     appointmentId: string,
+    hint: ProjectionHint,
     change: (tx: Db) => Promise<Appointment>,
-  ): Promise<Appointment | BookingOutcome> {
+  ): Promise<BookingOutcome> {
+    let committed: Appointment;
     try {
-      return await db.transaction(async (tx) => {
+      committed = await db.transaction(async (tx) => {
         // The key is claimed first: a concurrent duplicate blocks on it and then replays, rather
         // than reaching the appointment and failing on the overlap its twin just created.
         if (options.idempotencyKey !== undefined) {
@@ -265,16 +272,52 @@ export function createBookingService(deps: BookingServiceDeps) {
         );
       }
       if (state === SQLSTATE.uniqueViolation && options.idempotencyKey !== undefined) {
-        // The same request raced itself (a retry while the first was in flight): the first won.
-        const prior = await replay(operation, options);
-        if (prior !== undefined) return prior;
+        throw new ConflictError('duplicate_request', 'the same request is already being handled', 'One moment, please.');
       }
       throw error;
     }
+    return afterCommit(committed, hint, options);
+  }
+
+  /** A scheduled appointment's update, guarded by its sync version so concurrent edits cannot interleave. */
+  async function updateScheduled(
+    tx: Db,
+    current: Appointment,
+    changes: Partial<typeof appointments.$inferInsert>,
+  ): Promise<Appointment> {
+    const [row] = await tx
+      .update(appointments)
+      .set({
+        ...changes,
+        syncVersion: sql`${appointments.syncVersion} + 1`,
+        calendarSyncState: 'pending',
+        calendarSyncNextAt: new Date(now().getTime() + MINUTE_MS),
+      })
+      .where(and(eq(appointments.id, current.id), eq(appointments.syncVersion, current.syncVersion)))
+      .returning();
+    if (row === undefined) throw changedUnderneath();
+    return row;
+  }
+
+  /**
+   * The time must pass the rules (checked first: no I/O for a time that could never work) and be
+   * free in the database and the calendar. A move ignores the appointment's own current time.
+   */
+  async function assertBookable(range: TimeRange, moving: Appointment | undefined, signal: AbortSignal | undefined): Promise<void> {
+    const durationMinutes = Math.round((range.end.getTime() - range.start.getTime()) / MINUTE_MS);
+    const ruleCheck = checkSlot({ start: range.start, durationMinutes, busy: [], now: now(), rules });
+    if (!ruleCheck.ok) throw slotError(ruleCheck);
+    const { dbBusy, calBusy } = await busyForBooking(range, moving?.id, signal);
+    // The calendar still shows a moving appointment at its old time; that block is not a conflict.
+    const foreign = moving === undefined
+      ? calBusy
+      : calBusy.filter((b) => !(b.start.getTime() === moving.startsAt.getTime() && b.end.getTime() === moving.endsAt.getTime()));
+    const check = checkSlot({ start: range.start, durationMinutes, busy: [...dbBusy, ...foreign], now: now(), rules });
+    if (!check.ok) throw slotError(check);
   }
 
   async function ownedAppointment(appointmentId: string, owners: Owners): Promise<Appointment> {
-    const row = UUID.test(appointmentId) ? await findAppointment(db, appointmentId) : undefined;
+    const row = isUuid(appointmentId) ? await findAppointment(db, appointmentId) : undefined;
     const allowed = owners === undefined || (typeof owners === 'string' ? [owners] : [...owners]).includes(row?.customerId ?? '');
     if (row === undefined || !allowed) {
       throw new NotFoundError('appointment_not_found', `no appointment ${appointmentId} for this customer`,
@@ -322,7 +365,7 @@ export function createBookingService(deps: BookingServiceDeps) {
   }
 
   async function bookNow(request: BookRequest, options: CallOptions): Promise<BookingOutcome> {
-    const vehicle = UUID.test(request.vehicleId) && UUID.test(request.customerId)
+    const vehicle = isUuid(request.vehicleId) && isUuid(request.customerId)
       ? await db.query.vehicles.findFirst({
           where: and(eq(vehicles.id, request.vehicleId), eq(vehicles.customerId, request.customerId)),
         })
@@ -336,15 +379,10 @@ export function createBookingService(deps: BookingServiceDeps) {
     const start = parseShopDateTime(request.scheduledAt, zone).toJSDate();
     const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
 
-    // Rules first: no I/O for a time that could never work.
-    const ruleCheck = checkSlot({ start, durationMinutes, busy: [], now: now(), rules });
-    if (!ruleCheck.ok) throw slotError(ruleCheck);
-    const { dbBusy, calBusy } = await busyForBooking(range, undefined, options.signal);
-    const check = checkSlot({ start, durationMinutes, busy: [...dbBusy, ...calBusy], now: now(), rules });
-    if (!check.ok) throw slotError(check);
+    await assertBookable(range, undefined, options.signal);
 
     const id = randomUUID();
-    const committed = await commit('book', options, id, async (tx) => {
+    return commit('book', options, id, 'create', async (tx) => {
       const [row] = await tx
         .insert(appointments)
         .values({
@@ -362,8 +400,6 @@ export function createBookingService(deps: BookingServiceDeps) {
         .returning();
       return row!;
     });
-    if (!('id' in committed)) return committed;
-    return afterCommit(committed, 'create', options);
   }
 
   async function cancelNow(request: CancelRequest, options: CallOptions): Promise<BookingOutcome> {
@@ -371,23 +407,9 @@ export function createBookingService(deps: BookingServiceDeps) {
     if (current.status === 'cancelled') return { appointment: view(current), replayed: false, unchanged: true };
     assertChangeable(current, 'cancel');
 
-    const committed = await commit('cancel', options, current.id, async (tx) => {
-      const [row] = await tx
-        .update(appointments)
-        .set({
-          status: 'cancelled',
-          cancellationReason: request.reason?.trim() || null,
-          syncVersion: sql`${appointments.syncVersion} + 1`,
-          calendarSyncState: 'pending',
-          calendarSyncNextAt: new Date(now().getTime() + MINUTE_MS),
-        })
-        .where(and(eq(appointments.id, current.id), eq(appointments.syncVersion, current.syncVersion)))
-        .returning();
-      if (row === undefined) throw changedUnderneath();
-      return row;
-    });
-    if (!('id' in committed)) return committed;
-    return afterCommit(committed, 'update', options);
+    return commit('cancel', options, current.id, 'update', (tx) =>
+      updateScheduled(tx, current, { status: 'cancelled', cancellationReason: request.reason?.trim() || null }),
+    );
   }
 
   async function rescheduleNow(request: RescheduleRequest, options: CallOptions): Promise<BookingOutcome> {
@@ -399,33 +421,11 @@ export function createBookingService(deps: BookingServiceDeps) {
     if (start.getTime() === current.startsAt.getTime()) return { appointment: view(current), replayed: false, unchanged: true };
     const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
 
-    const ruleCheck = checkSlot({ start, durationMinutes, busy: [], now: now(), rules });
-    if (!ruleCheck.ok) throw slotError(ruleCheck);
-    const { dbBusy, calBusy } = await busyForBooking(range, current.id, options.signal);
-    // The calendar still shows this appointment at its old time; that block is not a conflict.
-    const foreign = calBusy.filter(
-      (b) => !(b.start.getTime() === current.startsAt.getTime() && b.end.getTime() === current.endsAt.getTime()),
-    );
-    const check = checkSlot({ start, durationMinutes, busy: [...dbBusy, ...foreign], now: now(), rules });
-    if (!check.ok) throw slotError(check);
+    await assertBookable(range, current, options.signal);
 
-    const committed = await commit('reschedule', options, current.id, async (tx) => {
-      const [row] = await tx
-        .update(appointments)
-        .set({
-          startsAt: range.start,
-          endsAt: range.end,
-          syncVersion: sql`${appointments.syncVersion} + 1`,
-          calendarSyncState: 'pending',
-          calendarSyncNextAt: new Date(now().getTime() + MINUTE_MS),
-        })
-        .where(and(eq(appointments.id, current.id), eq(appointments.syncVersion, current.syncVersion)))
-        .returning();
-      if (row === undefined) throw changedUnderneath();
-      return row;
-    });
-    if (!('id' in committed)) return committed;
-    return afterCommit(committed, 'update', options);
+    return commit('reschedule', options, current.id, 'update', (tx) =>
+      updateScheduled(tx, current, { startsAt: range.start, endsAt: range.end }),
+    );
   }
 
   return {
@@ -458,7 +458,7 @@ export function createBookingService(deps: BookingServiceDeps) {
     },
 
     async upcoming(customerId: string): Promise<AppointmentView[]> {
-      if (!UUID.test(customerId)) return [];
+      if (!isUuid(customerId)) return [];
       return (await upcomingAppointments(db, customerId, now())).map(view);
     },
 
@@ -474,5 +474,3 @@ function changedUnderneath(): ConflictError {
   );
 }
 
-/** Ids come from the LLM; checking the shape first turns a garbled id into "not found", not a SQL error. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -6,8 +6,16 @@ import type { Cache } from '../cache/cache.js';
 
 export const CUSTOMER_CACHE_TTL_MS = 5 * 60_000;
 
+export function customerIdKey(id: string): string {
+  return `customer:id:${id}`;
+}
+
+export function customerPhoneKey(phone: string): string {
+  return `customer:phone:${phone}`;
+}
+
 export function customerCacheKeys(customer: { id: string; phone: string }): string[] {
-  return [`customer:id:${customer.id}`, `customer:phone:${customer.phone}`];
+  return [customerIdKey(customer.id), customerPhoneKey(customer.phone)];
 }
 
 export async function invalidateCustomer(cache: Cache | undefined, customer: { id: string; phone: string }): Promise<void> {

@@ -63,7 +63,7 @@ export const createCustomer = defineTool({
       }
     }
 
-    const view = await loadCustomerView(context.services, { phone });
+    const view = await loadCustomerView(context.services, phone);
     if (view === undefined) throw new Error('the customer with the caller number vanished after a unique conflict');
     context.caller.verifiedCustomerIds.add(view.customer.id);
     return ok(

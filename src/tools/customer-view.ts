@@ -7,7 +7,7 @@ import { asc, eq } from 'drizzle-orm';
 import { customers, vehicles } from '../db/schema.js';
 import type { Customer, Vehicle } from '../db/schema.js';
 import type { AppointmentView } from '../scheduling/booking-service.js';
-import { CUSTOMER_CACHE_TTL_MS, customerCacheKeys } from '../scheduling/customer-cache.js';
+import { CUSTOMER_CACHE_TTL_MS, customerPhoneKey } from '../scheduling/customer-cache.js';
 import { spokenList, withArticle } from './spoken.js';
 import { normalizePhone } from './phone.js';
 import type { ToolContext, ToolServices } from './tool.js';
@@ -64,14 +64,9 @@ export function callerPhone(context: ToolContext): string | undefined {
   return number === undefined ? undefined : normalizePhone(number);
 }
 
-/** Customer ids come from the LLM; a garbled one is "not found", not a SQL error on a uuid column. */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export async function loadCustomerView(services: ToolServices, by: { phone: string } | { id: string }): Promise<CustomerView | undefined> {
-  if ('id' in by && !UUID.test(by.id)) return undefined;
-  const row = await services.db.query.customers.findFirst({
-    where: 'id' in by ? eq(customers.id, by.id) : eq(customers.phone, by.phone),
-  });
+/** The customer with this (E.164) number, their vehicles and upcoming appointments. */
+export async function loadCustomerView(services: ToolServices, phone: string): Promise<CustomerView | undefined> {
+  const row = await services.db.query.customers.findFirst({ where: eq(customers.phone, phone) });
   if (row === undefined) return undefined;
   const [vehicleRows, upcoming] = await Promise.all([
     services.db.query.vehicles.findMany({
@@ -92,43 +87,14 @@ export async function loadCustomerView(services: ToolServices, by: { phone: stri
  * "no account" must not outlive an account created moments later by another path (seeding, staff).
  */
 export async function customerViewByPhone(services: ToolServices, phone: string): Promise<CustomerView | undefined> {
-  return cachedView(services, phoneCacheKey(phone), { phone });
-}
-
-/** The customer with this id, read through the cache. */
-export async function customerViewById(services: ToolServices, id: string): Promise<CustomerView | undefined> {
-  if (!UUID.test(id)) return undefined;
-  return cachedView(services, idCacheKey(id), { id });
-}
-
-async function cachedView(
-  services: ToolServices,
-  key: string,
-  by: { phone: string } | { id: string },
-): Promise<CustomerView | undefined> {
+  const key = customerPhoneKey(phone);
   const cached = await services.cache?.get<CustomerView>(key);
   if (cached !== undefined) return cached;
-  const view = await loadCustomerView(services, by);
+  const view = await loadCustomerView(services, phone);
   // Filling the cache is not worth the caller's wait: a slow or partitioned Redis would add its
   // command timeout a second time. withFallback never rejects for an outage.
   if (view !== undefined) void services.cache?.set(key, view, CUSTOMER_CACHE_TTL_MS).catch(() => undefined);
   return view;
-}
-
-// customer-cache.ts builds both keys from a whole record, but a look-up knows only one of the two.
-// Taking them from customerCacheKeys keeps invalidateCustomer deleting exactly what is written here.
-function phoneCacheKey(phone: string): string {
-  return cacheKey(customerCacheKeys({ id: '', phone }), ':phone:');
-}
-
-function idCacheKey(id: string): string {
-  return cacheKey(customerCacheKeys({ id, phone: '' }), ':id:');
-}
-
-function cacheKey(keys: string[], marker: string): string {
-  const key = keys.find((k) => k.includes(marker));
-  if (key === undefined) throw new Error(`customerCacheKeys no longer yields a "${marker}" key`);
-  return key;
 }
 
 /** "a 2019 Toyota Camry" (model years are said "twenty nineteen", "nineteen ninety-eight": always "a"). */

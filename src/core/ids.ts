@@ -1,0 +1,9 @@
+/**
+ * Record ids are UUIDs. Ids reach us from the LLM, so checking the shape first turns a garbled
+ * id into "not found" rather than a database error.
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
