@@ -46,6 +46,10 @@ export interface SessionPhrases {
   apology: string;
   /** Said when the model is slow to answer, so the caller does not hear dead air. */
   stillThinking: string;
+  /** Said when the model ends the call without having said goodbye itself. */
+  farewell: string;
+  /** Said at the call-length limit before hanging up. */
+  timeLimit: string;
 }
 
 export const DEFAULT_PHRASES: Omit<SessionPhrases, 'greeting'> = {
@@ -53,6 +57,8 @@ export const DEFAULT_PHRASES: Omit<SessionPhrases, 'greeting'> = {
   goodbye: "I haven't heard from you, so I'll let you go. Thanks for calling, goodbye!",
   apology: "Sorry, I had a problem on my end. Could you say that again?",
   stillThinking: 'One moment.',
+  farewell: 'Thanks for calling, goodbye!',
+  timeLimit: "We've reached our time limit for this call. Please call back if you need anything else. Goodbye!",
 };
 
 export interface SessionTiming {
@@ -408,7 +414,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
           say(phrases.apology, 'apology', turn);
         }
       }
-      if (hangupRequested && !spokeAnything) say('Thanks for calling, goodbye!', 'reply', turn);
+      if (hangupRequested && !spokeAnything) say(phrases.farewell, 'reply', turn);
     } catch (error) {
       if (signal.aborted || isAbortError(error)) return;
       report(error, 'turn');
@@ -614,7 +620,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       maxCallTimer = setTimeout(() => {
         void (async () => {
           bargeIn();
-          await announce("We've reached our time limit for this call. Please call back if you need anything else. Goodbye!", 'prompt').played;
+          await announce(phrases.timeLimit, 'prompt').played;
           await finish('max_duration');
         })();
       }, timing.maxCallMs);
