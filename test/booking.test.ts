@@ -404,7 +404,9 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
       expect(error.code).toBe('slot_taken');
       const row = await database.db.query.appointments.findFirst({ where: eq(appointments.id, b.appointment.id) });
       expect(row!.startsAt.toISOString()).toBe('2026-12-16T18:00:00.000Z');
-      expect(a.appointment.status).toBe('scheduled');
+      // The appointment in the way is untouched too.
+      const blocker = await database.db.query.appointments.findFirst({ where: eq(appointments.id, a.appointment.id) });
+      expect(blocker).toMatchObject({ status: 'scheduled', startsAt: new Date('2026-12-16T14:00:00.000Z') });
     });
 
     it('keeps a move when the calendar write fails, and the reconciler patches the event later', async () => {

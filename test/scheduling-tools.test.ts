@@ -201,7 +201,13 @@ describe('cancel, reschedule and upcoming', () => {
     const late = await call('reschedule_appointment', { appointment_id: b.appointmentId, new_datetime: '2026-12-10T16:30' }, { phoneNumber: b.number });
     expect(late.result).toMatchObject({ success: false, error: 'outside_hours' });
     expect(late.result.message).toContain('Thursday, December 10');
-    expect(a.appointmentId).not.toBe(b.appointmentId);
+    const rows = await fixture.database.db.query.appointments.findMany({
+      where: (t, { inArray }) => inArray(t.id, [a.appointmentId, b.appointmentId]),
+    });
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.startsAt.toISOString()]))).toEqual({
+      [a.appointmentId]: '2026-12-10T14:00:00.000Z',
+      [b.appointmentId]: '2026-12-10T18:00:00.000Z',
+    });
   });
 });
 
