@@ -5,6 +5,7 @@ import { ProviderError } from '../../core/errors.js';
 import { mulawToPcm16 } from '../../audio/mulaw.js';
 import { pcm16FromBytes, rms } from '../../audio/pcm.js';
 import { createEspeakTts, espeakAvailable, findEspeak } from './espeak-tts.js';
+import { concatBytes } from '../../audio/pcm.js';
 
 const available = espeakAvailable();
 
@@ -18,15 +19,6 @@ async function speak(format: AudioFormat, texts: string[]): Promise<Uint8Array[]
   return chunks;
 }
 
-function total(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
 
 describe('espeak-ng lookup', () => {
   it('reports a missing binary as unavailable, and open() fails with a non-retryable ProviderError', async () => {
@@ -50,7 +42,7 @@ describe.skipIf(!available)('espeak-ng speech', () => {
     { name: 'browser (PCM16 16 kHz)', format: BROWSER_AUDIO, bytesPerSecond: 32000 },
   ])('speaks in the requested format: $name', async ({ format, bytesPerSecond }) => {
     const chunks = await speak(format, ['Your oil change is booked for Thursday at two PM.']);
-    const audio = total(chunks);
+    const audio = concatBytes(chunks);
     const seconds = audio.length / bytesPerSecond;
     // About three seconds of speech at 170 words per minute.
     expect(seconds).toBeGreaterThan(1.5);
@@ -61,13 +53,13 @@ describe.skipIf(!available)('espeak-ng speech', () => {
   });
 
   it('speaks queued chunks in order, longer text giving longer audio', async () => {
-    const one = total(await speak(PHONE_AUDIO, ['Hello.']));
-    const two = total(await speak(PHONE_AUDIO, ['Hello.', 'How can I help you today?']));
+    const one = concatBytes(await speak(PHONE_AUDIO, ['Hello.']));
+    const two = concatBytes(await speak(PHONE_AUDIO, ['Hello.', 'How can I help you today?']));
     expect(two.length).toBeGreaterThan(one.length * 1.5);
   });
 
   it('treats text starting with a dash as words, not options', async () => {
-    const audio = total(await speak(PHONE_AUDIO, ['--version please']));
+    const audio = concatBytes(await speak(PHONE_AUDIO, ['--version please']));
     expect(audio.length).toBeGreaterThan(4000);
   });
 
@@ -96,6 +88,6 @@ describe.skipIf(!available)('espeak-ng speech', () => {
   });
 
   it('ends with no audio when nothing speakable was sent', async () => {
-    expect(total(await speak(BROWSER_AUDIO, ['   ', '**']))).toHaveLength(0);
+    expect(concatBytes(await speak(BROWSER_AUDIO, ['   ', '**']))).toHaveLength(0);
   });
 });
