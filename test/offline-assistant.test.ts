@@ -12,7 +12,7 @@ import { DEFAULT_PHRASES } from '../src/pipeline/call-session.js';
 import type { CallSession } from '../src/pipeline/call-session.js';
 import { createCallManager } from '../src/pipeline/call-manager.js';
 import type { CallManager } from '../src/pipeline/call-manager.js';
-import { createOfflineAssistant } from '../src/providers/offline/offline-assistant.js';
+import { createOfflineAssistant } from '../src/assistant/offline-assistant.js';
 import { ALL_TOOLS } from '../src/tools/index.js';
 import { createTestTransport } from './support/test-transport.js';
 import type { TestTransport } from './support/test-transport.js';

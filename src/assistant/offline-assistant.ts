@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
-import { formatClock } from '../../scheduling/time.js';
-import { spokenList, withArticle } from '../../tools/spoken.js';
-import type { LlmEvent, LlmProvider, LlmRequest } from '../llm.js';
+import { formatClock } from '../scheduling/time.js';
+import { spokenList, withArticle } from '../tools/spoken.js';
+import type { LlmEvent, LlmProvider, LlmRequest } from '../providers/llm.js';
 import { appointmentNamedIn, nameKey, replayConversation, slotsKey, vehicleKey } from './conversation-state.js';
 import type { ConversationState, DaySlots, SlotInfo, ToolOutcome, VehicleInfo } from './conversation-state.js';
 import type { ClockTime } from './understanding.js';

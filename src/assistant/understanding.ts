@@ -4,9 +4,9 @@
  * Days and times are read in the shop's zone, relative to the `now` the assistant is given.
  */
 import { DateTime } from 'luxon';
-import { isRealDate } from '../../scheduling/time.js';
-import { resolveService } from '../../scheduling/services.js';
-import type { Service } from '../../scheduling/services.js';
+import { isRealDate } from '../scheduling/time.js';
+import { resolveService } from '../scheduling/services.js';
+import type { Service } from '../scheduling/services.js';
 
 export interface ClockTime {
   hour: number;

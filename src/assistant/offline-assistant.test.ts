@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChatMessage, LlmEvent, LlmTool } from '../llm.js';
+import type { ChatMessage, LlmEvent, LlmTool } from '../providers/llm.js';
 import { classifyQuestion } from './conversation-state.js';
 import { createOfflineAssistant, OFFLINE_HELP, splitForStreaming } from './offline-assistant.js';
 

@@ -5,7 +5,7 @@
  * between requests, so two sessions can never leak into each other and a retried request sees
  * exactly what the first one saw.
  */
-import type { ChatMessage } from '../llm.js';
+import type { ChatMessage } from '../providers/llm.js';
 import {
   detectIntent,
   detectService,
