@@ -16,7 +16,7 @@ import { defaultBusinessRules } from '../src/scheduling/business-rules.js';
 import { createBookingService } from '../src/scheduling/booking-service.js';
 import type { BookingServiceDeps } from '../src/scheduling/booking-service.js';
 import { createCalendarReconciler } from '../src/scheduling/calendar-reconciler.js';
-import { customerCacheKeys } from '../src/scheduling/customer-cache.js';
+import { customerPhoneKey } from '../src/scheduling/customer-cache.js';
 import { startGoogleCalendarEmulator } from './emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
 import { databaseBackends } from './support/databases.js';
@@ -126,7 +126,7 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
   describe('book', () => {
     it('commits the appointment and writes one calendar event with the details', async () => {
       const { customer, vehicle } = await caller('dana@example.com');
-      await cache.set(customerCacheKeys(customer)[1]!, { stale: true }, 60_000);
+      await cache.set(customerPhoneKey(customer.phone), { stale: true }, 60_000);
 
       const { appointment, replayed } = await service().book({
         customerId: customer.id,
@@ -160,7 +160,7 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
       expect(insertsOf(appointment.id)).toHaveLength(1);
       expect(insertsOf(appointment.id)[0]!.query.sendUpdates).toBe('all');
 
-      expect(await cache.get(customerCacheKeys(customer)[1]!)).toBeUndefined();
+      expect(await cache.get(customerPhoneKey(customer.phone))).toBeUndefined();
     });
 
     it('honours an explicit offset instead of reading it as shop time', async () => {

@@ -141,11 +141,9 @@ describe.skipIf(!adminUrl)('PostgreSQL unavailable during a booking (needs TEST_
       .where(and(eq(idempotencyKeys.operation, 'book'), eq(idempotencyKeys.key, `book:${CALL_ID}:${toolCallId}`)));
   }
 
-  // BUG (src/db/client.ts, openPostgres): pg-pool listens for 'error' only on idle clients. When the
-  // connection of a client checked out for a transaction drops, pg emits 'error' on it with no
-  // listener: an uncaught exception that takes the whole server down, with every live call. The
-  // transaction's own queries already fail with that error, so a no-op listener loses nothing.
-  // See the report for the patch.
+  // pg-pool listens for 'error' only on idle clients. When the connection of a client checked out
+  // for a transaction drops, pg emits 'error' on it; without the listener src/db/client.ts adds,
+  // that is an uncaught exception taking the whole server down, with every live call.
   it('the server process survives the connection dropping in the middle of a transaction', async () => {
     const url = new URL(adminUrl!);
     url.pathname = `/${dbName}`;
@@ -206,12 +204,10 @@ describe.skipIf(!adminUrl)('PostgreSQL unavailable during a booking (needs TEST_
     expect(google.getEvent('primary', eventIdForAppointment(appointmentIds[0]!))).toMatchObject({ status: 'confirmed' });
   });
 
-  // BUG (src/scheduling/booking-service.ts bookNow/sync, src/tools/book-appointment.ts): once the
-  // booking has committed, a database failure in the bookkeeping after it (calendar projection
-  // lookup, markSynced/markSyncFailed, cache invalidation, the tool's confirmation query) turns the
-  // committed booking into "Sorry, something went wrong". The caller believes nothing was booked;
-  // when the model tries again (a new tool call id) the caller's own booking makes it "just taken".
-  // See the report for the patch.
+  // Once the booking has committed, a database failure in the bookkeeping after it (calendar
+  // projection lookup, sync marks, cache invalidation, the tool's confirmation query) must not turn
+  // it into "Sorry, something went wrong": the caller would believe nothing was booked, and when the
+  // model tried again (a new tool call id) the caller's own booking would make the slot "just taken".
   it('cut right after the commit: the caller is not told it failed while the booking stands', async () => {
     const who = await newCaller();
     // The first join of vehicles and customers after the commit is the calendar projection's.

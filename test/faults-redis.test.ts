@@ -128,18 +128,17 @@ describe.skipIf(!redisUrl)('Redis down mid-call (needs TEST_REDIS_URL)', () => {
     staleLookupAfterOutage = lookups[2];
   }, 60_000);
 
-  // BUG (src/cache/resilient-cache.ts withFallback, with src/scheduling/customer-cache.ts): the
-  // booking's cache invalidation was dropped while Redis was down, so once Redis is back the
-  // look-up is served the view cached before the outage: the caller who just booked hears they
-  // have no upcoming appointment (for up to the 5-minute TTL). See the report for the patch.
+  // The booking's cache invalidation fails while Redis is down; unless it is remembered
+  // (src/cache/resilient-cache.ts), once Redis is back the look-up is served the view cached before
+  // the outage and the caller who just booked hears they have no upcoming appointment (for up to
+  // the 5-minute TTL).
   it("after the outage, the caller's look-up includes the appointment booked during it", () => {
     expect(staleLookupAfterOutage).toBeDefined();
     expect(staleLookupAfterOutage!.data.upcoming_appointments).toHaveLength(1);
   });
 
-  // BUG (src/tools/customer-view.ts cachedView): a look-up waits for the cache write after its
-  // database read; with Redis partitioned, the read and the write each wait the 250 ms command
-  // timeout (~500 ms added). Filling the cache need not hold the caller. See the report for the patch.
+  // A look-up does not wait for the cache write after its database read (src/tools/customer-view.ts):
+  // with Redis partitioned, the read and the write would each wait the 250 ms command timeout.
   it('a Redis that accepts connections but never answers (a partition): each look-up waits at most ~300 ms for it', async () => {
     const { stack } = app;
     stack.deepgram.script(['Who am I', 'Bye']);

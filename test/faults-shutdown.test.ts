@@ -150,12 +150,10 @@ describe.each(backends)('graceful shutdown with a live call, on $name', ({ stora
     expect(google.getEvent('primary', eventIdForAppointment(row.id))).toMatchObject({ status: 'confirmed' });
   }, 60_000);
 
-  // BUG (src/main.ts stop(), with src/scheduling/calendar-reconciler.ts runOnce): the final
-  // calendar sync claims only rows already due, but a calendar write that failed while the caller
-  // waited is rescheduled 5 s later (1 min for a fresh booking), so the last calls' pending
-  // events are not written before the process exits, contrary to "bookings made during the last
-  // calls get their calendar events before we go". Not lost (another instance, or the next start,
-  // syncs it), but the shop's calendar lacks the booking until then. See the report for the patch.
+  // A calendar write that failed while the caller waited is retried later (5 s, 1 min for a fresh
+  // booking), so a final sync at shutdown (src/main.ts stop) that claimed only rows already due would
+  // leave the last calls' events unwritten. Not lost (another instance, or the next start, syncs
+  // them), but the shop's calendar would lack the booking until then.
   it("a booking whose calendar write failed during the last call gets its event before the process exits", async () => {
     const { row, google } = await shutDownMidBooking({ calendarWriteFails: true });
     expect(row.calendarSyncState).toBe('synced');

@@ -201,10 +201,10 @@ describe('vendor sockets dropped mid-stream', () => {
     expect(assistant.join(' ')).not.toContain('every day of the week');
   }, 30_000);
 
-  // BUG (src/pipeline/call-session.ts, runTurn's catch and modelRound): when the stream fails while
-  // the first sentence is still playing, no apology is said (`speech.busy()` skips it) and the
-  // sentence the caller heard is left out of the context and the transcript; the caller hears half
-  // an answer, then silence until the idle prompt. See the report for the patch.
+  // When the stream fails while the first sentence is still playing, the apology still follows it,
+  // and the sentence the caller heard stays in the context and the transcript (src/pipeline/
+  // call-session.ts, runTurn and modelRound); otherwise the caller would hear half an answer, then
+  // silence until the idle prompt.
   it('OpenAI stream dropped after the first sentence was spoken: the caller still hears an apology', async () => {
     stack.deepgram.script(['Tell me about your shop', 'Hello?']);
     const first = 'We have been fixing cars on Main Street since nineteen eighty. ';

@@ -13,7 +13,7 @@ import type { ToolFixture } from './support/tool-fixture.js';
 
 let fixture: ToolFixture;
 let phone = 0;
-let callId = 0;
+let toolCallNumber = 0;
 
 beforeAll(async () => {
   fixture = await openToolFixture();
@@ -38,7 +38,7 @@ async function call(name: string, args: Record<string, unknown>, options: { phon
   const dispatcher = createToolDispatcher({ tools: ALL_TOOLS });
   const { signal, toolCallId: _id, ...base } = context;
   const [outcome] = await dispatcher.dispatch(
-    [{ id: options.toolCallId ?? `call_${++callId}`, name, arguments: JSON.stringify(args) }],
+    [{ id: options.toolCallId ?? `call_${++toolCallNumber}`, name, arguments: JSON.stringify(args) }],
     { signal, base },
   );
   return { result: outcome!.result as ToolResult & { data?: any }, actionsTaken: context.actionsTaken };

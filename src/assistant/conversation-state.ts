@@ -111,7 +111,8 @@ export interface Request {
   confirmed: boolean;
 }
 
-export interface ToolOutcome {
+/** A tool message read back with the call that asked for it (the result JSON's fields, flattened). */
+export interface ParsedToolResult {
   name: string;
   args: Record<string, unknown>;
   success: boolean;
@@ -144,7 +145,7 @@ export interface ConversationState {
   /** About the newest caller sentence only. */
   lastUser: { text: string; understood: boolean; declined: boolean; wantsMore: boolean } | undefined;
   /** Results of the tool round that ended the conversation so far (empty after a caller sentence). */
-  latestResults: ToolOutcome[];
+  latestResults: ParsedToolResult[];
 }
 
 export function freshRequest(intent?: IntentKind): Request {
@@ -236,7 +237,7 @@ export function replayConversation(messages: readonly ChatMessage[], clock: { no
       case 'tool': {
         const call = calls.get(message.tool_call_id);
         if (call === undefined) break;
-        const outcome = toOutcome(call, message.content);
+        const outcome = parseToolResult(call, message.content);
         state.latestResults.push(outcome);
         applyResult(state, outcome);
         break;
@@ -255,7 +256,7 @@ function parseObject(json: string): Record<string, unknown> {
   }
 }
 
-function toOutcome(call: { name: string; args: Record<string, unknown> }, content: string): ToolOutcome {
+function parseToolResult(call: { name: string; args: Record<string, unknown> }, content: string): ParsedToolResult {
   const result = parseObject(content);
   const data = result.data;
   return {
@@ -440,7 +441,7 @@ function escape(text: string): string {
 
 // ---- tool results --------------------------------------------------------------------------------
 
-function applyResult(state: ConversationState, outcome: ToolOutcome): void {
+function applyResult(state: ConversationState, outcome: ParsedToolResult): void {
   const { data } = outcome;
   const request = state.request;
   switch (outcome.name) {

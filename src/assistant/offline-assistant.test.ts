@@ -21,7 +21,7 @@ const TOOLS: LlmTool[] = TOOL_NAMES.map((name) => ({ type: 'function', function:
 
 function assistant(ids: number) {
   let n = 0;
-  return createOfflineAssistant({ timeZone: ZONE, now: () => NOW, newCallId: () => `call_${ids}_${++n}` });
+  return createOfflineAssistant({ timeZone: ZONE, now: () => NOW, newToolCallId: () => `call_${ids}_${++n}` });
 }
 
 async function respond(messages: ChatMessage[], options: { tools?: LlmTool[]; signal?: AbortSignal } = {}) {

@@ -11,7 +11,7 @@ import { formatClock } from '../scheduling/time.js';
 import { spokenList, withArticle } from '../tools/spoken.js';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../providers/llm.js';
 import { appointmentNamedIn, nameKey, replayConversation, slotsKey, vehicleKey } from './conversation-state.js';
-import type { ConversationState, DaySlots, SlotInfo, ToolOutcome, VehicleInfo } from './conversation-state.js';
+import type { ConversationState, DaySlots, SlotInfo, ParsedToolResult, VehicleInfo } from './conversation-state.js';
 import type { ClockTime } from './understanding.js';
 
 export interface OfflineAssistantOptions {
@@ -19,7 +19,7 @@ export interface OfflineAssistantOptions {
   timeZone: string;
   now: () => Date;
   /** Tool call ids; random by default (they key idempotent side effects, so they must not repeat). */
-  newCallId?: () => string;
+  newToolCallId?: () => string;
 }
 
 export interface PlannedStep {
@@ -34,11 +34,11 @@ export const OFFLINE_HELP =
 const OFFER_COUNT = 3;
 
 export function createOfflineAssistant(options: OfflineAssistantOptions): LlmProvider {
-  const newCallId = options.newCallId ?? (() => `call_offline_${randomUUID().replace(/-/g, '').slice(0, 20)}`);
+  const newToolCallId = options.newToolCallId ?? (() => `call_offline_${randomUUID().replace(/-/g, '').slice(0, 20)}`);
   return {
     name: 'offline-assistant',
     stream(request) {
-      return respond(request, options, newCallId);
+      return respond(request, options, newToolCallId);
     },
   };
 }
@@ -46,7 +46,7 @@ export function createOfflineAssistant(options: OfflineAssistantOptions): LlmPro
 async function* respond(
   request: LlmRequest,
   options: OfflineAssistantOptions,
-  newCallId: () => string,
+  newToolCallId: () => string,
 ): AsyncGenerator<LlmEvent> {
   const throwIfAborted = (): void => {
     if (request.signal.aborted) throw request.signal.reason;
@@ -68,7 +68,7 @@ async function* respond(
     throwIfAborted();
     yield {
       type: 'tool_calls',
-      calls: calls.map((c) => ({ id: newCallId(), name: c.name, arguments: JSON.stringify(c.arguments) })),
+      calls: calls.map((c) => ({ id: newToolCallId(), name: c.name, arguments: JSON.stringify(c.arguments) })),
     };
   }
   yield { type: 'done', finishReason: calls.length > 0 ? 'tool_calls' : 'stop' };
@@ -251,7 +251,7 @@ function acknowledge(state: ConversationState): string[] {
   return state.latestResults.flatMap((result) => acknowledgement(result, state));
 }
 
-function acknowledgement(result: ToolOutcome, state: ConversationState): string[] {
+function acknowledgement(result: ParsedToolResult, state: ConversationState): string[] {
   if (!result.success) {
     if (result.name === 'lookup_customer' || result.name === 'create_customer') return [];
     return [statementsOf(result.message)];

@@ -1,6 +1,6 @@
 /**
- * Resampling PCM16 between any two rates (22050 Hz espeak-ng output to 8 or 16 kHz), where
- * resample.ts handles integer ratios only.
+ * Resampling PCM16 between any two rates (22050 Hz espeak-ng output to 8 or 16 kHz; the CLI
+ * harness's WAV files of any rate to its 16 kHz).
  *
  * Going down, a windowed-sinc low-pass at the input rate first removes what lies above the new
  * Nyquist (it would fold back as aliasing); then every output sample is read off the line between

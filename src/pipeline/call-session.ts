@@ -518,18 +518,18 @@ export function createCallSession(options: CallSessionOptions): CallSession {
           if (!signal.aborted) filler = say(text, 'filler', turn);
         },
         onStart: (call) => turn.timeline.mark(`tool_start:${call.name}`),
-        onResult: (callId, result, info) => {
+        onResult: (toolCallId, result, info) => {
           turn.timeline.mark(`tool_end:${info.name}`);
-          const call = calls.find((c) => c.id === callId);
+          const call = calls.find((c) => c.id === toolCallId);
           record.toolCalls.push({
-            id: callId,
+            id: toolCallId,
             name: info.name,
             arguments: call?.arguments ?? '',
             result,
             durationMs: Math.round(info.durationMs),
             outcome: info.outcome,
           });
-          emit({ type: 'tool_result', id: callId, name: info.name, result, durationMs: Math.round(info.durationMs) });
+          emit({ type: 'tool_result', id: toolCallId, name: info.name, result, durationMs: Math.round(info.durationMs) });
         },
       })
       .then((results) => {

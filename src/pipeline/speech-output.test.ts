@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PHONE_AUDIO } from '../core/frames.js';
 import type { OutboundFrame } from '../core/frames.js';
-import { createScriptedTts } from '../providers/fakes/scripted-tts.js';
+import { createScriptedTts } from '../../test/support/fakes/scripted-tts.js';
 import { createSpeechOutput, heardPrefix } from './speech-output.js';
 
 function harness(options: { firstByteDelayMs?: number; withTts?: boolean } = {}) {

@@ -1,23 +1,16 @@
 /**
- * Cache keys of customer look-ups (customer, vehicles, upcoming appointments). Every change to a
- * customer's records deletes both keys, so the next look-up reads the database.
+ * The cache key of a customer look-up (customer, vehicles, upcoming appointments), by phone
+ * number: the only way a look-up is cached. Every change to a customer's records deletes it, so the
+ * next look-up reads the database.
  */
 import type { Cache } from '../cache/cache.js';
 
 export const CUSTOMER_CACHE_TTL_MS = 5 * 60_000;
 
-export function customerIdKey(id: string): string {
-  return `customer:id:${id}`;
-}
-
 export function customerPhoneKey(phone: string): string {
   return `customer:phone:${phone}`;
 }
 
-export function customerCacheKeys(customer: { id: string; phone: string }): string[] {
-  return [customerIdKey(customer.id), customerPhoneKey(customer.phone)];
-}
-
-export async function invalidateCustomer(cache: Cache | undefined, customer: { id: string; phone: string }): Promise<void> {
-  await cache?.delete(...customerCacheKeys(customer));
+export async function invalidateCustomer(cache: Cache | undefined, customer: { phone: string }): Promise<void> {
+  await cache?.delete(customerPhoneKey(customer.phone));
 }

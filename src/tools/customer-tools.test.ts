@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { openToolFixture } from '../../test/support/tool-fixture.js';
 import type { ToolFixture } from '../../test/support/tool-fixture.js';
 import { customers, vehicles } from '../db/schema.js';
-import { customerCacheKeys } from '../scheduling/customer-cache.js';
+import { customerPhoneKey } from '../scheduling/customer-cache.js';
 import { addVehicle } from './add-vehicle.js';
 import { createCustomer } from './create-customer.js';
 import { lookupCustomer } from './lookup-customer.js';
@@ -29,10 +29,6 @@ function run<S extends z.ZodObject>(tool: ToolDefinition<S>, args: z.input<S>, c
 function dataOf(result: ToolResult): any {
   expect(result.success, result.message).toBe(true);
   return result.success ? result.data : undefined;
-}
-
-function phoneKey(phone: string): string {
-  return customerCacheKeys({ id: '', phone }).find((key) => key.includes(':phone:'))!;
 }
 
 /** A syntactically valid VIN from 16 free characters (the check digit is filled in). */
@@ -157,7 +153,7 @@ describe('lookup_customer', () => {
 
   it('serves a repeat look-up from the cache, still applying the ownership rules', async () => {
     await run(lookupCustomer, {}, fixture.context({ phoneNumber: MARIA }));
-    expect(await fixture.cache.get(phoneKey(MARIA))).toMatchObject({ customer: { id: mariaId } });
+    expect(await fixture.cache.get(customerPhoneKey(MARIA))).toMatchObject({ customer: { id: mariaId } });
     // Changed behind the cache's back: a cached answer still shows the old name.
     await fixture.database.db.update(customers).set({ firstName: 'Mariana' }).where(eq(customers.id, mariaId));
     const cached = await run(lookupCustomer, {}, fixture.context({ phoneNumber: MARIA }));
@@ -178,7 +174,7 @@ describe('lookup_customer', () => {
       fixture.context({ phoneNumber: MARIA, verified: [mariaId] }),
     );
     expect(added.success).toBe(true);
-    expect(await fixture.cache.get(phoneKey(MARIA))).toBeUndefined();
+    expect(await fixture.cache.get(customerPhoneKey(MARIA))).toBeUndefined();
     const fresh = dataOf(await run(lookupCustomer, {}, fixture.context({ phoneNumber: MARIA })));
     expect(fresh.customer.first_name).toBe('Mariana');
     expect(fresh.vehicles.map((v: { model: string }) => v.model)).toEqual(['Camry', 'CR-V', 'F-150']);
@@ -188,7 +184,7 @@ describe('lookup_customer', () => {
 describe('create_customer', () => {
   it('creates an account for the caller number, verifies it and drops any cached view', async () => {
     const phone = '+15550002001';
-    await fixture.cache.set(phoneKey(phone), { stale: true }, 60_000);
+    await fixture.cache.set(customerPhoneKey(phone), { stale: true }, 60_000);
     const context = fixture.context({ phoneNumber: phone });
     const result = await run(
       createCustomer,
@@ -204,7 +200,7 @@ describe('create_customer', () => {
       upcoming_appointments: [],
     });
     expect(context.caller.verifiedCustomerIds.has(data.customer.id)).toBe(true);
-    expect(await fixture.cache.get(phoneKey(phone))).toBeUndefined();
+    expect(await fixture.cache.get(customerPhoneKey(phone))).toBeUndefined();
 
     const lookedUp = dataOf(await run(lookupCustomer, {}, fixture.context({ phoneNumber: phone })));
     expect(lookedUp.customer.id).toBe(data.customer.id);

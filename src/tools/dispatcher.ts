@@ -18,16 +18,17 @@ export interface ToolCallRequest {
 }
 
 /**
- * How a call ended. 'ok' means the handler returned a result (which may itself say
- * `success: false`, e.g. a slot that is taken); 'error' means it threw.
+ * How the dispatcher's run of one tool call ended (recorded as the tool call's `outcome`). 'ok'
+ * means the handler returned a result (which may itself say `success: false`, e.g. a slot that is
+ * taken); 'error' means it threw.
  */
-export type ToolOutcome = 'ok' | 'error' | 'invalid' | 'timeout' | 'aborted' | 'duplicate' | 'unknown_tool';
+export type DispatchOutcome = 'ok' | 'error' | 'invalid' | 'timeout' | 'aborted' | 'duplicate' | 'unknown_tool';
 
 export interface ToolResultInfo {
   name: string;
   /** From the handler's start; from the start of the batch when no handler ran. */
   durationMs: number;
-  outcome: ToolOutcome;
+  outcome: DispatchOutcome;
 }
 
 export interface DispatchedToolResult {
@@ -53,7 +54,7 @@ export interface DispatchContext {
   /** Called just before a handler runs. */
   onStart?: (call: ToolCallRequest) => void;
   /** Called exactly once per call, as soon as its result is known. */
-  onResult?: (callId: string, result: ToolResult, info: ToolResultInfo) => void;
+  onResult?: (toolCallId: string, result: ToolResult, info: ToolResultInfo) => void;
 }
 
 export interface ToolDispatcher {
@@ -75,12 +76,12 @@ const MAX_ISSUES_REPORTED = 3;
 
 interface Settled {
   result: ToolResult;
-  outcome: ToolOutcome;
+  outcome: DispatchOutcome;
   startedAt: number;
 }
 
 type Planned =
-  | { kind: 'settled'; call: ToolCallRequest; result: ToolResult; outcome: ToolOutcome; settle: (r: ToolResult) => void }
+  | { kind: 'settled'; call: ToolCallRequest; result: ToolResult; outcome: DispatchOutcome; settle: (r: ToolResult) => void }
   | { kind: 'run'; call: ToolCallRequest; tool: AnyTool; args: z.infer<z.ZodObject>; settle: (r: ToolResult) => void }
   | { kind: 'duplicate'; call: ToolCallRequest; first: Promise<ToolResult> };
 
@@ -123,7 +124,7 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
   function validate(
     tool: AnyTool,
     call: ToolCallRequest,
-  ): { args: z.infer<z.ZodObject> } | { result: ToolResult; outcome: ToolOutcome } {
+  ): { args: z.infer<z.ZodObject> } | { result: ToolResult; outcome: DispatchOutcome } {
     let value: unknown;
     if (call.arguments.trim() === '') {
       value = {};
@@ -153,7 +154,7 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
     return new Promise<Settled>((resolve) => {
       const controller = new AbortController();
       let settled = false;
-      const finish = (result: ToolResult, outcome: ToolOutcome): boolean => {
+      const finish = (result: ToolResult, outcome: DispatchOutcome): boolean => {
         if (settled) return false;
         settled = true;
         clearTimeout(timer);
@@ -219,7 +220,7 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
     const batchStartedAt = performance.now();
     const planned = calls.map(plan);
 
-    const deliver = (call: ToolCallRequest, result: ToolResult, outcome: ToolOutcome, since: number): DispatchedToolResult => {
+    const deliver = (call: ToolCallRequest, result: ToolResult, outcome: DispatchOutcome, since: number): DispatchedToolResult => {
       const info: ToolResultInfo = { name: call.name, durationMs: Math.round(performance.now() - since), outcome };
       callback(call, () => ctx.onResult?.(call.id, result, info));
       return { id: call.id, name: call.name, result };

@@ -52,8 +52,9 @@ export interface ToolServices {
 
 export interface ToolContext {
   signal: AbortSignal;
-  /** The LLM's id for this call: unique per call, used as the idempotency key of side effects. */
+  /** The LLM's id for this tool call: with `callId`, the idempotency key of side effects. */
   toolCallId: string;
+  /** The phone call's id (as in logs and call records), not the tool call's. */
   callId: string;
   caller: CallerIdentity;
   services: ToolServices;

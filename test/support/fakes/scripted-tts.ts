@@ -4,10 +4,10 @@
  * configurable first-byte delay and chunk pacing, failure injection, and a record of what it was
  * sent and whether each stream was closed (barge-in).
  */
-import type { AudioFormat } from '../../core/frames.js';
-import { ProviderError } from '../../core/errors.js';
-import type { TtsOptions, TtsProvider, TtsStream } from '../tts.js';
-import { encodeMulawSample } from '../../audio/mulaw.js';
+import type { AudioFormat } from '../../../src/core/frames.js';
+import { ProviderError } from '../../../src/core/errors.js';
+import type { TtsOptions, TtsProvider, TtsStream } from '../../../src/providers/tts.js';
+import { encodeMulawSample } from '../../../src/audio/mulaw.js';
 
 export interface ScriptedTtsOptions {
   /** Audio per character of text (whitespace runs count as one). */

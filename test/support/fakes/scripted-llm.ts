@@ -4,8 +4,8 @@
  * `signal.reason`, errors are thrown from the iteration (not from `stream()` itself), and a
  * response always ends with `done`.
  */
-import { sleep } from '../../core/abort.js';
-import type { ChatMessage, LlmEvent, LlmProvider, LlmRequest, LlmTool } from '../llm.js';
+import { sleep } from '../../../src/core/abort.js';
+import type { ChatMessage, LlmEvent, LlmProvider, LlmRequest, LlmTool } from '../../../src/providers/llm.js';
 
 export type ScriptedLlmStep =
   | LlmEvent[]

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ProviderError } from '../../core/errors.js';
-import { BROWSER_AUDIO, PHONE_AUDIO } from '../../core/frames.js';
-import type { TtsStream } from '../tts.js';
+import { ProviderError } from '../../../src/core/errors.js';
+import { BROWSER_AUDIO, PHONE_AUDIO } from '../../../src/core/frames.js';
+import type { TtsStream } from '../../../src/providers/tts.js';
 import { createScriptedTts } from './scripted-tts.js';
 
 async function collect(stream: TtsStream): Promise<Uint8Array[]> {

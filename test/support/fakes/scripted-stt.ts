@@ -2,8 +2,8 @@
  * A fake SttProvider for pipeline tests: no audio is analysed, the test decides what was "heard"
  * and when, so turn-taking and barge-in can be tested in milliseconds and without timing luck.
  */
-import type { AudioFormat } from '../../core/frames.js';
-import type { SttEvent, SttOptions, SttProvider, SttStream } from '../stt.js';
+import type { AudioFormat } from '../../../src/core/frames.js';
+import type { SttEvent, SttOptions, SttProvider, SttStream } from '../../../src/providers/stt.js';
 
 /** What the fake knows about one connect() call. */
 export interface ScriptedSttStreamRecord {

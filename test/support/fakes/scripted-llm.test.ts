@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isAbortError } from '../../core/errors.js';
-import type { ChatMessage, LlmEvent } from '../llm.js';
+import { isAbortError } from '../../../src/core/errors.js';
+import type { ChatMessage, LlmEvent } from '../../../src/providers/llm.js';
 import { createScriptedLlm } from './scripted-llm.js';
 
 async function collect(iterable: AsyncIterable<LlmEvent>): Promise<LlmEvent[]> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PHONE_AUDIO } from '../../core/frames.js';
-import type { SttEvent } from '../stt.js';
+import { PHONE_AUDIO } from '../../../src/core/frames.js';
+import type { SttEvent } from '../../../src/providers/stt.js';
 import { createScriptedStt } from './scripted-stt.js';
 
 describe('scripted STT', () => {
