@@ -4,6 +4,7 @@
  * plays, and its audio goes out strictly in queue order. A mark follows every audio chunk, so
  * when the caller barges in we know how much of each utterance they actually heard.
  */
+import { createAsyncQueue } from '../core/async-queue.js';
 import type { AudioFormat, OutboundFrame } from '../core/frames.js';
 import type { TtsProvider } from '../providers/tts.js';
 import { bytesPerMs, concatBytes } from '../audio/pcm.js';
@@ -309,45 +310,28 @@ async function* synthesize(
  * before it is still playing; the returned iterable replays the buffer and then follows live.
  */
 function prefetch(source: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncIterable<Uint8Array> {
-  const buffer: Uint8Array[] = [];
-  let done = false;
-  let failure: unknown;
-  let wake: (() => void) | undefined;
+  // Aborting (barge-in, close) drops what was buffered: the utterance is cut, nobody will send it.
+  const buffered = createAsyncQueue<Uint8Array>({ signal });
   void (async () => {
     try {
-      for await (const chunk of source) {
-        buffer.push(chunk);
-        wake?.();
-      }
+      for await (const chunk of source) buffered.push(chunk);
+      buffered.end();
     } catch (error) {
-      failure = error;
-    } finally {
-      done = true;
-      wake?.();
+      buffered.fail(error);
     }
   })();
   return {
     async *[Symbol.asyncIterator]() {
-      for (;;) {
-        if (buffer.length > 0) {
-          // Everything buffered goes out as one piece (sendEntry re-splits it into marked chunks
-          // of maxChunkBytes): a prefetched sentence is a few large writes, not hundreds of 20 ms ones.
-          yield buffer.length === 1 ? buffer.shift()! : concatBytes(buffer.splice(0));
+      for await (const chunk of buffered) {
+        // Everything buffered goes out as one piece (sendEntry re-splits it into marked chunks
+        // of maxChunkBytes): a prefetched sentence is a few large writes, not hundreds of 20 ms ones.
+        if (buffered.size === 0) {
+          yield chunk;
           continue;
         }
-        if (done || signal.aborted) {
-          if (failure !== undefined && !signal.aborted) throw failure;
-          return;
-        }
-        await new Promise<void>((resolve) => {
-          const onAbort = (): void => resolve();
-          wake = () => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-          };
-          signal.addEventListener('abort', onAbort, { once: true });
-        });
-        wake = undefined;
+        const all = buffered.takeAll();
+        all.unshift(chunk);
+        yield concatBytes(all);
       }
     },
   };

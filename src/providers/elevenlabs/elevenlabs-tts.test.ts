@@ -251,7 +251,8 @@ describe('pre-warming', () => {
     const tts = provider({ prewarm: [PHONE_AUDIO] });
     expect(await tts.warm(PHONE_AUDIO)).toBe(true);
     for (const text of ['One.', 'Two.', 'Three.']) {
-      await until(() => emulator.connections.some((c) => !c.closed && c.texts.length === 0));
+      // Ready on our side, not just accepted by the server: the upgrade response may still be in flight.
+      await until(() => tts.warmPoolStats(PHONE_AUDIO).ready > 0);
       const before = emulator.handshakes;
       const stream = await tts.open({ format: PHONE_AUDIO, signal: new AbortController().signal });
       // Taking the warm socket performs no handshake of its own (the refill happens in the background).
@@ -275,7 +276,7 @@ describe('pre-warming', () => {
     await until(() => first.closed, 3_000);
     expect(first.closedBy).toBe('server');
     expect(first.closeCode).toBe(1008);
-    await until(() => emulator.connections.length === 2 && !emulator.connections[1]!.closed);
+    await until(() => emulator.connections.length === 2 && tts.warmPoolStats(PHONE_AUDIO).ready === 1);
 
     const stream = await tts.open({ format: PHONE_AUDIO, signal: new AbortController().signal });
     stream.sendText('Still here.');

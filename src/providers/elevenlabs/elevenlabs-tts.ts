@@ -11,6 +11,7 @@
  */
 import WebSocket from 'ws';
 import type { AudioFormat } from '../../core/frames.js';
+import { createAsyncQueue } from '../../core/async-queue.js';
 import { ProviderError, isAbortError } from '../../core/errors.js';
 import { retry } from '../../core/retry.js';
 import type { TtsOptions, TtsProvider, TtsStream } from '../tts.js';
@@ -426,36 +427,15 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
   // ---- the stream ----
 
   function createStream(ws: WebSocket, format: AudioFormat, signal: AbortSignal): TtsStream {
-    const queue: Uint8Array[] = [];
-    let waiter: { resolve: (result: IteratorResult<Uint8Array>) => void; reject: (error: unknown) => void } | undefined;
+    // A consumer that stops reading (break) wants no more audio: that closes the socket too.
+    const audio = createAsyncQueue<Uint8Array>({ name: 'TtsStream.audio', onReturn: () => close() });
     let ended = false; // end() called
-    let finished = false; // all audio received
-    let closedByClient = false;
-    let failure: ProviderError | undefined;
-    let failureDelivered = false;
-    let iterated = false;
     let carry: Uint8Array | undefined;
     let watchdog: NodeJS.Timeout | undefined;
     const alignSamples = format.encoding === 'linear16';
 
-    const settled = (): boolean => finished || closedByClient || failure !== undefined;
-
-    const wake = (): void => {
-      if (!waiter) return;
-      const { resolve, reject } = waiter;
-      const chunk = queue.shift();
-      if (chunk) {
-        waiter = undefined;
-        resolve({ value: chunk, done: false });
-      } else if (failure && !failureDelivered) {
-        waiter = undefined;
-        failureDelivered = true;
-        reject(failure);
-      } else if (settled()) {
-        waiter = undefined;
-        resolve({ value: undefined, done: true });
-      }
-    };
+    /** All audio received, failed, or closed by us: the queue's state is the stream's. */
+    const settled = (): boolean => audio.state !== 'open';
 
     const cleanup = (): void => {
       clearTimeout(watchdog);
@@ -465,22 +445,20 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
 
     const fail = (error: ProviderError): void => {
       if (settled()) return;
-      failure = error;
+      audio.fail(error);
       cleanup();
       ws.removeAllListeners();
       ws.on('error', () => undefined);
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      wake();
     };
 
     const finish = (): void => {
       if (settled()) return;
-      finished = true;
+      audio.end();
       carry = undefined; // half a sample is not audio
       cleanup();
       // The server closes after isFinal; closing too means a misbehaving server cannot leak the socket.
       if (ws.readyState === WebSocket.OPEN) ws.close(1000);
-      wake();
     };
 
     const armWatchdog = (): void => {
@@ -507,7 +485,7 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
           chunk = chunk.subarray(0, chunk.length - 1);
         }
       }
-      if (chunk.length > 0) queue.push(chunk);
+      if (chunk.length > 0) audio.push(chunk);
     };
 
     ws.on('message', (data, isBinary) => {
@@ -536,9 +514,7 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
       if (message.audio === undefined && (typeof message.error === 'string' || typeof message.message === 'string')) {
         const text = String(message.message ?? message.error);
         fail(providerError(`server error: ${text}`, !isPermanent(text)));
-        return;
       }
-      wake();
     });
     ws.on('error', () => undefined); // the close that follows carries the outcome
     ws.on('close', (code, reason) => {
@@ -549,15 +525,13 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
 
     const close = (): void => {
       if (settled()) return;
-      closedByClient = true;
-      queue.length = 0;
+      audio.close();
       carry = undefined;
       cleanup();
       ws.removeAllListeners();
       ws.on('error', () => undefined);
       if (ws.readyState === WebSocket.OPEN) ws.close(1000);
       else ws.terminate();
-      wake();
     };
     const onAbort = (): void => close();
     signal.addEventListener('abort', onAbort, { once: true });
@@ -565,27 +539,6 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     const send = (payload: Record<string, unknown>): void => {
       if (ws.readyState !== WebSocket.OPEN) return; // the close handler reports why
       ws.send(JSON.stringify(payload));
-    };
-
-    const iterator: AsyncIterator<Uint8Array> = {
-      next() {
-        const chunk = queue.shift();
-        if (chunk) return Promise.resolve({ value: chunk, done: false });
-        if (failure && !failureDelivered) {
-          failureDelivered = true;
-          return Promise.reject(failure);
-        }
-        if (settled()) return Promise.resolve({ value: undefined, done: true });
-        if (waiter) return Promise.reject(new Error('elevenlabs audio: next() called while a previous next() is pending'));
-        return new Promise((resolve, reject) => {
-          waiter = { resolve, reject };
-        });
-      },
-      return() {
-        // A consumer that stops reading (break) wants no more audio.
-        close();
-        return Promise.resolve({ value: undefined, done: true });
-      },
     };
 
     if (signal.aborted) close();
@@ -606,13 +559,7 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
         send({ text: '' });
         armWatchdog();
       },
-      audio: {
-        [Symbol.asyncIterator]() {
-          if (iterated) throw new Error('TtsStream.audio can be iterated once');
-          iterated = true;
-          return iterator;
-        },
-      },
+      audio,
       close,
     };
   }

@@ -11,6 +11,7 @@ import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { AudioFormat } from '../../core/frames.js';
+import { createAsyncQueue } from '../../core/async-queue.js';
 import { ProviderError } from '../../core/errors.js';
 import { createFractionalResampler } from '../../audio/fractional-resample.js';
 import type { FractionalResampler } from '../../audio/fractional-resample.js';
@@ -88,82 +89,37 @@ type EspeakProcess = ChildProcessByStdio<Writable, Readable, Readable>;
 
 function openStream(binary: string, args: readonly string[], { format, signal }: TtsOptions): TtsStream {
   assertFormat(format);
-  const texts: string[] = [];
-  const output: Uint8Array[] = [];
+  const texts = createAsyncQueue<string>();
+  // A consumer that stops early (barge-in) must not leave a process talking to nobody.
+  const audio = createAsyncQueue<Uint8Array>({ name: 'TtsStream.audio', onReturn: () => close() });
   let ended = false;
   let closed = false;
-  let failure: unknown;
-  let producerDone = false;
-  let iterated = false;
   let current: EspeakProcess | undefined;
-  let wakeProducer: (() => void) | undefined;
-  let wakeConsumer: (() => void) | undefined;
 
-  const wake = (): void => {
-    wakeProducer?.();
-    wakeConsumer?.();
-  };
   const close = (): void => {
     if (closed) return;
     closed = true;
-    texts.length = 0;
-    output.length = 0;
+    texts.close();
+    audio.close();
     current?.kill('SIGKILL');
     signal.removeEventListener('abort', close);
-    wake();
   };
   signal.addEventListener('abort', close, { once: true });
 
   void (async () => {
     try {
-      for (;;) {
-        if (closed) return;
-        const text = texts.shift();
-        if (text === undefined) {
-          if (ended) return;
-          await new Promise<void>((resolve) => (wakeProducer = resolve));
-          wakeProducer = undefined;
-          continue;
-        }
-        await synthesize(binary, args, text, format, (audio) => {
-          if (closed) return;
-          output.push(audio);
-          wakeConsumer?.();
-        }, (process) => {
+      for await (const text of texts) {
+        await synthesize(binary, args, text, format, (chunk) => audio.push(chunk), (process) => {
           current = process;
           if (closed) process.kill('SIGKILL');
         });
         current = undefined;
       }
+      audio.end();
     } catch (error) {
-      if (!closed) failure = error;
-    } finally {
-      producerDone = true;
-      wakeConsumer?.();
+      audio.fail(error); // ignored once closed
     }
   })();
-
-  async function* audio(): AsyncGenerator<Uint8Array> {
-    try {
-      for (;;) {
-        const chunk = output.shift();
-        if (chunk !== undefined) {
-          yield chunk;
-          continue;
-        }
-        if (closed) return;
-        if (producerDone) {
-          if (failure !== undefined) throw failure;
-          return;
-        }
-        await new Promise<void>((resolve) => (wakeConsumer = resolve));
-        wakeConsumer = undefined;
-      }
-    } finally {
-      // A consumer that stops early (barge-in) must not leave a process talking to nobody.
-      if (!producerDone) close();
-    }
-  }
 
   return {
     sendText(text) {
@@ -173,19 +129,12 @@ function openStream(binary: string, args: readonly string[], { format, signal }:
       const clean = text.replace(/[<>[\]{}*_#`|\\]/g, ' ').replace(/\s+/g, ' ').trim();
       if (clean === '') return;
       texts.push(clean);
-      wakeProducer?.();
     },
     end() {
       ended = true;
-      wakeProducer?.();
+      texts.end();
     },
-    audio: {
-      [Symbol.asyncIterator]() {
-        if (iterated) throw new Error('TtsStream.audio can be iterated once');
-        iterated = true;
-        return audio();
-      },
-    },
+    audio,
     close,
   };
 }

@@ -5,6 +5,7 @@
  * sent and whether each stream was closed (barge-in).
  */
 import type { AudioFormat } from '../../../src/core/frames.js';
+import { createAsyncQueue } from '../../../src/core/async-queue.js';
 import { ProviderError } from '../../../src/core/errors.js';
 import type { TtsOptions, TtsProvider, TtsStream } from '../../../src/providers/tts.js';
 import { encodeMulawSample } from '../../../src/audio/mulaw.js';
@@ -92,17 +93,15 @@ export function createScriptedTts(options: ScriptedTtsOptions = {}): ScriptedTts
     streams.push(record);
     // Closing stops the producer and wakes a waiting consumer at once.
     const stop = new AbortController();
-    const pending: string[] = [];
-    let wakeProducer: (() => void) | undefined;
+    const pending = createAsyncQueue<string>();
     let iterated = false;
     let sample = 0;
 
     const close = (): void => {
       if (record.closed) return;
       record.closed = true;
-      pending.length = 0;
+      pending.close();
       stop.abort();
-      wakeProducer?.();
     };
     signal.addEventListener('abort', close, { once: true });
     if (signal.aborted) close();
@@ -111,17 +110,7 @@ export function createScriptedTts(options: ScriptedTtsOptions = {}): ScriptedTts
       let chunks = 0;
       let first = true;
       try {
-        for (;;) {
-          if (stop.signal.aborted) return;
-          const text = pending.shift();
-          if (text === undefined) {
-            if (record.ended) return;
-            await new Promise<void>((resolve) => {
-              wakeProducer = resolve;
-            });
-            wakeProducer = undefined;
-            continue;
-          }
+        for await (const text of pending) {
           const totalSamples = Math.round((text.replace(/\s+/g, ' ').trim().length * msPerChar * format.sampleRate) / 1000);
           const chunkSamples = Math.max(1, Math.round((chunkMs * format.sampleRate) / 1000));
           for (let done = 0; done < totalSamples; done += chunkSamples) {
@@ -150,11 +139,10 @@ export function createScriptedTts(options: ScriptedTtsOptions = {}): ScriptedTts
         texts.push(text);
         record.texts.push(text);
         pending.push(text);
-        wakeProducer?.();
       },
       end() {
         record.ended = true;
-        wakeProducer?.();
+        pending.end();
       },
       audio: {
         [Symbol.asyncIterator]() {
