@@ -21,12 +21,13 @@ import { appointments, customers, vehicles } from '../db/schema.js';
 import type { Appointment } from '../db/schema.js';
 import { checkSlot, computeAvailability, shopDay } from './availability.js';
 import type { Availability } from './availability.js';
+import { checkBookingWindow } from './business-rules.js';
 import type { BusinessRules } from './business-rules.js';
 import { syncAppointment } from './calendar-projection.js';
 import type { ProjectionContext, ProjectionHint } from './calendar-projection.js';
 import { invalidateCustomer } from './customer-cache.js';
 import { resolveService, serviceDuration } from './services.js';
-import { isoInZone, parseShopDateTime, speakableDateTime } from './time.js';
+import { isoInZone, parseShopDate, parseShopDateTime, speakableDateTime } from './time.js';
 import { isUuid } from '../core/ids.js';
 
 const MINUTE_MS = 60_000;
@@ -337,6 +338,15 @@ export function createBookingService(deps: BookingServiceDeps) {
     }
   }
 
+  /**
+   * Today up to the booking horizon, in the shop's zone. Checked before any query, so a date the
+   * tool schema lets through (year 0000, 9999) is refused in words and never reaches the database.
+   */
+  function assertWithinHorizon(day: Date): void {
+    const check = checkBookingWindow({ day, now: now(), timeZone: zone, maxBookingDays: rules.maxBookingDays });
+    if (!check.ok) throw new ValidationError(check.reason, check.message, check.message);
+  }
+
   function slotError(check: Exclude<ReturnType<typeof checkSlot>, { ok: true }>): AppError {
     return check.reason === 'busy'
       ? new ConflictError('slot_taken', check.message, check.message)
@@ -365,6 +375,12 @@ export function createBookingService(deps: BookingServiceDeps) {
   }
 
   async function bookNow(request: BookRequest, options: CallOptions): Promise<BookingOutcome> {
+    const service = resolveService(request.serviceType);
+    const durationMinutes = serviceDuration(request.serviceType, request.durationMinutes);
+    const start = parseShopDateTime(request.scheduledAt, zone).toJSDate();
+    assertWithinHorizon(start);
+    const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
+
     const vehicle = isUuid(request.vehicleId) && isUuid(request.customerId)
       ? await db.query.vehicles.findFirst({
           where: and(eq(vehicles.id, request.vehicleId), eq(vehicles.customerId, request.customerId)),
@@ -374,10 +390,6 @@ export function createBookingService(deps: BookingServiceDeps) {
       throw new NotFoundError('vehicle_not_found', 'vehicle not found for this customer',
         "I couldn't find that vehicle on the customer's account.");
     }
-    const service = resolveService(request.serviceType);
-    const durationMinutes = serviceDuration(request.serviceType, request.durationMinutes);
-    const start = parseShopDateTime(request.scheduledAt, zone).toJSDate();
-    const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
 
     await assertBookable(range, undefined, options.signal);
 
@@ -418,6 +430,7 @@ export function createBookingService(deps: BookingServiceDeps) {
 
     const durationMinutes = Math.round((current.endsAt.getTime() - current.startsAt.getTime()) / MINUTE_MS);
     const start = parseShopDateTime(request.newScheduledAt, zone).toJSDate();
+    assertWithinHorizon(start);
     if (start.getTime() === current.startsAt.getTime()) return { appointment: view(current), replayed: false, unchanged: true };
     const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
 
@@ -435,6 +448,7 @@ export function createBookingService(deps: BookingServiceDeps) {
       options: CallOptions = {},
     ): Promise<Availability> {
       const durationMinutes = serviceDuration(request.serviceType ?? 'general', request.durationMinutes);
+      assertWithinHorizon(parseShopDate(request.date, zone).toJSDate());
       const at = now();
       const closedCheck = computeAvailability({ date: request.date, durationMinutes, busy: [], now: at, rules });
       if (closedCheck.closed) return closedCheck;
