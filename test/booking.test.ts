@@ -289,6 +289,84 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
     }, 60_000);
   });
 
+  describe('a caller calling back after a dropped call', () => {
+    const rowsOf = (customerId: string) => database.db.query.appointments.findMany({ where: eq(appointments.customerId, customerId) });
+
+    it('is given the appointment they already have, not "taken": one row, one event', async () => {
+      const { customer, vehicle } = await caller('dana@example.com');
+      const request = { customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-22T09:00', serviceType: 'oil change' };
+      const first = await service().book(request, { idempotencyKey: 'CA-first:call_1' });
+      // The line drops; the caller rings again and asks for the same thing on a new call.
+      const second = await service().book(request, { idempotencyKey: 'CA-second:call_1' });
+      expect(first).toMatchObject({ replayed: false });
+      expect(first.alreadyBooked).toBeUndefined();
+      expect(second).toMatchObject({ replayed: false, unchanged: true, alreadyBooked: { requestedServiceType: 'Oil change' } });
+      expect(second.appointment).toMatchObject({ id: first.appointment.id, status: 'scheduled', calendarSynced: true });
+      expect(await rowsOf(customer.id)).toHaveLength(1);
+      expect(insertsOf(first.appointment.id)).toHaveLength(1);
+      // Both calls' keys now answer with that appointment.
+      const retried = await service().book(request, { idempotencyKey: 'CA-second:call_1' });
+      expect(retried.appointment.id).toBe(first.appointment.id);
+    });
+
+    it('gets the existing booking when asking for another service at the same start, which stays as booked', async () => {
+      const { customer, vehicle } = await caller();
+      const first = await service().book({ customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-22T13:00', serviceType: 'oil change' });
+      const second = await service().book(
+        { customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-22T13:00', serviceType: 'brake job' },
+        { idempotencyKey: 'CA-other:call_1' },
+      );
+      expect(second.appointment).toMatchObject({ id: first.appointment.id, serviceType: 'Oil change', durationMinutes: 30 });
+      expect(second.alreadyBooked).toEqual({ requestedServiceType: 'Brake service' });
+      expect(await rowsOf(customer.id)).toHaveLength(1);
+      expect(insertsOf(first.appointment.id)).toHaveLength(1);
+    });
+
+    it('wins a race with its own twin call: both answers are the one appointment, with one event', async () => {
+      const { customer, vehicle } = await caller();
+      const request = { customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-23T10:00', serviceType: 'tire rotation' };
+      const booking = service();
+      const results = await Promise.all(
+        ['CA-one', 'CA-two', 'CA-three', 'CA-four', 'CA-five'].map((callId) => booking.book(request, { idempotencyKey: `${callId}:call_1` })),
+      );
+      expect(new Set(results.map((r) => r.appointment.id)).size).toBe(1);
+      expect(results.filter((r) => r.alreadyBooked === undefined)).toHaveLength(1);
+      expect(await rowsOf(customer.id)).toHaveLength(1);
+      expect(insertsOf(results[0]!.appointment.id)).toHaveLength(1);
+    });
+
+    it('still tells a different customer the time is taken, and another of the same customer\'s cars too', async () => {
+      const owner = await caller();
+      const other = await caller();
+      const [secondCar] = await database.db
+        .insert(vehicles)
+        .values({ customerId: owner.customer.id, year: 2021, make: 'Honda', model: 'Civic' })
+        .returning();
+      await service().book({ customerId: owner.customer.id, vehicleId: owner.vehicle.id, scheduledAt: '2026-12-23T14:00', serviceType: 'oil change' });
+      const stranger = await rejectionOf(
+        service().book({ customerId: other.customer.id, vehicleId: other.vehicle.id, scheduledAt: '2026-12-23T14:00', serviceType: 'oil change' }),
+      );
+      expect(stranger.code).toBe('slot_taken');
+      const otherCar = await rejectionOf(
+        service().book({ customerId: owner.customer.id, vehicleId: secondCar!.id, scheduledAt: '2026-12-23T14:00', serviceType: 'oil change' }),
+      );
+      expect(otherCar.code).toBe('slot_taken');
+      expect(await rowsOf(other.customer.id)).toEqual([]);
+      expect(await rowsOf(owner.customer.id)).toHaveLength(1);
+    });
+
+    it('books anew when the earlier appointment at that time was cancelled', async () => {
+      const { customer, vehicle } = await caller();
+      const request = { customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-24T09:00', serviceType: 'oil change' };
+      const first = await service().book(request);
+      await service().cancel({ appointmentId: first.appointment.id, customerId: customer.id });
+      const again = await service().book(request);
+      expect(again.appointment.id).not.toBe(first.appointment.id);
+      expect(again).toMatchObject({ appointment: { status: 'scheduled' } });
+      expect(again.alreadyBooked).toBeUndefined();
+    });
+  });
+
   describe('when the calendar fails', () => {
     it('keeps a booking made while the calendar is down, and the reconciler creates exactly one event later', async () => {
       const { customer, vehicle } = await caller();

@@ -152,6 +152,39 @@ describe('book_appointment', () => {
   });
 });
 
+describe('a caller calling back after a dropped call', () => {
+  it('is told they already have that appointment, and nothing is booked twice', async () => {
+    const me = await newCaller('dana@example.com');
+    const args = { customer_id: me.customerId, vehicle_id: me.vehicleId, scheduled_at: '2026-12-14T10:00', service_type: 'oil change' };
+    const first = await call('book_appointment', args, { phoneNumber: me.number, toolCallId: 'call_before_the_drop' });
+    const again = await call('book_appointment', args, { phoneNumber: me.number, toolCallId: 'call_after_the_drop' });
+    expect(again.result).toMatchObject({
+      success: true,
+      data: { already_booked: true, appointment: { id: first.result.data.appointment.id, status: 'scheduled' } },
+      message: "You already have an oil change booked for the 2019 Toyota Camry on Monday, December 14 at 10:00 AM, so you're all set.",
+    });
+
+    const otherService = await call('book_appointment', { ...args, service_type: 'brake service' }, { phoneNumber: me.number });
+    expect(otherService.result).toMatchObject({ success: true, data: { appointment: { id: first.result.data.appointment.id } } });
+    expect(otherService.result.message).toBe(
+      'You already have an oil change booked for the 2019 Toyota Camry on Monday, December 14 at 10:00 AM, so I kept that booking ' +
+        "rather than add a brake service at the same time. If you'd rather have a brake service instead, I can cancel it and book that.",
+    );
+    const rows = await fixture.database.db.select().from(appointments).where(eq(appointments.customerId, me.customerId));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.serviceType).toBe('Oil change');
+  });
+
+  it('still tells someone else that the time is taken', async () => {
+    const first = await newCaller();
+    const second = await newCaller();
+    const args = (who: typeof first) => ({ customer_id: who.customerId, vehicle_id: who.vehicleId, scheduled_at: '2026-12-14T13:00', service_type: 'oil change' });
+    expect((await call('book_appointment', args(first), { phoneNumber: first.number })).result.success).toBe(true);
+    const { result } = await call('book_appointment', args(second), { phoneNumber: second.number });
+    expect(result).toMatchObject({ success: false, error: 'slot_taken' });
+  });
+});
+
 describe('odd dates and times the tool schemas accept', () => {
   // Fixed now: Tuesday 2026-12-01 10:00 New York, 90-day horizon, so the last bookable day is 2027-03-01.
   const RANGE = 'I can book from today up to Monday, March 1st, 2027.';
