@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     expect(config.business.weeklyHours[6]).toEqual({ open: '09:00', close: '15:00' });
     expect(config.business.weeklyHours[7]).toBeNull();
     expect(config.business.breaks).toEqual([{ start: '12:00', end: '13:00' }]);
-    expect(config.business).toMatchObject({ minLeadMinutes: 60, slotMinutes: 30, holidays: [] });
+    expect(config.business).toMatchObject({ minLeadMinutes: 60, slotMinutes: 30, holidays: [], maxBookingDays: 90 });
   });
 
   it('treats empty values as unset, as a blank line in .env means "use the default"', () => {
@@ -82,6 +82,10 @@ describe('loadConfig', () => {
     ['bad BUSINESS_HOURS', { BUSINESS_HOURS: 'mon-fri 09:00-25:00' }, /^BUSINESS_HOURS: .*25:00/],
     ['an impossible holiday', { HOLIDAYS: '2026-02-30' }, /^HOLIDAYS: .*2026-02-30/],
     ['a non-boolean MIGRATE_ON_START', { MIGRATE_ON_START: 'maybe' }, /^MIGRATE_ON_START: must be true or false/],
+    ['a zero MAX_BOOKING_DAYS', { MAX_BOOKING_DAYS: '0' }, /^MAX_BOOKING_DAYS: must be an integer from 1 to 3650 \(days ahead a caller may book\), got "0"$/],
+    ['a MAX_BOOKING_DAYS past ten years', { MAX_BOOKING_DAYS: '3651' }, /^MAX_BOOKING_DAYS: must be an integer from 1 to 3650 .*got "3651"$/],
+    ['a fractional MAX_BOOKING_DAYS', { MAX_BOOKING_DAYS: '30.5' }, /^MAX_BOOKING_DAYS: must be an integer .*got "30.5"$/],
+    ['a word for MAX_BOOKING_DAYS', { MAX_BOOKING_DAYS: 'ninety' }, /^MAX_BOOKING_DAYS: must be an integer .*got "ninety"$/],
   ])('rejects %s with one clear line', (_name, env, pattern) => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
@@ -98,6 +102,14 @@ describe('loadConfig', () => {
     expect(problems[0]).toContain(missing);
     // The message names what is missing but never echoes a credential's value.
     expect(problems[0]).not.toMatch(/secret"|token"/);
+  });
+
+  it.each([
+    ['1', 1],
+    ['365', 365],
+    ['3650', 3650],
+  ])('reads MAX_BOOKING_DAYS=%s into the business rules', (value, days) => {
+    expect(loadConfig({ MAX_BOOKING_DAYS: value }).business.maxBookingDays).toBe(days);
   });
 
   it('reports every problem at once, one line each', () => {

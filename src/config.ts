@@ -8,7 +8,9 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import {
   DEFAULT_BREAKS_SPEC,
+  DEFAULT_MAX_BOOKING_DAYS,
   DEFAULT_WEEKLY_HOURS_SPEC,
+  MAX_BOOKING_DAYS_LIMIT,
   parseDailyRanges,
   parseHolidays,
   parseWeeklyHours,
@@ -52,11 +54,13 @@ function urlField(protocols: readonly string[]) {
   });
 }
 
-function intField(fallback: number, min: number, max: number) {
+/** `meaning`, when given, says what the number counts, so the message explains itself. */
+function intField(fallback: number, min: number, max: number, meaning?: string) {
   return optionalString.transform((value, ctx) => {
     if (value === undefined) return fallback;
     if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-      ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}, got "${value}"` });
+      const what = meaning === undefined ? '' : ` (${meaning})`;
+      ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max}${what}, got "${value}"` });
       return z.NEVER;
     }
     return Number(value);
@@ -105,6 +109,7 @@ const envSchema = z.object({
   HOLIDAYS: parsedField('', parseHolidays),
   MIN_LEAD_MINUTES: intField(60, 0, 7 * 24 * 60),
   SLOT_MINUTES: intField(30, 5, 240),
+  MAX_BOOKING_DAYS: intField(DEFAULT_MAX_BOOKING_DAYS, 1, MAX_BOOKING_DAYS_LIMIT, 'days ahead a caller may book'),
 
   DATABASE_URL: urlField(['postgres', 'postgresql']),
   DATA_DIR: optionalString.transform((v) => v ?? './data'),
@@ -251,6 +256,7 @@ export function loadConfig(env: Env): Config {
       holidays: e.HOLIDAYS,
       minLeadMinutes: e.MIN_LEAD_MINUTES,
       slotMinutes: e.SLOT_MINUTES,
+      maxBookingDays: e.MAX_BOOKING_DAYS,
     },
     database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR, migrateOnStart: e.MIGRATE_ON_START },
     redisUrl: e.REDIS_URL,

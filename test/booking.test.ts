@@ -115,6 +115,24 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
       }
     });
 
+    it.each([
+      ['9999-12-31', 'date_too_far', 'Friday, December 31st, 9999 is too far ahead. I can book from today up to Monday, March 1st, 2027.'],
+      ['2027-03-02', 'date_too_far', 'Tuesday, March 2nd, 2027 is too far ahead. I can book from today up to Monday, March 1st, 2027.'],
+      ['2026-11-30', 'date_in_past', 'Monday, November 30th, 2026 has already passed. I can book from today up to Monday, March 1st, 2027.'],
+      ['0000-01-01', 'date_in_past', expect.stringMatching(/has already passed\. I can book from today up to Monday, March 1st, 2027\.$/)],
+    ])('refuses %s (%s) with the allowed range, asking neither database nor calendar', async (date, code, message) => {
+      const before = emulator.apiRequests().length;
+      const error = await rejectionOf(service().getAvailability({ date }));
+      expect({ code: error.code, safeMessage: error.safeMessage }).toEqual({ code, safeMessage: message });
+      expect(emulator.apiRequests().length).toBe(before);
+    });
+
+    it('offers the last day of the horizon', async () => {
+      const day = await service().getAvailability({ date: '2027-03-01', serviceType: 'oil change' });
+      expect(day).toMatchObject({ dateLabel: 'Monday, March 1', closed: false });
+      expect(day.slots[0]!.start).toBe('2027-03-01T09:00:00-05:00');
+    });
+
     it('answers closed days without asking the calendar', async () => {
       const before = emulator.apiRequests().length;
       const sunday = await service().getAvailability({ date: '2026-12-06' });
@@ -179,7 +197,12 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
       ['outside business hours', '2026-12-04T18:00', 'outside_hours'],
       ['over lunch', '2026-12-04T11:45', 'during_break'],
       ['on a Sunday', '2026-12-06T10:00', 'closed_day'],
-      ['in the past', '2026-11-30T10:00', 'in_past'],
+      ['on a past day', '2026-11-30T10:00', 'date_in_past'],
+      ['earlier today', '2026-12-01T09:00', 'in_past'],
+      ['past the 90-day horizon', '2027-03-02T09:00', 'date_too_far'],
+      ['in year 9999', '9999-12-31T10:00', 'date_too_far'],
+      ['in year 0000', '0000-01-03T10:00', 'date_in_past'],
+      ['in year 9999, given with an offset', '9999-12-31T23:59:59-12:00', 'date_too_far'],
       ['sooner than the lead time', '2026-12-01T10:30', 'too_soon'],
       ['at an impossible date', '2026-02-30T10:00', 'invalid_datetime'],
     ])('refuses a time %s and writes nothing', async (_name, scheduledAt, code) => {
@@ -264,6 +287,84 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
       const rows = await database.db.select().from(appointments).where(eq(appointments.startsAt, new Date('2026-12-09T15:00:00Z')));
       expect(rows).toHaveLength(1);
     }, 60_000);
+  });
+
+  describe('a caller calling back after a dropped call', () => {
+    const rowsOf = (customerId: string) => database.db.query.appointments.findMany({ where: eq(appointments.customerId, customerId) });
+
+    it('is given the appointment they already have, not "taken": one row, one event', async () => {
+      const { customer, vehicle } = await caller('dana@example.com');
+      const request = { customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-22T09:00', serviceType: 'oil change' };
+      const first = await service().book(request, { idempotencyKey: 'CA-first:call_1' });
+      // The line drops; the caller rings again and asks for the same thing on a new call.
+      const second = await service().book(request, { idempotencyKey: 'CA-second:call_1' });
+      expect(first).toMatchObject({ replayed: false });
+      expect(first.alreadyBooked).toBeUndefined();
+      expect(second).toMatchObject({ replayed: false, unchanged: true, alreadyBooked: { requestedServiceType: 'Oil change' } });
+      expect(second.appointment).toMatchObject({ id: first.appointment.id, status: 'scheduled', calendarSynced: true });
+      expect(await rowsOf(customer.id)).toHaveLength(1);
+      expect(insertsOf(first.appointment.id)).toHaveLength(1);
+      // Both calls' keys now answer with that appointment.
+      const retried = await service().book(request, { idempotencyKey: 'CA-second:call_1' });
+      expect(retried.appointment.id).toBe(first.appointment.id);
+    });
+
+    it('gets the existing booking when asking for another service at the same start, which stays as booked', async () => {
+      const { customer, vehicle } = await caller();
+      const first = await service().book({ customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-22T13:00', serviceType: 'oil change' });
+      const second = await service().book(
+        { customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-22T13:00', serviceType: 'brake job' },
+        { idempotencyKey: 'CA-other:call_1' },
+      );
+      expect(second.appointment).toMatchObject({ id: first.appointment.id, serviceType: 'Oil change', durationMinutes: 30 });
+      expect(second.alreadyBooked).toEqual({ requestedServiceType: 'Brake service' });
+      expect(await rowsOf(customer.id)).toHaveLength(1);
+      expect(insertsOf(first.appointment.id)).toHaveLength(1);
+    });
+
+    it('wins a race with its own twin call: both answers are the one appointment, with one event', async () => {
+      const { customer, vehicle } = await caller();
+      const request = { customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-23T10:00', serviceType: 'tire rotation' };
+      const booking = service();
+      const results = await Promise.all(
+        ['CA-one', 'CA-two', 'CA-three', 'CA-four', 'CA-five'].map((callId) => booking.book(request, { idempotencyKey: `${callId}:call_1` })),
+      );
+      expect(new Set(results.map((r) => r.appointment.id)).size).toBe(1);
+      expect(results.filter((r) => r.alreadyBooked === undefined)).toHaveLength(1);
+      expect(await rowsOf(customer.id)).toHaveLength(1);
+      expect(insertsOf(results[0]!.appointment.id)).toHaveLength(1);
+    });
+
+    it('still tells a different customer the time is taken, and another of the same customer\'s cars too', async () => {
+      const owner = await caller();
+      const other = await caller();
+      const [secondCar] = await database.db
+        .insert(vehicles)
+        .values({ customerId: owner.customer.id, year: 2021, make: 'Honda', model: 'Civic' })
+        .returning();
+      await service().book({ customerId: owner.customer.id, vehicleId: owner.vehicle.id, scheduledAt: '2026-12-23T14:00', serviceType: 'oil change' });
+      const stranger = await rejectionOf(
+        service().book({ customerId: other.customer.id, vehicleId: other.vehicle.id, scheduledAt: '2026-12-23T14:00', serviceType: 'oil change' }),
+      );
+      expect(stranger.code).toBe('slot_taken');
+      const otherCar = await rejectionOf(
+        service().book({ customerId: owner.customer.id, vehicleId: secondCar!.id, scheduledAt: '2026-12-23T14:00', serviceType: 'oil change' }),
+      );
+      expect(otherCar.code).toBe('slot_taken');
+      expect(await rowsOf(other.customer.id)).toEqual([]);
+      expect(await rowsOf(owner.customer.id)).toHaveLength(1);
+    });
+
+    it('books anew when the earlier appointment at that time was cancelled', async () => {
+      const { customer, vehicle } = await caller();
+      const request = { customerId: customer.id, vehicleId: vehicle.id, scheduledAt: '2026-12-24T09:00', serviceType: 'oil change' };
+      const first = await service().book(request);
+      await service().cancel({ appointmentId: first.appointment.id, customerId: customer.id });
+      const again = await service().book(request);
+      expect(again.appointment.id).not.toBe(first.appointment.id);
+      expect(again).toMatchObject({ appointment: { status: 'scheduled' } });
+      expect(again.alreadyBooked).toBeUndefined();
+    });
   });
 
   describe('when the calendar fails', () => {
@@ -393,6 +494,21 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
       expect(patches).toHaveLength(1);
       expect(new Date(eventOf(appointment.id)!.start!.dateTime!).toISOString()).toBe('2026-12-15T14:30:00.000Z');
       expect(emulator.apiRequests().some((r) => r.method === 'PUT')).toBe(false);
+    });
+
+    it.each([
+      ['2027-03-02T09:00', 'date_too_far', '2026-12-28T09:00', '2026-12-28T14:00:00.000Z'],
+      ['9999-12-31T10:00', 'date_too_far', '2026-12-29T09:00', '2026-12-29T14:00:00.000Z'],
+      ['2026-11-30T10:00', 'date_in_past', '2026-12-30T09:00', '2026-12-30T14:00:00.000Z'],
+    ])('refuses a move to %s (%s) and keeps the original and its event', async (newScheduledAt, code, bookedAt, storedAt) => {
+      const { customer, appointment } = await booked(bookedAt);
+      const before = emulator.apiRequests().length;
+      const error = await rejectionOf(service().reschedule({ appointmentId: appointment.id, customerId: customer.id, newScheduledAt }));
+      expect(error.code).toBe(code);
+      expect(error.safeMessage).toContain('I can book from today up to Monday, March 1st, 2027.');
+      const row = await database.db.query.appointments.findFirst({ where: eq(appointments.id, appointment.id) });
+      expect(row).toMatchObject({ startsAt: new Date(storedAt), syncVersion: 1 });
+      expect(emulator.apiRequests().slice(before).filter((r) => r.path.includes('/events'))).toEqual([]);
     });
 
     it('refuses a move onto a taken time and keeps the original', async () => {

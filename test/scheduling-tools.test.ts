@@ -2,10 +2,11 @@
  * The scheduling and call-action tools through the dispatcher, as the call session runs them:
  * real database (PGlite), local calendar, fixed clock (Tuesday 2026-12-01 10:00 New York).
  */
-import { eq } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appointments } from '../src/db/schema.js';
+import { appointments, idempotencyKeys } from '../src/db/schema.js';
 import { createToolDispatcher } from '../src/tools/dispatcher.js';
+import type { ToolErrorInfo } from '../src/tools/dispatcher.js';
 import { ALL_TOOLS } from '../src/tools/index.js';
 import type { ToolResult } from '../src/tools/tool.js';
 import { openToolFixture } from './support/tool-fixture.js';
@@ -14,6 +15,8 @@ import type { ToolFixture } from './support/tool-fixture.js';
 let fixture: ToolFixture;
 let phone = 0;
 let toolCallNumber = 0;
+/** Handler failures that were not AppErrors (the ones that become internal_error). */
+const handlerErrors: ToolErrorInfo[] = [];
 
 beforeAll(async () => {
   fixture = await openToolFixture();
@@ -35,7 +38,7 @@ async function newCaller(email: string | null = null) {
 /** Runs one tool call as the session would and returns its result. */
 async function call(name: string, args: Record<string, unknown>, options: { phoneNumber?: string; toolCallId?: string } = {}) {
   const context = fixture.context({ phoneNumber: options.phoneNumber });
-  const dispatcher = createToolDispatcher({ tools: ALL_TOOLS });
+  const dispatcher = createToolDispatcher({ tools: ALL_TOOLS, onError: (info) => handlerErrors.push(info) });
   const { signal, toolCallId: _id, ...base } = context;
   const [outcome] = await dispatcher.dispatch(
     [{ id: options.toolCallId ?? `call_${++toolCallNumber}`, name, arguments: JSON.stringify(args) }],
@@ -146,6 +149,173 @@ describe('book_appointment', () => {
     const { result } = await call('book_appointment', { customer_id: me.customerId, scheduled_at: '2026-12-04T10:00', service_type: 'oil change' }, { phoneNumber: me.number });
     expect(result).toMatchObject({ success: false, error: 'invalid_arguments' });
     expect(result.message).toContain('vehicle_id');
+  });
+});
+
+describe('a caller calling back after a dropped call', () => {
+  it('is told they already have that appointment, and nothing is booked twice', async () => {
+    const me = await newCaller('dana@example.com');
+    const args = { customer_id: me.customerId, vehicle_id: me.vehicleId, scheduled_at: '2026-12-14T10:00', service_type: 'oil change' };
+    const first = await call('book_appointment', args, { phoneNumber: me.number, toolCallId: 'call_before_the_drop' });
+    const again = await call('book_appointment', args, { phoneNumber: me.number, toolCallId: 'call_after_the_drop' });
+    expect(again.result).toMatchObject({
+      success: true,
+      data: { already_booked: true, appointment: { id: first.result.data.appointment.id, status: 'scheduled' } },
+      message: "You already have an oil change booked for the 2019 Toyota Camry on Monday, December 14 at 10:00 AM, so you're all set.",
+    });
+
+    const otherService = await call('book_appointment', { ...args, service_type: 'brake service' }, { phoneNumber: me.number });
+    expect(otherService.result).toMatchObject({ success: true, data: { appointment: { id: first.result.data.appointment.id } } });
+    expect(otherService.result.message).toBe(
+      'You already have an oil change booked for the 2019 Toyota Camry on Monday, December 14 at 10:00 AM, so I kept that booking ' +
+        "rather than add a brake service at the same time. If you'd rather have a brake service instead, I can cancel it and book that.",
+    );
+    const rows = await fixture.database.db.select().from(appointments).where(eq(appointments.customerId, me.customerId));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.serviceType).toBe('Oil change');
+  });
+
+  it('still tells someone else that the time is taken', async () => {
+    const first = await newCaller();
+    const second = await newCaller();
+    const args = (who: typeof first) => ({ customer_id: who.customerId, vehicle_id: who.vehicleId, scheduled_at: '2026-12-14T13:00', service_type: 'oil change' });
+    expect((await call('book_appointment', args(first), { phoneNumber: first.number })).result.success).toBe(true);
+    const { result } = await call('book_appointment', args(second), { phoneNumber: second.number });
+    expect(result).toMatchObject({ success: false, error: 'slot_taken' });
+  });
+});
+
+describe('odd dates and times the tool schemas accept', () => {
+  // Fixed now: Tuesday 2026-12-01 10:00 New York, 90-day horizon, so the last bookable day is 2027-03-01.
+  const RANGE = 'I can book from today up to Monday, March 1st, 2027.';
+
+  async function tableCounts() {
+    const [booked] = await fixture.database.db.select({ n: count() }).from(appointments);
+    const [keys] = await fixture.database.db.select({ n: count() }).from(idempotencyKeys);
+    return { appointments: booked!.n, idempotencyKeys: keys!.n };
+  }
+
+  /** Runs a call that must fail with `code`, cleanly: a spoken message, no handler crash, nothing written. */
+  async function expectCleanRefusal(name: string, args: Record<string, unknown>, code: string, phoneNumber?: string) {
+    const before = await tableCounts();
+    const errorsBefore = handlerErrors.length;
+    const { result } = await call(name, args, { phoneNumber });
+    expect(result).toMatchObject({ success: false, error: code });
+    expect(result.message).not.toMatch(/something went wrong/i);
+    if (code === 'date_in_past' || code === 'date_too_far') expect(result.message).toContain(RANGE);
+    expect(handlerErrors.slice(errorsBefore)).toEqual([]);
+    expect(await tableCounts()).toEqual(before);
+  }
+
+  const dates: Array<[date: string, code: string]> = [
+    ['0000-01-01', 'date_in_past'],
+    ['0001-01-01', 'date_in_past'],
+    ['1970-01-01', 'date_in_past'],
+    ['2026-11-30', 'date_in_past'],
+    ['2027-03-02', 'date_too_far'],
+    ['2028-02-29', 'date_too_far'],
+    ['9999-12-31', 'date_too_far'],
+    ['2026-02-29', 'invalid_date'],
+    ['2026-02-30', 'invalid_date'],
+    ['2026-13-01', 'invalid_date'],
+    ['2026-00-10', 'invalid_date'],
+    ['2026-12-00', 'invalid_date'],
+    ['2026-12-32', 'invalid_date'],
+    ['9999-99-99', 'invalid_date'],
+  ];
+  it.each(dates)('get_available_slots refuses %s as %s', async (date, code) => {
+    await expectCleanRefusal('get_available_slots', { date }, code);
+  });
+
+  it.each([
+    ['2026-12-01', '11:00'],
+    ['2027-03-01', '09:00'],
+  ])('get_available_slots answers for %s, the first and last days of the horizon', async (date, first) => {
+    const { result } = await call('get_available_slots', { date, service_type: 'oil change' });
+    expect(result).toMatchObject({ success: true, data: { closed: false } });
+    expect(result.data.slots[0].start.slice(0, 16)).toBe(`${date}T${first}`);
+  });
+
+  const LONGEST = '2026-12-03T14:00:00.123456789     +05:00';
+  const refusedTimes: Array<[scheduledAt: string, code: string]> = [
+    ['0000-01-01T10:00', 'date_in_past'],
+    ['0000-01-01T00:00+14:00', 'date_in_past'],
+    ['1969-12-31T23:59:59Z', 'date_in_past'],
+    ['2026-11-30T16:00', 'date_in_past'],
+    // Fall back in New York: the repeated hour, a month ago.
+    ['2026-11-01T01:30', 'date_in_past'],
+    ['2026-12-01T09:00', 'in_past'],
+    ['2026-12-01T10:30', 'too_soon'],
+    ['2027-03-02T09:00', 'date_too_far'],
+    ['9999-12-31T10:00', 'date_too_far'],
+    // Year 10000 once turned into UTC.
+    ['9999-12-31T23:59:59.999-12:00', 'date_too_far'],
+    ['9999-12-31T23:59:59.999999999-18:00', 'date_too_far'],
+    ['2026-02-30T10:00', 'invalid_datetime'],
+    ['2026-13-01T10:00', 'invalid_datetime'],
+    ['2026-12-03T24:00', 'invalid_datetime'],
+    ['2026-12-03T23:60', 'invalid_datetime'],
+    ['2026-12-31T23:59:60Z', 'invalid_datetime'],
+    ['2026-12-03T14:00+19:00', 'invalid_datetime'],
+    ['2026-12-03T14:00+14:60', 'invalid_datetime'],
+    ['2026-12-03T14:00:00.1234567890Z', 'invalid_datetime'],
+    ['2026-12-03T14:00 tomorrow', 'invalid_datetime'],
+    ['２０２６-12-03T14:00', 'invalid_datetime'],
+    ['2026-12-03T14:00\u0000', 'invalid_datetime'],
+    // Spring forward in New York: 02:30 does not exist that night.
+    ['2027-03-14T02:30', 'nonexistent_local_time'],
+    // Real instants, but not when the shop is open: 19:00 on Dec 2 and 21:00 on Dec 3 in New York.
+    ['2026-12-03T14:00+14:00', 'outside_hours'],
+    ['2026-12-03T14:00-12:00', 'outside_hours'],
+    [LONGEST, 'outside_hours'],
+    [`${LONGEST} `, 'invalid_arguments'],
+    ['2026-12-03T14:00'.padEnd(10_000, '0'), 'invalid_arguments'],
+  ];
+
+  it('has a 40-character case, the longest the schema accepts', () => {
+    expect(LONGEST).toHaveLength(40);
+  });
+
+  it.each(refusedTimes)('book_appointment refuses %j as %s, writing nothing', async (scheduledAt, code) => {
+    const me = await newCaller();
+    await expectCleanRefusal(
+      'book_appointment',
+      { customer_id: me.customerId, vehicle_id: me.vehicleId, scheduled_at: scheduledAt, service_type: 'oil change' },
+      code,
+      me.number,
+    );
+  });
+
+  it.each([
+    // Offsets at the ends of the real range, landing on 9:00 and 10:00 on Friday, December 11 in New York.
+    ['2026-12-12T04:00+14:00', '2026-12-11T09:00:00-05:00'],
+    ['2026-12-11T03:00-12:00', '2026-12-11T10:00:00-05:00'],
+    ['2027-03-01T09:00', '2027-03-01T09:00:00-05:00'],
+  ])('book_appointment books %s at %s', async (scheduledAt, startsAt) => {
+    const me = await newCaller();
+    const { result } = await call(
+      'book_appointment',
+      { customer_id: me.customerId, vehicle_id: me.vehicleId, scheduled_at: scheduledAt, service_type: 'oil change' },
+      { phoneNumber: me.number },
+    );
+    expect(result).toMatchObject({ success: true, data: { appointment: { starts_at: startsAt } } });
+    const [row] = await fixture.database.db.select().from(appointments).where(eq(appointments.customerId, me.customerId));
+    expect(row!.startsAt.toISOString()).toBe(new Date(startsAt).toISOString());
+  });
+
+  it('reschedule_appointment refuses every one of them too, leaving the appointment as it was', async () => {
+    const me = await newCaller();
+    const booked = await call(
+      'book_appointment',
+      { customer_id: me.customerId, vehicle_id: me.vehicleId, scheduled_at: '2026-12-15T09:00', service_type: 'oil change' },
+      { phoneNumber: me.number },
+    );
+    const appointmentId = booked.result.data.appointment.id as string;
+    for (const [newDatetime, code] of refusedTimes) {
+      await expectCleanRefusal('reschedule_appointment', { appointment_id: appointmentId, new_datetime: newDatetime }, code, me.number);
+    }
+    const row = await fixture.database.db.query.appointments.findFirst({ where: eq(appointments.id, appointmentId) });
+    expect(row).toMatchObject({ status: 'scheduled', syncVersion: 1, startsAt: new Date('2026-12-15T14:00:00.000Z') });
   });
 });
 

@@ -35,6 +35,27 @@ export async function findAppointment(db: Db, id: string): Promise<Appointment |
   return db.query.appointments.findFirst({ where: eq(appointments.id, id) });
 }
 
+/** The customer's scheduled appointment for this vehicle starting exactly at `startsAt`, if any. */
+export async function scheduledAppointmentAt(
+  db: Db,
+  key: { customerId: string; vehicleId: string; startsAt: Date },
+): Promise<Appointment | undefined> {
+  const [row] = await db
+    .select()
+    .from(appointments)
+    .where(
+      and(
+        eq(appointments.customerId, key.customerId),
+        eq(appointments.vehicleId, key.vehicleId),
+        eq(appointments.startsAt, key.startsAt),
+        eq(appointments.status, 'scheduled'),
+      ),
+    )
+    .orderBy(asc(appointments.createdAt))
+    .limit(1);
+  return row;
+}
+
 export async function upcomingAppointments(db: Db, customerId: string, now: Date): Promise<Appointment[]> {
   return db
     .select()

@@ -366,9 +366,33 @@ const checkCases: CheckCase[] = [
     expected: { ok: false, reason: 'in_past', message: 'Thursday, December 3 at 9:00 AM has already passed. Please pick a later time.' },
   },
   {
-    name: 'a past Sunday is past first',
+    name: 'a past Sunday is a past day first',
     start: '2026-11-29T10:00:00-05:00',
-    expected: { ok: false, reason: 'in_past', message: 'Sunday, November 29 at 10:00 AM has already passed. Please pick a later time.' },
+    expected: {
+      ok: false,
+      reason: 'date_in_past',
+      message: 'Sunday, November 29th, 2026 has already passed. I can book from today up to Wednesday, March 3rd, 2027.',
+    },
+  },
+  { name: 'the last day of the 90-day horizon', start: '2027-03-03T10:00:00-05:00', expected: { ok: true } },
+  {
+    name: 'the day after the horizon',
+    start: '2027-03-04T10:00:00-05:00',
+    expected: {
+      ok: false,
+      reason: 'date_too_far',
+      message: 'Thursday, March 4th, 2027 is too far ahead. I can book from today up to Wednesday, March 3rd, 2027.',
+    },
+  },
+  {
+    name: 'year 9999 with a one-week horizon',
+    rules: rules({ maxBookingDays: 7 }),
+    start: '9999-12-31T10:00:00-05:00',
+    expected: {
+      ok: false,
+      reason: 'date_too_far',
+      message: 'Friday, December 31st, 9999 is too far ahead. I can book from today up to Thursday, December 10th, 2026.',
+    },
   },
   {
     name: 'inside the lead time',

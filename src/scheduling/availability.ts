@@ -7,6 +7,7 @@
 import { DateTime } from 'luxon';
 import { ValidationError } from '../core/errors.js';
 import {
+  checkBookingWindow,
   clockMinutes,
   describeHours,
   speakRange,
@@ -71,7 +72,16 @@ export interface SlotCheckRequest {
   rules: BusinessRules;
 }
 
-export type SlotRejection = 'closed_day' | 'holiday' | 'outside_hours' | 'during_break' | 'too_soon' | 'in_past' | 'busy';
+export type SlotRejection =
+  | 'date_in_past'
+  | 'date_too_far'
+  | 'closed_day'
+  | 'holiday'
+  | 'outside_hours'
+  | 'during_break'
+  | 'too_soon'
+  | 'in_past'
+  | 'busy';
 
 export type SlotCheck = { ok: true } | { ok: false; reason: SlotRejection; message: string };
 
@@ -167,6 +177,9 @@ export function checkSlot(request: SlotCheckRequest): SlotCheck {
   const length = `${request.durationMinutes}-minute`;
   const reject = (reason: SlotRejection, message: string): SlotCheck => ({ ok: false, reason, message });
 
+  // A day before today or past the horizon is refused as such; an earlier time today is 'in_past'.
+  const window = checkBookingWindow({ day: start, now, timeZone: zone, maxBookingDays: rules.maxBookingDays });
+  if (!window.ok) return window;
   if (start.getTime() < now.getTime()) {
     return reject('in_past', `${when} has already passed. Please pick a later time.`);
   }

@@ -13,7 +13,12 @@ import type { Cache } from '../cache/cache.js';
 import type { CalendarProvider, TimeRange } from '../calendar/calendar.js';
 import { eventIdForAppointment } from '../calendar/event-id.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
-import { activeAppointmentsIn, findAppointment, upcomingAppointments } from '../db/appointment-queries.js';
+import {
+  activeAppointmentsIn,
+  findAppointment,
+  scheduledAppointmentAt,
+  upcomingAppointments,
+} from '../db/appointment-queries.js';
 import { SQLSTATE, sqlState } from '../db/client.js';
 import type { Db } from '../db/client.js';
 import { storedResult, storeResult } from '../db/idempotency.js';
@@ -21,12 +26,13 @@ import { appointments, customers, vehicles } from '../db/schema.js';
 import type { Appointment } from '../db/schema.js';
 import { checkSlot, computeAvailability, shopDay } from './availability.js';
 import type { Availability } from './availability.js';
+import { checkBookingWindow } from './business-rules.js';
 import type { BusinessRules } from './business-rules.js';
 import { syncAppointment } from './calendar-projection.js';
 import type { ProjectionContext, ProjectionHint } from './calendar-projection.js';
 import { invalidateCustomer } from './customer-cache.js';
 import { resolveService, serviceDuration } from './services.js';
-import { isoInZone, parseShopDateTime, speakableDateTime } from './time.js';
+import { isoInZone, parseShopDate, parseShopDateTime, speakableDateTime } from './time.js';
 import { isUuid } from '../core/ids.js';
 
 const MINUTE_MS = 60_000;
@@ -100,8 +106,14 @@ export interface BookingOutcome {
   appointment: AppointmentView;
   /** True when this answer is the stored result of an earlier request with the same key. */
   replayed: boolean;
-  /** True when there was nothing to do: already cancelled, or moved to the time it already had. */
+  /** True when there was nothing to do: already cancelled, moved to the time it already had, or already booked. */
   unchanged?: boolean;
+  /**
+   * Set when book() found this customer's vehicle already booked at that very start (typically a
+   * caller calling back after a dropped call): the existing appointment is the answer. The
+   * requested service is given because it may differ from the booking's.
+   */
+  alreadyBooked?: { requestedServiceType: string };
 }
 
 export type BookingService = ReturnType<typeof createBookingService>;
@@ -337,6 +349,30 @@ export function createBookingService(deps: BookingServiceDeps) {
     }
   }
 
+  /**
+   * Today up to the booking horizon, in the shop's zone. Checked before any query, so a date the
+   * tool schema lets through (year 0000, 9999) is refused in words and never reaches the database.
+   */
+  function assertWithinHorizon(day: Date): void {
+    const check = checkBookingWindow({ day, now: now(), timeZone: zone, maxBookingDays: rules.maxBookingDays });
+    if (!check.ok) throw new ValidationError(check.reason, check.message, check.message);
+  }
+
+  /**
+   * The same customer's same vehicle already booked at the same start. Whatever service this
+   * request names, that booking is the answer: the car can be in the bay only once at that time,
+   * a caller calling back usually restates the first call in other words ("brakes" for "brake
+   * service"), and swapping the service silently would change a booking nobody asked to change.
+   * The outcome carries the requested service so the agent can say which one is booked. A start
+   * already past is left to the rules (it is not "your upcoming appointment").
+   */
+  async function existingBooking(request: BookRequest, start: Date, requestedServiceType: string): Promise<BookingOutcome | undefined> {
+    if (start.getTime() <= now().getTime()) return undefined;
+    const row = await scheduledAppointmentAt(db, { customerId: request.customerId, vehicleId: request.vehicleId, startsAt: start });
+    if (row === undefined) return undefined;
+    return { appointment: view(row), replayed: false, unchanged: true, alreadyBooked: { requestedServiceType } };
+  }
+
   function slotError(check: Exclude<ReturnType<typeof checkSlot>, { ok: true }>): AppError {
     return check.reason === 'busy'
       ? new ConflictError('slot_taken', check.message, check.message)
@@ -365,6 +401,12 @@ export function createBookingService(deps: BookingServiceDeps) {
   }
 
   async function bookNow(request: BookRequest, options: CallOptions): Promise<BookingOutcome> {
+    const service = resolveService(request.serviceType);
+    const durationMinutes = serviceDuration(request.serviceType, request.durationMinutes);
+    const start = parseShopDateTime(request.scheduledAt, zone).toJSDate();
+    assertWithinHorizon(start);
+    const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
+
     const vehicle = isUuid(request.vehicleId) && isUuid(request.customerId)
       ? await db.query.vehicles.findFirst({
           where: and(eq(vehicles.id, request.vehicleId), eq(vehicles.customerId, request.customerId)),
@@ -374,13 +416,23 @@ export function createBookingService(deps: BookingServiceDeps) {
       throw new NotFoundError('vehicle_not_found', 'vehicle not found for this customer',
         "I couldn't find that vehicle on the customer's account.");
     }
-    const service = resolveService(request.serviceType);
-    const durationMinutes = serviceDuration(request.serviceType, request.durationMinutes);
-    const start = parseShopDateTime(request.scheduledAt, zone).toJSDate();
-    const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
+    // A new call has a new idempotency key, so a caller asking again for what they already have
+    // is recognised by the booking itself: before the checks, and after losing a race to it.
+    const existing = await existingBooking(request, start, service.name);
+    if (existing !== undefined) return existing;
+    try {
+      await assertBookable(range, undefined, options.signal);
+      return await insertAppointment(request, service.name, range, options);
+    } catch (error) {
+      if (error instanceof ConflictError && error.code === 'slot_taken') {
+        const twin = await existingBooking(request, start, service.name);
+        if (twin !== undefined) return twin;
+      }
+      throw error;
+    }
+  }
 
-    await assertBookable(range, undefined, options.signal);
-
+  function insertAppointment(request: BookRequest, serviceType: string, range: TimeRange, options: CallOptions): Promise<BookingOutcome> {
     const id = randomUUID();
     return commit('book', options, id, 'create', async (tx) => {
       const [row] = await tx
@@ -389,7 +441,7 @@ export function createBookingService(deps: BookingServiceDeps) {
           id,
           customerId: request.customerId,
           vehicleId: request.vehicleId,
-          serviceType: service.name,
+          serviceType,
           startsAt: range.start,
           endsAt: range.end,
           notes: request.notes?.trim() || null,
@@ -418,6 +470,7 @@ export function createBookingService(deps: BookingServiceDeps) {
 
     const durationMinutes = Math.round((current.endsAt.getTime() - current.startsAt.getTime()) / MINUTE_MS);
     const start = parseShopDateTime(request.newScheduledAt, zone).toJSDate();
+    assertWithinHorizon(start);
     if (start.getTime() === current.startsAt.getTime()) return { appointment: view(current), replayed: false, unchanged: true };
     const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
 
@@ -435,6 +488,7 @@ export function createBookingService(deps: BookingServiceDeps) {
       options: CallOptions = {},
     ): Promise<Availability> {
       const durationMinutes = serviceDuration(request.serviceType ?? 'general', request.durationMinutes);
+      assertWithinHorizon(parseShopDate(request.date, zone).toJSDate());
       const at = now();
       const closedCheck = computeAvailability({ date: request.date, durationMinutes, busy: [], now: at, rules });
       if (closedCheck.closed) return closedCheck;

@@ -1,9 +1,11 @@
+import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../core/errors.js';
 import {
   DEFAULT_BREAKS_SPEC,
   DEFAULT_WEEKLY_HOURS_SPEC,
   buildBusinessRules,
+  checkBookingWindow,
   defaultBusinessRules,
   describeBreaks,
   describeHours,
@@ -130,6 +132,7 @@ describe('buildBusinessRules', () => {
       holidays: [],
       minLeadMinutes: 60,
       slotMinutes: 30,
+      maxBookingDays: 90,
     });
   });
 
@@ -139,9 +142,90 @@ describe('buildBusinessRules', () => {
     { name: 'zero slot', input: { timeZone: 'UTC', slotMinutes: 0 }, code: 'invalid_slot_minutes' },
     { name: 'fractional slot', input: { timeZone: 'UTC', slotMinutes: 7.5 }, code: 'invalid_slot_minutes' },
     { name: 'bad hours', input: { timeZone: 'UTC', weeklyHours: 'mon 9-5' }, code: 'invalid_business_hours' },
+    { name: 'zero-day horizon', input: { timeZone: 'UTC', maxBookingDays: 0 }, code: 'invalid_max_booking_days' },
+    { name: 'horizon past ten years', input: { timeZone: 'UTC', maxBookingDays: 3651 }, code: 'invalid_max_booking_days' },
+    { name: 'fractional horizon', input: { timeZone: 'UTC', maxBookingDays: 1.5 }, code: 'invalid_max_booking_days' },
   ];
   it.each(invalid)('rejects $name', ({ input, code }) => {
     expect(errorOf(() => buildBusinessRules(input)).code).toBe(code);
+  });
+});
+
+describe('checkBookingWindow', () => {
+  const NY = 'America/New_York';
+  const SYD = 'Australia/Sydney';
+  /** Tuesday 2026-12-01 10:00 in New York; 90 days ahead is Monday 2027-03-01. */
+  const NOW = '2026-12-01T15:00:00Z';
+  const NY_RANGE = 'I can book from today up to Monday, March 1st, 2027.';
+  const cases: Array<{ name: string; day: string; now?: string; zone?: string; days?: number; expected: ReturnType<typeof checkBookingWindow> }> = [
+    { name: 'the first instant of today', day: '2026-12-01T05:00:00Z', expected: { ok: true } },
+    // Whole days: an hour already gone today is checkSlot's business ('in_past'), not the window's.
+    { name: 'an hour earlier today', day: '2026-12-01T14:00:00Z', expected: { ok: true } },
+    {
+      name: 'the last minute of yesterday',
+      day: '2026-12-01T04:59:00Z',
+      expected: { ok: false, reason: 'date_in_past', message: `Monday, November 30th, 2026 has already passed. ${NY_RANGE}` },
+    },
+    { name: 'the last minute of the last day', day: '2027-03-02T04:59:00Z', expected: { ok: true } },
+    {
+      name: 'the first minute after the horizon',
+      day: '2027-03-02T05:00:00Z',
+      expected: { ok: false, reason: 'date_too_far', message: `Tuesday, March 2nd, 2027 is too far ahead. ${NY_RANGE}` },
+    },
+    {
+      name: 'year 9999',
+      day: '9999-12-31T15:00:00Z',
+      expected: { ok: false, reason: 'date_too_far', message: `Friday, December 31st, 9999 is too far ahead. ${NY_RANGE}` },
+    },
+    { name: 'year 0', day: '0000-06-15T12:00:00Z', expected: expect.objectContaining({ ok: false, reason: 'date_in_past' }) },
+    { name: 'the Unix epoch', day: '1970-01-01T00:00:00Z', expected: expect.objectContaining({ ok: false, reason: 'date_in_past' }) },
+    // 21:00 on Dec 1 in New York is already Dec 2 in Sydney: "today" is the shop's today.
+    { name: 'NY evening: 07:00 NY is today', now: '2026-12-02T02:00:00Z', day: '2026-12-01T12:00:00Z', expected: { ok: true } },
+    {
+      name: 'Sydney afternoon: 23:00 yesterday in Sydney is past',
+      now: '2026-12-02T02:00:00Z',
+      zone: SYD,
+      day: '2026-12-01T12:00:00Z',
+      expected: expect.objectContaining({ ok: false, reason: 'date_in_past' }),
+    },
+    { name: 'a one-day horizon allows tomorrow', days: 1, day: '2026-12-02T22:00:00Z', expected: { ok: true } },
+    {
+      name: 'a one-day horizon refuses the day after',
+      days: 1,
+      day: '2026-12-03T14:00:00Z',
+      expected: {
+        ok: false,
+        reason: 'date_too_far',
+        message: 'Thursday, December 3rd, 2026 is too far ahead. I can book from today up to Wednesday, December 2nd, 2026.',
+      },
+    },
+    // Counted in calendar days across spring forward (a 23-hour day), not in 24-hour steps.
+    { name: 'DST: the last evening of the horizon', now: '2027-03-01T15:00:00Z', days: 13, day: '2027-03-15T03:59:00Z', expected: { ok: true } },
+    {
+      name: 'DST: midnight after the horizon',
+      now: '2027-03-01T15:00:00Z',
+      days: 13,
+      day: '2027-03-15T04:00:00Z',
+      expected: expect.objectContaining({ ok: false, reason: 'date_too_far' }),
+    },
+  ];
+  it.each(cases)('$name', ({ day, now, zone, days, expected }) => {
+    const check = checkBookingWindow({ day: new Date(day), now: new Date(now ?? NOW), timeZone: zone ?? NY, maxBookingDays: days ?? 90 });
+    expect(check).toEqual(expected);
+  });
+
+  it.each([
+    ['an invalid day', new Date('nope'), new Date(NOW)],
+    ['an invalid now', new Date(NOW), new Date(Number.NaN)],
+  ])('fails loudly on %s instead of letting it through', (_name, day, now) => {
+    expect(errorOf(() => checkBookingWindow({ day, now, timeZone: NY, maxBookingDays: 90 })).code).toBe('invalid_datetime');
+  });
+
+  it('takes a luxon DateTime in any zone and judges it by its shop-local day', () => {
+    // 20:00 on March 1 in Los Angeles is already March 2 in New York.
+    const day = DateTime.fromISO('2027-03-01T21:00', { zone: 'America/Los_Angeles' });
+    expect(checkBookingWindow({ day, now: new Date(NOW), timeZone: NY, maxBookingDays: 90 })).toMatchObject({ reason: 'date_too_far' });
+    expect(checkBookingWindow({ day, now: new Date(NOW), timeZone: 'America/Los_Angeles', maxBookingDays: 90 })).toEqual({ ok: true });
   });
 });
 

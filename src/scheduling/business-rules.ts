@@ -3,8 +3,9 @@
  * sentence that tells the LLM (and through it the caller) when the shop is open.
  * Parsers throw a ValidationError whose message names the bad part, so a start-up error points at it.
  */
+import { DateTime } from 'luxon';
 import { ValidationError } from '../core/errors.js';
-import { assertTimeZone, formatClock, isRealDate } from './time.js';
+import { assertTimeZone, formatClock, isRealDate, speakableFullDate } from './time.js';
 
 /** 'HH:mm', 24-hour clock; '24:00' is allowed as an end (the end of the day). */
 export type ClockTime = string;
@@ -34,6 +35,8 @@ export interface BusinessRules {
   minLeadMinutes: number;
   /** Spacing of offered slot starts, counted from opening time. */
   slotMinutes: number;
+  /** The booking horizon: the last bookable day is today plus this many days, in the shop's zone. */
+  maxBookingDays: number;
 }
 
 export interface BusinessRulesInput {
@@ -43,12 +46,16 @@ export interface BusinessRulesInput {
   holidays?: string | undefined;
   minLeadMinutes?: number | undefined;
   slotMinutes?: number | undefined;
+  maxBookingDays?: number | undefined;
 }
 
 export const DEFAULT_WEEKLY_HOURS_SPEC = 'mon-fri 09:00-17:00, sat 09:00-15:00';
 export const DEFAULT_BREAKS_SPEC = '12:00-13:00';
 export const DEFAULT_MIN_LEAD_MINUTES = 60;
 export const DEFAULT_SLOT_MINUTES = 30;
+export const DEFAULT_MAX_BOOKING_DAYS = 90;
+/** Ten years: beyond that a "booking" is a typo, and far-future dates stay well inside what the database stores. */
+export const MAX_BOOKING_DAYS_LIMIT = 3650;
 
 export const WEEKDAYS: readonly Weekday[] = [1, 2, 3, 4, 5, 6, 7];
 const WEEKDAY_NAMES: Record<Weekday, string> = {
@@ -149,6 +156,13 @@ export function buildBusinessRules(input: BusinessRulesInput): BusinessRules {
   if (!Number.isInteger(slotMinutes) || slotMinutes < 5 || slotMinutes > 240) {
     throw new ValidationError('invalid_slot_minutes', `Invalid slot spacing ${slotMinutes}: expected whole minutes from 5 to 240`);
   }
+  const maxBookingDays = input.maxBookingDays ?? DEFAULT_MAX_BOOKING_DAYS;
+  if (!Number.isInteger(maxBookingDays) || maxBookingDays < 1 || maxBookingDays > MAX_BOOKING_DAYS_LIMIT) {
+    throw new ValidationError(
+      'invalid_max_booking_days',
+      `Invalid booking horizon ${maxBookingDays}: expected whole days from 1 to ${MAX_BOOKING_DAYS_LIMIT}`,
+    );
+  }
   return {
     timeZone: input.timeZone,
     weeklyHours: parseWeeklyHours(input.weeklyHours ?? DEFAULT_WEEKLY_HOURS_SPEC),
@@ -156,11 +170,53 @@ export function buildBusinessRules(input: BusinessRulesInput): BusinessRules {
     holidays: parseHolidays(input.holidays ?? ''),
     minLeadMinutes,
     slotMinutes,
+    maxBookingDays,
   };
 }
 
 export function defaultBusinessRules(timeZone: string): BusinessRules {
   return buildBusinessRules({ timeZone });
+}
+
+export interface BookingWindowRequest {
+  /** Any instant of the day asked about (its shop-local date is what counts). */
+  day: Date | DateTime;
+  now: Date;
+  timeZone: string;
+  maxBookingDays: number;
+}
+
+export type BookingWindowCheck = { ok: true } | { ok: false; reason: 'date_in_past' | 'date_too_far'; message: string };
+
+/** Today and the last bookable day, each as the first instant of that shop-local day. */
+export function bookingWindow(now: Date, timeZone: string, maxBookingDays: number): { today: DateTime; lastDay: DateTime } {
+  const today = DateTime.fromJSDate(now, { zone: timeZone }).startOf('day');
+  return { today, lastDay: today.plus({ days: maxBookingDays }) };
+}
+
+/**
+ * Whether a day lies between today and the booking horizon, both counted as shop-local calendar
+ * days. Every date a caller gives passes here before anything else, so an absurd one (year 0,
+ * year 9999) is refused in words the caller understands and never reaches the database.
+ */
+export function checkBookingWindow(request: BookingWindowRequest): BookingWindowCheck {
+  const { timeZone } = request;
+  const { today, lastDay } = bookingWindow(request.now, timeZone, request.maxBookingDays);
+  const asked = (request.day instanceof Date ? DateTime.fromJSDate(request.day) : request.day).setZone(timeZone);
+  // An invalid instant compares false both ways and would pass silently.
+  if (!asked.isValid || !Number.isFinite(request.now.getTime())) {
+    throw new ValidationError('invalid_datetime', 'checkBookingWindow needs a valid day and now');
+  }
+  // Compared as calendar days, not instants, so the first and the last day count whole.
+  const askedDay = asked.startOf('day').toMillis();
+  const reason = askedDay < today.toMillis() ? 'date_in_past' : askedDay > lastDay.toMillis() ? 'date_too_far' : undefined;
+  if (reason === undefined) return { ok: true };
+  const what = reason === 'date_in_past' ? 'has already passed' : 'is too far ahead';
+  return {
+    ok: false,
+    reason,
+    message: `${speakableFullDate(asked, timeZone)} ${what}. I can book from today up to ${speakableFullDate(lastDay, timeZone)}.`,
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   speakableDate,
   speakableDateTime,
   speakableDuration,
+  speakableFullDate,
   speakableTime,
   todayContext,
 } from './time.js';
@@ -181,6 +182,26 @@ describe('speakable labels', () => {
     expect(speakableDateTime(parseShopDateTime('2026-12-03T14:00', 'Asia/Kolkata'), NY)).toBe(
       'Thursday, December 3 at 3:30 AM',
     );
+  });
+});
+
+describe('speakableFullDate', () => {
+  it.each([
+    ['2027-03-01T15:00:00Z', NY, 'Monday, March 1st, 2027'],
+    ['2027-03-02T15:00:00Z', NY, 'Tuesday, March 2nd, 2027'],
+    ['2027-03-03T15:00:00Z', NY, 'Wednesday, March 3rd, 2027'],
+    ['2027-03-04T15:00:00Z', NY, 'Thursday, March 4th, 2027'],
+    ['2026-12-11T15:00:00Z', NY, 'Friday, December 11th, 2026'],
+    ['2026-12-12T15:00:00Z', NY, 'Saturday, December 12th, 2026'],
+    ['2026-12-13T15:00:00Z', NY, 'Sunday, December 13th, 2026'],
+    ['2026-12-21T15:00:00Z', NY, 'Monday, December 21st, 2026'],
+    ['2026-12-22T15:00:00Z', NY, 'Tuesday, December 22nd, 2026'],
+    ['2026-12-23T15:00:00Z', NY, 'Wednesday, December 23rd, 2026'],
+    // New Year's Eve afternoon in New York is already New Year's Day in Sydney.
+    ['2026-12-31T15:00:00Z', NY, 'Thursday, December 31st, 2026'],
+    ['2026-12-31T15:00:00Z', 'Australia/Sydney', 'Friday, January 1st, 2027'],
+  ])('%s in %s', (instant, zone, expected) => {
+    expect(speakableFullDate(new Date(instant), zone)).toBe(expected);
   });
 });
 

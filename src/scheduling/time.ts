@@ -170,6 +170,12 @@ export function speakableDate(date: Date | DateTime, zone: string): string {
   return toShopTime(date, zone).toFormat('cccc, LLLL d');
 }
 
+/** "Monday, March 1st, 2027" in the shop zone: a date far enough out that the year matters. */
+export function speakableFullDate(date: Date | DateTime, zone: string): string {
+  const local = toShopTime(date, zone);
+  return `${local.toFormat('cccc, LLLL')} ${ordinal(local.day)}, ${local.toFormat('yyyy')}`;
+}
+
 /** "2:00 PM" in the shop zone. */
 export function speakableTime(date: Date | DateTime, zone: string): string {
   return toShopTime(date, zone).toFormat('h:mm a');
@@ -227,6 +233,13 @@ function parseOffset(text: string): number | null {
   const minutes = Number(match[3] ?? 0);
   if (hours > 18 || minutes > 59) return null;
   return (match[1] === '-' ? -1 : 1) * (hours * 60 + minutes);
+}
+
+/** 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st... */
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
 }
 
 function pad(n: number): string {

@@ -29,7 +29,7 @@ export const bookAppointment = defineTool({
   async execute(args, context) {
     const refusal = await refuseUnlessCallerOwns(args.customer_id, context);
     if (refusal) return refusal;
-    const { appointment } = await context.services.booking.book(
+    const { appointment, alreadyBooked } = await context.services.booking.book(
       {
         customerId: args.customer_id,
         vehicleId: args.vehicle_id,
@@ -49,6 +49,12 @@ export const bookAppointment = defineTool({
       .where(and(eq(vehicles.id, appointment.vehicleId), eq(customers.id, appointment.customerId)))
       .catch(() => []);
     const car = owner ? ` for the ${owner.year} ${owner.make} ${owner.model}` : '';
+    if (alreadyBooked !== undefined) {
+      return ok(
+        { appointment: appointmentData(appointment), already_booked: true },
+        alreadyBookedMessage(appointment.serviceType, alreadyBooked.requestedServiceType, `${car} on ${appointment.when}`),
+      );
+    }
     const invitation = owner?.email ? ' A calendar invitation is on its way to your email.' : '';
     return ok(
       { appointment: appointmentData(appointment), calendar_invitation_sent_to: owner?.email ?? null },
@@ -56,3 +62,13 @@ export const bookAppointment = defineTool({
     );
   },
 });
+
+/** The caller already has this car booked at that time (say, after a dropped call): say so, never "taken". */
+function alreadyBookedMessage(bookedService: string, requestedService: string, carAndWhen: string): string {
+  const booked = `You already have ${withArticle(bookedService)} booked${carAndWhen}`;
+  if (bookedService.toLowerCase() === requestedService.toLowerCase()) return `${booked}, so you're all set.`;
+  return (
+    `${booked}, so I kept that booking rather than add ${withArticle(requestedService)} at the same time. ` +
+    `If you'd rather have ${withArticle(requestedService)} instead, I can cancel it and book that.`
+  );
+}

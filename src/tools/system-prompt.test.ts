@@ -26,6 +26,7 @@ describe('buildSystemPrompt', () => {
     expect(prompt).toContain('Monday to Friday 9 AM to 5 PM, Saturday 9 AM to 3 PM, closed Sunday');
     expect(prompt).toMatch(/break from noon to 1 PM/);
     expect(prompt).toContain('2026-12-25');
+    expect(prompt).toContain('booked from today up to 2027-03-01');
     expect(prompt).toContain('oil change (30 minutes)');
     expect(prompt).toContain('brake service (90 minutes)');
   });

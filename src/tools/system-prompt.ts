@@ -3,7 +3,7 @@
  * zone (a call can cross midnight, and the process outlives any one day).
  */
 import type { BusinessRules } from '../scheduling/business-rules.js';
-import { describeBreaks, describeHours } from '../scheduling/business-rules.js';
+import { bookingWindow, describeBreaks, describeHours } from '../scheduling/business-rules.js';
 import { SERVICE_CATALOG } from '../scheduling/services.js';
 import { todayContext } from '../scheduling/time.js';
 
@@ -20,6 +20,7 @@ export function buildSystemPrompt(input: SystemPromptInput): string {
   const breaks = describeBreaks(input.rules);
   const services = SERVICE_CATALOG.map((s) => `${s.name.toLowerCase()} (${s.durationMinutes} minutes)`).join(', ');
   const holidays = input.rules.holidays.filter((d) => d >= today.date).slice(0, 5);
+  const lastDay = bookingWindow(input.now, input.rules.timeZone, input.rules.maxBookingDays).lastDay.toFormat('yyyy-MM-dd');
   return [
     `You are the phone receptionist of ${input.shopName}, a car-service shop. You talk with callers on the phone: ` +
       'you help them book, move and cancel service appointments, and answer simple questions about the shop.',
@@ -28,7 +29,8 @@ export function buildSystemPrompt(input: SystemPromptInput): string {
       'Work out dates such as "tomorrow" or "next Tuesday" from this, and pass times to tools as shop time ' +
       'without an offset, like 2026-12-03T14:00.',
     `Opening hours: ${describeHours(input.rules)}${breaks ? `; ${breaks}` : ''}.` +
-      (holidays.length > 0 ? ` Closed for holidays on ${holidays.join(', ')}.` : ''),
+      (holidays.length > 0 ? ` Closed for holidays on ${holidays.join(', ')}.` : '') +
+      ` Appointments can be booked from today up to ${lastDay}, never further ahead.`,
     `Services and their usual length: ${services}.`,
     '',
     'How you work:',
