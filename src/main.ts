@@ -35,6 +35,7 @@ import type { TtsProvider } from './providers/tts.js';
 import { createBookingService } from './scheduling/booking-service.js';
 import { createCalendarReconciler } from './scheduling/calendar-reconciler.js';
 import { SERVICE_CATALOG } from './scheduling/services.js';
+import { isLoopbackHost } from './server/admission.js';
 import { buildServer } from './server/app.js';
 import { harnessRoutes } from './server/harness-routes.js';
 import { twilioRoutes } from './server/twilio-routes.js';
@@ -229,6 +230,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       { url, database: database.kind, cache: cache.kind, calendar: calendar.kind, voice: names },
       `${config.shopName} voice agent listening`,
     );
+    if (config.harnessToken === undefined && !isLoopbackHost(config.host)) {
+      logger.warn(
+        { host: config.host },
+        'HARNESS_TOKEN is not set: the harness socket is loopback-only (clients on this machine); set HARNESS_TOKEN to call in from elsewhere',
+      );
+    }
 
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {

@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
@@ -33,6 +33,7 @@ import { buildServer } from '../src/server/app.js';
 import { HARNESS_TRANSFER_MESSAGE, harnessRoutes } from '../src/server/harness-routes.js';
 import { ALL_TOOLS } from '../src/tools/index.js';
 import type { HarnessServerMessage } from '../src/transports/browser/serializer.js';
+import { stopReading } from './support/stuck-client.js';
 import { openToolFixture } from './support/tool-fixture.js';
 import type { ToolFixture } from './support/tool-fixture.js';
 
@@ -67,6 +68,8 @@ interface HarnessServer {
   manager: CallManager;
   calls: CallSpy[];
   logs: string[];
+  /** Sockets the server still holds. */
+  openSockets(): number;
   close(): Promise<void>;
 }
 
@@ -84,18 +87,23 @@ async function startServer(options: {
   textModeProviders?: Partial<CallProviders>;
   startTimeoutMs?: number;
   llmInterEventDelayMs?: number;
+  greeting?: string;
+  ttsMsPerChar?: number;
+  maxBufferedBytes?: number;
+  /** Where to listen (default 127.0.0.1). */
+  host?: string;
 }): Promise<HarnessServer> {
   const stt = createScriptedStt();
   const llm = createScriptedLlm(options.script ?? [], {
     firstTokenDelayMs: 20,
     interEventDelayMs: options.llmInterEventDelayMs ?? 10,
   });
-  const tts = createScriptedTts({ msPerChar: 25, chunkMs: 100 });
+  const tts = createScriptedTts({ msPerChar: options.ttsMsPerChar ?? 25, chunkMs: 100 });
   const manager = createCallManager({
     providers: { stt, llm, tts },
     tools: ALL_TOOLS,
     services: fixture.services,
-    phrases: { ...DEFAULT_PHRASES, greeting: GREETING },
+    phrases: { ...DEFAULT_PHRASES, greeting: options.greeting ?? GREETING },
     timing: { idleMs: 120_000, stillThinkingMs: 10_000 },
     maxConcurrentCalls: 4,
   });
@@ -144,18 +152,21 @@ async function startServer(options: {
         textModeProviders: options.textModeProviders ?? { stt: undefined },
         voiceAvailable: options.voiceAvailable ?? true,
         ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+        ...(options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes }),
       }),
     ],
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  const host = options.host ?? '127.0.0.1';
+  await app.listen({ host, port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const server: HarnessServer = {
-    base: `http://127.0.0.1:${port}`,
-    ws: `ws://127.0.0.1:${port}/harness/ws`,
+    base: `http://${host}:${port}`,
+    ws: `ws://${host}:${port}/harness/ws`,
     stt,
     manager,
     calls,
     logs,
+    openSockets: () => app.websocketServer.clients.size,
     async close() {
       await manager.drain(2_000);
       await app.close();
@@ -199,8 +210,8 @@ interface Client {
   next(predicate: (m: HarnessServerMessage) => boolean, what: string): Promise<HarnessServerMessage>;
 }
 
-function connect(url: string, protocols?: string[]): Client {
-  const socket = new WebSocket(url, protocols);
+function connect(url: string, protocols?: string[], options: { origin?: string; headers?: Record<string, string> } = {}): Client {
+  const socket = new WebSocket(url, protocols, options);
   clients.push(socket);
   const messages: HarnessServerMessage[] = [];
   let binary = 0;
@@ -234,6 +245,15 @@ const isEvent =
     m.type === 'event' && m.event.type === type && match(m.event as Extract<SessionEvent, { type: T }>);
 
 // ---- the route, without a browser ---------------------------------------------------------------
+
+/** This machine's first non-loopback IPv4 address: a real peer that is not loopback. */
+const externalAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((address) => address !== undefined && address.family === 'IPv4' && !address.internal)?.address;
+if (externalAddress === undefined) console.warn('browser harness: no non-loopback IPv4 address, skipping the remote-peer tests');
+
+const warnings = (server: HarnessServer) =>
+  server.logs.map((line) => JSON.parse(line) as Record<string, unknown> & { msg: string; level: number }).filter((line) => line.level === 40);
 
 describe('harness routes', () => {
   it('serves the page, with the server capabilities filled in, and its assets', async () => {
@@ -273,6 +293,118 @@ describe('harness routes', () => {
     await byQuery.next((m) => m.type === 'started', 'started (query)');
     expect(server.calls).toHaveLength(2);
     expect(server.logs.join('\n')).not.toContain('tok_0123456789abcdef');
+  });
+
+  it('without a token, refuses a peer on another address with 1008 and one warn line', { skip: externalAddress === undefined }, async () => {
+    // A real peer that is not loopback: this machine's own network address, listened on and dialled.
+    const server = await startServer({ host: externalAddress! });
+    // Asking for a loopback name, so the peer's address is the only thing that is not local.
+    const client = connect(server.ws, undefined, { headers: { host: `localhost:${new URL(server.base).port}` } });
+    client.send({ type: 'start', mode: 'text', callerNumber: '+15550102000' });
+    expect(await client.closed).toMatchObject({ code: 1008, reason: 'not_loopback' });
+    expect(client.messages).toEqual([{ type: 'error', message: expect.stringMatching(/HARNESS_TOKEN/) }]);
+    expect(server.calls).toHaveLength(0);
+    expect(warnings(server)).toEqual([
+      expect.objectContaining({ reason: 'not_loopback', remote: externalAddress, msg: expect.stringMatching(/^harness socket refused/) }),
+    ]);
+  });
+
+  it('with a token, lets in a peer on another address that presents it', { skip: externalAddress === undefined }, async () => {
+    const server = await startServer({ host: externalAddress!, token: 'tok_0123456789abcdef' });
+    const client = connect(server.ws, ['harness', 'tok_0123456789abcdef']);
+    client.send({ type: 'start', mode: 'text' });
+    await client.next((m) => m.type === 'started', 'started');
+  });
+
+  it('without a token, refuses loopback connections relayed by a proxy or asking for another host name', async () => {
+    const server = await startServer({});
+    const relayed: Array<Record<string, string>> = [
+      { 'x-forwarded-for': '203.0.113.9' },
+      { forwarded: 'for=203.0.113.9' },
+      // DNS rebinding: a page under its own name that resolves to 127.0.0.1.
+      { host: 'rebound.example:8080' },
+    ];
+    for (const headers of relayed) {
+      const client = connect(server.ws, undefined, { headers });
+      client.send({ type: 'start', mode: 'text' });
+      expect((await client.closed).code, JSON.stringify(headers)).toBe(1008);
+    }
+    expect(server.calls).toHaveLength(0);
+    expect(warnings(server).map((line) => line.reason)).toEqual(['not_loopback', 'not_loopback', 'not_loopback']);
+    const local = connect(server.ws.replace('127.0.0.1', 'localhost'));
+    local.send({ type: 'start', mode: 'text' });
+    await local.next((m) => m.type === 'started', 'started (localhost)');
+  });
+
+  it('refuses a browser page from another origin, with or without a token, and serves its own page', async () => {
+    for (const token of [undefined, 'tok_0123456789abcdef']) {
+      const server = await startServer(token === undefined ? {} : { token });
+      const protocols = token === undefined ? undefined : ['harness', token];
+      for (const origin of ['http://evil.example', server.base.replace('127.0.0.1', 'localhost'), 'null']) {
+        const foreign = connect(server.ws, protocols, { origin });
+        foreign.send({ type: 'start', mode: 'text' });
+        expect(await foreign.closed, origin).toMatchObject({ code: 1008, reason: 'foreign_origin' });
+      }
+      expect(server.calls).toHaveLength(0);
+      const own = connect(server.ws, protocols, { origin: server.base });
+      own.send({ type: 'start', mode: 'text' });
+      await own.next((m) => m.type === 'started', 'started (same origin)');
+    }
+  });
+
+  it.each([
+    ['no token configured', {}, undefined],
+    ['a token configured but not presented', { token: 'tok_0123456789abcdef' }, 'harness socket refused'],
+  ])('an oversize frame with %s is one warn line, never an error with a stack', async (_name, options, expected) => {
+    const server = await startServer(options);
+    const client = connect(server.ws);
+    client.send(new Uint8Array(300 * 1024));
+    expect([1006, 1008, 1009]).toContain((await client.closed).code);
+    await until(() => server.openSockets() === 0, 'the server to let go of the socket');
+    const lines = server.logs.map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    const warned = warnings(server);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.msg).toContain(expected ?? 'websocket client error');
+    expect(JSON.stringify(warned[0])).not.toContain('stack');
+  });
+
+  it('closes the socket itself after a stop, and drops a client that never answers the close', async () => {
+    const server = await startServer({ textModeProviders: { stt: undefined, tts: undefined } });
+    const polite = connect(server.ws);
+    polite.send({ type: 'start', mode: 'text' });
+    await polite.next((m) => m.type === 'started', 'started');
+    polite.send({ type: 'stop' });
+    const closed = await Promise.race([polite.closed, new Promise<'still open'>((r) => setTimeout(() => r('still open'), 1_000))]);
+    expect(closed).toMatchObject({ code: 1000 });
+
+    const stuck = connect(server.ws);
+    stuck.send({ type: 'start', mode: 'text' });
+    await stuck.next((m) => m.type === 'started', 'started');
+    stuck.send({ type: 'stop' });
+    stopReading(stuck.socket);
+    await until(() => server.manager.activeCalls() === 0, 'the call to end');
+    // The close handshake gets a second, then the server lets go (ws alone would wait 30 s).
+    await until(() => server.openSockets() === 0, 'the server to drop the silent socket', 3_000);
+  });
+
+  it('ends the call of a client that stops reading while the agent talks', async () => {
+    // Hundreds of seconds of 16 kHz audio, sent as fast as TTS makes it: more than the kernel's
+    // socket buffers hold for a client that does not read.
+    const server = await startServer({
+      greeting: 'Thanks for calling Test Garage, home of the longest greeting in the business. '.repeat(5),
+      ttsMsPerChar: 1_000,
+      maxBufferedBytes: 64 * 1024,
+    });
+    const client = connect(server.ws);
+    client.socket.once('open', () => stopReading(client.socket));
+    client.send({ type: 'start', mode: 'voice' });
+    await until(() => server.calls[0]?.session?.record.endReason !== undefined, 'the call to end');
+    expect(server.calls[0]!.session!.record.endReason).toBe('client_not_reading');
+    await until(() => server.manager.activeCalls() === 0, 'the call to be released');
+    expect(warnings(server)).toEqual([
+      expect.objectContaining({ callId: server.calls[0]!.callId, buffered: expect.any(Number), msg: expect.stringMatching(/not reading/) }),
+    ]);
   });
 
   it('runs a typed call: greeting, turn, tool call with the harness transfer answer, latency, hang-up', async () => {

@@ -28,7 +28,35 @@ describe('starting the server as `npm start` does', () => {
     }
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('shutdown complete');
+    // Listening on loopback only, the harness needs no warning.
+    expect(server.output()).not.toContain('loopback-only');
   }, 30_000);
+
+  it('warns once when it listens beyond loopback without a harness token', async () => {
+    const open = await startAndStop({ HOST: '0.0.0.0' });
+    const guarded = await startAndStop({ HOST: '0.0.0.0', HARNESS_TOKEN: 'harness-token-0123456789' });
+    const warnings = (output: string) =>
+      output
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { level: number; msg: string; host?: string })
+        .filter((line) => line.level === 40 && line.msg.includes('harness'));
+    expect(warnings(open)).toEqual([expect.objectContaining({ host: '0.0.0.0', msg: expect.stringContaining('loopback-only') })]);
+    expect(warnings(guarded)).toEqual([]);
+  }, 120_000);
+
+  /** Starts the server, waits for /health, stops it; returns its output. */
+  async function startAndStop(env: Record<string, string>): Promise<string> {
+    const port = await freePort();
+    const server = spawnServer({ PORT: String(port), DATA_DIR: mkdtempSync(join(dataDir, 'run-')), ...env });
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/health`, 45_000);
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+    expect(await server.exited).toBe(0);
+    return server.output();
+  }
 
   it('refuses to start on bad configuration with one line per problem and a non-zero exit', async () => {
     const server = spawnServer({

@@ -63,11 +63,16 @@ beforeAll(async () => {
   stt = createScriptedStt();
   llm = createScriptedLlm([]);
   tts = createScriptedTts({ msPerChar: MS_PER_CHAR, chunkMs: 100 });
-  manager = createCallManager({
-    providers: { stt, llm, tts },
+  ({ app, manager, streamUrl } = await startStreamServer({ tts, greeting: GREETING }));
+});
+
+/** The stream route on the real call manager and tools; every server of this file logs to logLines. */
+async function startStreamServer(options: { tts: ScriptedTts; greeting: string; maxBufferedBytes?: number }) {
+  const manager = createCallManager({
+    providers: { stt, llm, tts: options.tts },
     tools: ALL_TOOLS,
     services: fixture.services,
-    phrases: { ...DEFAULT_PHRASES, greeting: GREETING },
+    phrases: { ...DEFAULT_PHRASES, greeting: options.greeting },
     timing: { idleMs: 60_000 },
     maxConcurrentCalls: 10,
     onSessionEvent: (callId, event) => {
@@ -78,7 +83,7 @@ beforeAll(async () => {
     onError: (callId, error, where) => sessionErrors.push({ callId, where, error }),
   });
   const logger = createLogger({ level: 'info', secrets: [AUTH_TOKEN], destination: { write: (line) => logLines.push(line) } });
-  app = await buildServer({
+  const app = await buildServer({
     logger,
     readinessChecks: [],
     routes: [
@@ -91,12 +96,13 @@ beforeAll(async () => {
         callControl: createTwilioCallControl({ accountSid: ACCOUNT, authToken: AUTH_TOKEN, apiBaseUrl: rest.baseUrl, timeoutMs: 2_000 }),
         logger,
         dropLogIntervalMs: 1_000,
+        ...(options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes }),
       }),
     ],
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
-  streamUrl = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/twilio/stream`;
-});
+  return { app, manager, streamUrl: `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/twilio/stream` };
+}
 
 afterEach(async () => {
   for (const caller of callers.values()) caller.close();
@@ -283,16 +289,74 @@ describe('Twilio media stream', () => {
     expect(dropLines.join('')).not.toContain('AAAAAAAAAA');
   });
 
-  it('a message over the server-wide WebSocket limit closes only that stream', async () => {
+  it('a message over the server-wide WebSocket limit closes only that stream, with one warn line and no stack', async () => {
     const big = await call();
     const other = await call();
     await other.caller.waitFor(() => other.caller.audioBytes() >= bytesFor(GREETING));
+    await big.caller.waitFor(() => big.caller.audioBytes() >= bytesFor(GREETING));
+    const firstLine = logLines.length;
     big.caller.sendRaw('x'.repeat(300 * 1024));
     const { code } = await big.caller.closed;
     // ws answers 1009 (message too big) and drops the connection, so the client may see 1006.
     expect([1006, 1009]).toContain(code);
     await waitUntil(() => manager.activeCalls() === 1);
     expect(other.caller.closeCode).toBeUndefined();
+
+    const lines = logLines.slice(firstLine).map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    const warnings = lines.filter((line) => line.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ route: '/twilio/stream', error: { code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' } });
+    expect(JSON.stringify(warnings[0])).not.toContain('stack');
+  });
+
+  it('closes the stream itself within a second of `stop`, without waiting for Twilio to close it', async () => {
+    const { caller, callSid } = await call();
+    await caller.waitFor(() => caller.audioBytes() >= bytesFor(GREETING));
+    caller.sendStop();
+    const closed = await Promise.race([caller.closed, new Promise<'still open'>((r) => setTimeout(() => r('still open'), 1_000))]);
+    expect(closed).toEqual({ code: 1000, reason: 'stopped' });
+    await waitUntil(() => manager.activeCalls() === 0);
+    expect(sessionEvents.get(callSid)?.at(-1)).toEqual({ type: 'call_ended', reason: 'caller_hung_up' });
+  });
+
+  it('ends the call of a stream that stops reading while the agent talks, holding a bounded backlog', async () => {
+    // A long greeting, spoken as fast as TTS makes it: ~17 MB of media messages, more than the
+    // kernel's socket buffers (a few MB on loopback) can absorb for a client that does not read.
+    const longGreeting = 'Thanks for calling Test Garage, home of the longest greeting in the business. '.repeat(20);
+    const greedy = await startStreamServer({
+      tts: createScriptedTts({ msPerChar: 1_000, chunkMs: 1_000 }),
+      greeting: longGreeting,
+      maxBufferedBytes: 64 * 1024,
+    });
+    try {
+      const callSid = twilioSid('CA');
+      const caller = await connectTwilioCaller({
+        url: greedy.streamUrl,
+        callSid,
+        customParameters: { callerNumber: '+15550004444', token: await tokenFromWebhook(callSid, '+15550004444') },
+        autoStart: false,
+      });
+      callers.set(callSid, caller);
+      caller.stopReading();
+      caller.sendStart();
+
+      await waitUntil(() => logLines.some((line) => line.includes('media stream is not reading') && line.includes(callSid)), 10_000);
+      await waitUntil(() => greedy.manager.activeCalls() === 0);
+      expect(sessionEvents.get(callSid)?.at(-1)).toEqual({ type: 'call_ended', reason: 'client_not_reading' });
+      const warning = JSON.parse(logLines.find((line) => line.includes('media stream is not reading'))!) as Record<string, unknown>;
+      expect(warning).toMatchObject({ level: 40, callId: callSid, buffered: expect.any(Number) });
+
+      // What the server still held for it went with the socket: the caller gets what the kernel
+      // had buffered, a fraction of the greeting, and then the end of the stream.
+      caller.resumeReading();
+      await caller.closed;
+      const greetingBytes = Math.round(longGreeting.replace(/\s+/g, ' ').trim().length * 1_000 * 8);
+      expect(caller.audioBytes()).toBeGreaterThan(0);
+      expect(caller.audioBytes()).toBeLessThan(greetingBytes / 2);
+    } finally {
+      await greedy.app.close();
+    }
   });
 
   it('clears Twilio’s buffer when the caller barges in, and Twilio’s mark echoes on clear are tolerated', async () => {

@@ -10,6 +10,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fas
 import type { Logger } from '../observability/logger.js';
 import { runReadinessChecks } from './readiness.js';
 import type { ReadinessCheck } from './readiness.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, handleSocketError } from './socket-guards.js';
 
 export interface ServerDeps {
   logger: Logger;
@@ -32,7 +33,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
   });
   await app.register(formbody);
-  await app.register(websocket, { options: { maxPayload: 256 * 1024 } });
+  await app.register(websocket, {
+    // closeTimeout (ws >= 8.18; its types lag): a client that never answers our close is dropped.
+    options: { maxPayload: 256 * 1024, closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS } as websocket.WebsocketPluginOptions['options'],
+    // Replaces the plugin's default, which logs every client's oversize frame as an error with a stack.
+    errorHandler: (error, socket, request) => handleSocketError(error, socket, request),
+  });
 
   app.get('/health', async () => ({ status: 'ok' }));
 

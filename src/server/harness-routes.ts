@@ -4,13 +4,15 @@
  * WebSocket, one socket per call, speaking the protocol in src/transports/browser/serializer.ts
  * (the CLI harness speaks it too).
  *
- * Token: when `harnessToken` is set, a socket must present it, either as the second WebSocket
- * subprotocol (`Sec-WebSocket-Protocol: harness, <token>`; the page does this, so the token never
- * lands in a URL or an access log) or as `?token=<token>` (for CLI tools; the logger scrubs the
- * value). Anything else is closed with 1008 (policy violation). Unset: open, for development.
+ * Admission (src/server/admission.ts): a harness caller may claim any callerNumber, so the socket
+ * is not open to the world. When `harnessToken` is set, a socket must present it, either as the
+ * second WebSocket subprotocol (`Sec-WebSocket-Protocol: harness, <token>`; the page does this, so
+ * the token never lands in a URL or an access log) or as `?token=<token>` (for CLI tools; the
+ * logger scrubs the value). Unset: only clients on this machine get in. A browser page from
+ * another origin never does. A refused socket is closed with 1008 (policy violation).
  * The page and its assets carry no secrets and are served to anyone.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { WebSocket } from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -22,6 +24,8 @@ import type { CallSession, SessionTransport } from '../pipeline/call-session.js'
 import { normalizePhone } from '../tools/phone.js';
 import { decodeHarnessMessage, encodeHarnessFrame, encodeHarnessMessage } from '../transports/browser/serializer.js';
 import type { HarnessMode, HarnessServerMessage, HarnessStart } from '../transports/browser/serializer.js';
+import { createAdmission } from './admission.js';
+import { closeSocket, createBoundedSender } from './socket-guards.js';
 
 /** The first subprotocol a client offers; the server selects it, the second one is the token. */
 export const HARNESS_SUBPROTOCOL = 'harness';
@@ -44,6 +48,8 @@ export interface HarnessRoutesDeps {
   assetsDir?: URL;
   /** A socket that has not sent `start` by then is closed (default 10 s). */
   startTimeoutMs?: number;
+  /** Bytes held for a client that is not reading before its call ends (default 8 MiB). */
+  maxBufferedBytes?: number;
 }
 
 const ASSETS: Record<string, string> = {
@@ -59,7 +65,10 @@ const PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; " +
   "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/** Frames the client has not read yet beyond this: it is gone or stuck, so the call ends. */
+/**
+ * Frames the client has not read yet beyond this: it is gone or stuck, so the call ends. About
+ * four minutes of 16 kHz PCM: a browser on a slow link still gets a long reply in one go.
+ */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** Malformed messages logged (and answered) per socket; the rest are dropped quietly. */
 const MAX_REPORTED_ERRORS = 20;
@@ -75,19 +84,14 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
   const now = deps.now ?? (() => performance.now());
   const startTimeoutMs = deps.startTimeoutMs ?? 10_000;
   const agentAudio = deps.agentAudio ?? true;
-  const tokenDigest = deps.harnessToken === undefined ? undefined : digest(deps.harnessToken);
-
-  function authorized(request: FastifyRequest): boolean {
-    if (tokenDigest === undefined) return true;
-    const presented = presentedToken(request);
-    return presented !== undefined && timingSafeEqual(digest(presented), tokenDigest);
-  }
+  const maxBufferedBytes = deps.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+  const admission = createAdmission({ token: deps.harnessToken });
 
   return async (app) => {
     const dir = deps.assetsDir ?? new URL('./harness/', import.meta.url);
     const page = (await readFile(new URL('index.html', dir), 'utf8'))
       .replaceAll('__VOICE_AVAILABLE__', String(deps.voiceAvailable))
-      .replaceAll('__TOKEN_REQUIRED__', String(deps.harnessToken !== undefined));
+      .replaceAll('__TOKEN_REQUIRED__', String(admission.tokenRequired));
     const assets = new Map<string, { body: string; type: string }>();
     for (const [name, type] of Object.entries(ASSETS)) {
       assets.set(name, { body: await readFile(new URL(name, dir), 'utf8'), type });
@@ -114,16 +118,21 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
 
     app.get('/harness/ws', { websocket: true }, (socket, request) => {
       try {
-        if (!authorized(request)) {
-          deps.logger.warn({ remote: request.ip }, 'harness socket without a valid token');
-          socket.send(encodeHarnessMessage({ type: 'error', message: 'unauthorized: a valid harness token is required' }));
-          socket.close(WS_POLICY_VIOLATION, 'unauthorized');
+        const admitted = admission.check({
+          remoteAddress: request.socket.remoteAddress,
+          headers: request.headers,
+          presentedToken: presentedToken(request),
+        });
+        if (!admitted.ok) {
+          deps.logger.warn({ remote: request.socket.remoteAddress, reason: admitted.reason }, `harness socket refused: ${admitted.message}`);
+          socket.send(encodeHarnessMessage({ type: 'error', message: admitted.message }));
+          closeSocket(socket, WS_POLICY_VIOLATION, admitted.reason);
           return;
         }
         serveCall(socket, request);
       } catch (error) {
         deps.logger.error({ err: error }, 'harness socket setup failed');
-        socket.close(WS_INTERNAL_ERROR, 'internal error');
+        closeSocket(socket, WS_INTERNAL_ERROR, 'internal error');
       }
     });
   };
@@ -144,9 +153,18 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
     }, startTimeoutMs);
     startTimer.unref?.();
 
+    const sender = createBoundedSender(socket, {
+      maxBufferedBytes,
+      onOverflow(buffered) {
+        log.warn({ buffered }, 'harness client is not reading; ending the call');
+        closeWith('client_not_reading', WS_TRY_AGAIN_LATER);
+        // Closed first: the session must not wait on a socket that is not being read.
+        void session?.end('client_not_reading');
+      },
+    });
+
     function sendMessage(message: HarnessServerMessage): void {
-      if (socket.readyState !== socket.OPEN) return;
-      socket.send(encodeHarnessMessage(message));
+      sender.send(encodeHarnessMessage(message));
     }
 
     function deliver(frame: OutboundFrame): void {
@@ -156,23 +174,18 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
         if (frame.kind === 'event') log.warn({ event: frame.event.type }, 'harness event could not be serialised');
         return;
       }
-      if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-        log.warn({ buffered: socket.bufferedAmount }, 'harness client is not reading; ending the call');
-        closeWith('client_not_reading', WS_TRY_AGAIN_LATER);
-        return;
-      }
-      if (encoded.binary !== undefined) socket.send(encoded.binary, { binary: true });
-      else if (encoded.text !== undefined) socket.send(encoded.text);
+      if (encoded.binary !== undefined) sender.send(encoded.binary, { binary: true });
+      else if (encoded.text !== undefined) sender.send(encoded.text);
     }
 
-    /** Sends `ended` and closes; idempotent, and a no-op once the client is gone. */
+    /** Sends `ended` (when it can) and closes; idempotent, and a no-op once the client is gone. */
     function closeWith(reason: string, code = WS_NORMAL): void {
       if (state === 'closed') return;
       state = 'closed';
       clearTimeout(startTimer);
       if (socket.readyState === socket.OPEN) {
         sendMessage({ type: 'ended', reason });
-        socket.close(code, reason.slice(0, 100));
+        closeSocket(socket, code, reason);
       }
     }
 
@@ -315,7 +328,7 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
         log.error({ err: error }, 'harness message handling failed');
       }
     });
-    socket.on('error', (error) => log.warn({ err: error }, 'harness socket error'));
+    // Socket errors are logged once, for every route, by the plugin's handler (socket-guards.ts).
     socket.on('close', () => {
       const wasLive = state === 'live';
       state = 'closed';
@@ -328,11 +341,6 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
       }
     });
   }
-}
-
-function digest(value: string): Buffer {
-  // Equal-length digests let timingSafeEqual compare tokens of any length.
-  return createHash('sha256').update(value).digest();
 }
 
 function presentedToken(request: FastifyRequest): string | undefined {

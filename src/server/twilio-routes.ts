@@ -8,7 +8,9 @@
  *
  * Nothing a client sends on the stream can end the server or another call: malformed messages are
  * logged (rate-limited, never their payloads) and dropped, and a stream that cannot show a token
- * minted for its own call is closed before any session starts.
+ * minted for its own call is closed before any session starts. A stream that stops reading ends
+ * its call once the bytes held for it pass a bound, and the server closes every stream it is done
+ * with itself (after `stop` too), rather than wait for the other side.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
@@ -23,6 +25,7 @@ import type { TwilioStreamState } from '../transports/twilio/serializer.js';
 import { validateTwilioSignature } from '../transports/twilio/signature.js';
 import { deriveStreamTokenSecret, issueStreamToken, verifyStreamToken } from '../transports/twilio/stream-token.js';
 import { connectStreamTwiml, sayAndHangupTwiml } from '../transports/twilio/twiml.js';
+import { closeSocket, createBoundedSender } from './socket-guards.js';
 
 export const TWILIO_VOICE_PATH = '/twilio/voice';
 export const TWILIO_STREAM_PATH = '/twilio/stream';
@@ -37,6 +40,13 @@ export const CLOSE_NORMAL = 1000;
 export const CLOSE_POLICY = 1008;
 export const CLOSE_INTERNAL = 1011;
 export const CLOSE_TRY_LATER = 1013;
+
+/**
+ * Bytes held for a stream that is not reading before its call ends. A phone call takes ~11 KB/s
+ * of media messages and Twilio reads as fast as we write, so this is over a minute of audio
+ * ahead: only a stuck or hostile client reaches it.
+ */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
 
 export interface TwilioRoutesDeps {
   manager: CallManager;
@@ -55,6 +65,8 @@ export interface TwilioRoutesDeps {
   maxMalformedBeforeStart?: number;
   /** Minimum gap between two "dropped a malformed message" log lines of one stream. */
   dropLogIntervalMs?: number;
+  /** Bytes held for a stream that is not reading before its call ends (default 1 MiB). */
+  maxBufferedBytes?: number;
 }
 
 export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
@@ -65,6 +77,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
   const startTimeoutMs = deps.startTimeoutMs ?? 10_000;
   const maxMalformedBeforeStart = deps.maxMalformedBeforeStart ?? 100;
   const dropLogIntervalMs = deps.dropLogIntervalMs ?? 5_000;
+  const maxBufferedBytes = deps.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
 
   async function voiceWebhook(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (deps.authToken === undefined || deps.authToken === '' || tokenSecret === undefined) {
@@ -125,14 +138,18 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
 
     function close(code: number, reason: string): void {
       if (phase !== 'live' && phase !== 'starting') phase = 'closed';
-      if (socket.readyState === socket.CLOSED || socket.readyState === socket.CLOSING) return;
-      try {
-        socket.close(code, reason);
-      } catch (error) {
-        streamLog.warn({ err: errorSummary(error) }, 'closing the media stream failed');
-        socket.terminate();
-      }
+      closeSocket(socket, code, reason);
     }
+
+    const sender = createBoundedSender(socket, {
+      maxBufferedBytes,
+      onOverflow(buffered) {
+        streamLog.warn({ callId: callSid, buffered }, 'media stream is not reading: ending the call');
+        // Closed first: the session must not wait on a socket that is not being read.
+        close(CLOSE_TRY_LATER, 'not reading');
+        void session?.end('client_not_reading');
+      },
+    });
 
     const transport: SessionTransport = {
       format: PHONE_AUDIO,
@@ -142,7 +159,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
         const message = encodeTwilioFrame(frame, streamSid);
         if (message === null) return;
         try {
-          socket.send(message);
+          sender.send(message);
         } catch (error) {
           streamLog.warn({ callId: callSid, err: errorSummary(error) }, 'sending to the media stream failed');
         }
@@ -261,13 +278,10 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
         // Bounded: a session that takes long to start should not let a stream fill memory.
         if (backlog.length < 500) backlog.push(frame);
         else drops.drop('backlog full while the call starts', callSid);
-        return;
-      }
-      if (phase === 'live') {
+      } else if (phase === 'live') {
         deliver(frame);
-        return;
       }
-      // Before a start, only a stop means anything: the stream is over.
+      // The stream is over: close it now rather than hold it until the other side does.
       if (frame.kind === 'stop') close(CLOSE_NORMAL, 'stopped');
     }
 
@@ -278,9 +292,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
         streamLog.error({ callId: callSid, err: errorSummary(error) }, 'media stream message handling failed');
       }
     });
-    socket.on('error', (error: Error) => {
-      streamLog.warn({ callId: callSid, err: errorSummary(error) }, 'media stream socket error');
-    });
+    // Socket errors are logged once, for every route, by the plugin's handler (socket-guards.ts).
     socket.on('close', (code: number) => {
       clearTimeout(startTimer);
       socketClosed = true;

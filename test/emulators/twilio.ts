@@ -15,6 +15,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
+import { resumeReading, stopReading } from '../support/stuck-client.js';
 import { listenOnLoopback } from './listen.js';
 
 // ---- (a) REST ---------------------------------------------------------------------------------
@@ -143,6 +144,11 @@ export interface TwilioCaller {
   sendRaw(data: string | Buffer, options?: { binary?: boolean }): void;
   /** The caller hangs up: Twilio sends `stop` and closes the socket. */
   hangUp(): void;
+  /** Sends `stop` and leaves the socket open, to see the server close it. */
+  sendStop(): void;
+  /** A stuck client: stops reading its TCP socket (writes still go out) until resumeReading(). */
+  stopReading(): void;
+  resumeReading(): void;
   close(code?: number): void;
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
 }
@@ -320,8 +326,17 @@ export async function connectTwilioCaller(options: TwilioCallerOptions): Promise
       socket.send(data, { binary: rawOptions.binary ?? false });
     },
     hangUp() {
-      send({ event: 'stop', sequenceNumber: nextSequence(), streamSid, stop: { accountSid, callSid: options.callSid } });
+      caller.sendStop();
       socket.close(1000);
+    },
+    sendStop() {
+      send({ event: 'stop', sequenceNumber: nextSequence(), streamSid, stop: { accountSid, callSid: options.callSid } });
+    },
+    stopReading() {
+      stopReading(socket);
+    },
+    resumeReading() {
+      resumeReading(socket);
     },
     close(code = 1000) {
       socket.close(code);

@@ -97,7 +97,8 @@ async function startCall() {
   });
   call.socket.addEventListener('close', (event) => {
     if (call === undefined) return;
-    if (event.code === 1008) setStatus('Refused: the harness token is missing or wrong.', 'error');
+    if (event.code === 1008 && event.reason === 'invalid_token') setStatus('Refused: the harness token is missing or wrong.', 'error');
+    else if (event.code === 1008) setStatus(`Refused (${event.reason || 'policy'}): see the message above.`, 'error');
     else if (!call.ended) setStatus(`Disconnected (${event.code}${event.reason ? `: ${event.reason}` : ''})`, 'error');
     cleanUp();
   });
