@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
@@ -90,8 +90,8 @@ async function startServer(options: {
   greeting?: string;
   ttsMsPerChar?: number;
   maxBufferedBytes?: number;
-  /** Where to listen (default 127.0.0.1). */
-  host?: string;
+  /** The peer address the route sees (default: the socket's, always loopback here). */
+  peerAddress?: string;
 }): Promise<HarnessServer> {
   const stt = createScriptedStt();
   const llm = createScriptedLlm(options.script ?? [], {
@@ -153,10 +153,11 @@ async function startServer(options: {
         voiceAvailable: options.voiceAvailable ?? true,
         ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
         ...(options.maxBufferedBytes === undefined ? {} : { maxBufferedBytes: options.maxBufferedBytes }),
+        ...(options.peerAddress === undefined ? {} : { peerAddress: () => options.peerAddress }),
       }),
     ],
   });
-  const host = options.host ?? '127.0.0.1';
+  const host = '127.0.0.1';
   await app.listen({ host, port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const server: HarnessServer = {
@@ -246,11 +247,8 @@ const isEvent =
 
 // ---- the route, without a browser ---------------------------------------------------------------
 
-/** This machine's first non-loopback IPv4 address: a real peer that is not loopback. */
-const externalAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((address) => address !== undefined && address.family === 'IPv4' && !address.internal)?.address;
-if (externalAddress === undefined) console.warn('browser harness: no non-loopback IPv4 address, skipping the remote-peer tests');
+/** A peer on another network: the route is told this address, since tests dial loopback only. */
+const REMOTE_PEER = '203.0.113.9';
 
 const warnings = (server: HarnessServer) =>
   server.logs.map((line) => JSON.parse(line) as Record<string, unknown> & { msg: string; level: number }).filter((line) => line.level === 40);
@@ -295,9 +293,8 @@ describe('harness routes', () => {
     expect(server.logs.join('\n')).not.toContain('tok_0123456789abcdef');
   });
 
-  it('without a token, refuses a peer on another address with 1008 and one warn line', { skip: externalAddress === undefined }, async () => {
-    // A real peer that is not loopback: this machine's own network address, listened on and dialled.
-    const server = await startServer({ host: externalAddress! });
+  it('without a token, refuses a peer on another address with 1008 and one warn line', async () => {
+    const server = await startServer({ peerAddress: REMOTE_PEER });
     // Asking for a loopback name, so the peer's address is the only thing that is not local.
     const client = connect(server.ws, undefined, { headers: { host: `localhost:${new URL(server.base).port}` } });
     client.send({ type: 'start', mode: 'text', callerNumber: '+15550102000' });
@@ -305,12 +302,12 @@ describe('harness routes', () => {
     expect(client.messages).toEqual([{ type: 'error', message: expect.stringMatching(/HARNESS_TOKEN/) }]);
     expect(server.calls).toHaveLength(0);
     expect(warnings(server)).toEqual([
-      expect.objectContaining({ reason: 'not_loopback', remote: externalAddress, msg: expect.stringMatching(/^harness socket refused/) }),
+      expect.objectContaining({ reason: 'not_loopback', remote: REMOTE_PEER, msg: expect.stringMatching(/^harness socket refused/) }),
     ]);
   });
 
-  it('with a token, lets in a peer on another address that presents it', { skip: externalAddress === undefined }, async () => {
-    const server = await startServer({ host: externalAddress!, token: 'tok_0123456789abcdef' });
+  it('with a token, lets in a peer on another address that presents it', async () => {
+    const server = await startServer({ peerAddress: REMOTE_PEER, token: 'tok_0123456789abcdef' });
     const client = connect(server.ws, ['harness', 'tok_0123456789abcdef']);
     client.send({ type: 'start', mode: 'text' });
     await client.next((m) => m.type === 'started', 'started');

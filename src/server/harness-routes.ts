@@ -50,6 +50,11 @@ export interface HarnessRoutesDeps {
   startTimeoutMs?: number;
   /** Bytes held for a client that is not reading before its call ends (default 8 MiB). */
   maxBufferedBytes?: number;
+  /**
+   * The TCP peer's address (default: the socket's). Tests stand in a remote peer here: this
+   * sandbox may not dial any address but loopback.
+   */
+  peerAddress?: (request: FastifyRequest) => string | undefined;
 }
 
 const ASSETS: Record<string, string> = {
@@ -86,6 +91,7 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
   const agentAudio = deps.agentAudio ?? true;
   const maxBufferedBytes = deps.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
   const admission = createAdmission({ token: deps.harnessToken });
+  const peerAddress = deps.peerAddress ?? ((request: FastifyRequest) => request.socket.remoteAddress);
 
   return async (app) => {
     const dir = deps.assetsDir ?? new URL('./harness/', import.meta.url);
@@ -118,13 +124,14 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
 
     app.get('/harness/ws', { websocket: true }, (socket, request) => {
       try {
+        const remote = peerAddress(request);
         const admitted = admission.check({
-          remoteAddress: request.socket.remoteAddress,
+          remoteAddress: remote,
           headers: request.headers,
           presentedToken: presentedToken(request),
         });
         if (!admitted.ok) {
-          deps.logger.warn({ remote: request.socket.remoteAddress, reason: admitted.reason }, `harness socket refused: ${admitted.message}`);
+          deps.logger.warn({ remote, reason: admitted.reason }, `harness socket refused: ${admitted.message}`);
           socket.send(encodeHarnessMessage({ type: 'error', message: admitted.message }));
           closeSocket(socket, WS_POLICY_VIOLATION, admitted.reason);
           return;
