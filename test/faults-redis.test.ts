@@ -128,7 +128,7 @@ describe.skipIf(!redisUrl)('Redis down mid-call (needs TEST_REDIS_URL)', () => {
     staleLookupAfterOutage = lookups[2];
   }, 60_000);
 
-  // BUG (src/cache/resilient-cache.ts withFallback, with src/scheduling/customer-cache.ts): the
+  // BUG (src/cache/resilient-cache.ts withFallback, with src/crm/customer-cache.ts): the
   // booking's cache invalidation was dropped while Redis was down, so once Redis is back the
   // look-up is served the view cached before the outage: the caller who just booked hears they
   // have no upcoming appointment (for up to the 5-minute TTL). See the report for the patch.

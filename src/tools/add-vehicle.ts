@@ -5,12 +5,12 @@ import type { Db } from '../db/client.js';
 import { storedResult, storeResult } from '../db/idempotency.js';
 import { customers, vehicles } from '../db/schema.js';
 import type { Vehicle } from '../db/schema.js';
-import { invalidateCustomer } from '../scheduling/customer-cache.js';
+import { invalidateCustomer } from '../crm/customer-cache.js';
 import { toShopTime } from '../scheduling/time.js';
 import { vehicleData, vehicleLabel } from './customer-view.js';
 import { defineTool, fail, ok } from './tool.js';
 import type { ToolResult } from './tool.js';
-import { validateVin } from './vin.js';
+import { validateVin } from '../crm/vin.js';
 import { refuseUnlessCallerOwns } from './caller-access.js';
 
 const OPERATION = 'add_vehicle';

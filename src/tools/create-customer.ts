@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { SQLSTATE, sqlState } from '../db/client.js';
 import { customers } from '../db/schema.js';
-import { invalidateCustomer } from '../scheduling/customer-cache.js';
+import { invalidateCustomer } from '../crm/customer-cache.js';
 import { callerPhone, customerData, describeCustomerView, loadCustomerView } from './customer-view.js';
 import { defineTool, fail, ok } from './tool.js';
 

@@ -7,9 +7,9 @@ import { asc, eq } from 'drizzle-orm';
 import { customers, vehicles } from '../db/schema.js';
 import type { Customer, Vehicle } from '../db/schema.js';
 import type { AppointmentView } from '../scheduling/booking-service.js';
-import { CUSTOMER_CACHE_TTL_MS, customerPhoneKey } from '../scheduling/customer-cache.js';
+import { CUSTOMER_CACHE_TTL_MS, customerPhoneKey } from '../crm/customer-cache.js';
 import { spokenList, withArticle } from './spoken.js';
-import { normalizePhone } from './phone.js';
+import { normalizePhone } from '../crm/phone.js';
 import type { ToolContext, ToolServices } from './tool.js';
 
 export interface CustomerData {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { callerPhone, customerViewByPhone, describeCustomerView } from './customer-view.js';
-import { normalizePhone } from './phone.js';
+import { normalizePhone } from '../crm/phone.js';
 import { defineTool, fail, ok } from './tool.js';
 
 export const lookupCustomer = defineTool({
