@@ -137,7 +137,7 @@ describe.skipIf(!redisUrl)('Redis down mid-call (needs TEST_REDIS_URL)', () => {
     expect(staleLookupAfterOutage!.data.upcoming_appointments).toHaveLength(1);
   });
 
-  // BUG (src/tools/customer-view.ts cachedView): a look-up waits for the cache write after its
+  // BUG (src/crm/customer-service.ts cachedRecord): a look-up waits for the cache write after its
   // database read; with Redis partitioned, the read and the write each wait the 250 ms command
   // timeout (~500 ms added). Filling the cache need not hold the caller. See the report for the patch.
   it('a Redis that accepts connections but never answers (a partition): each look-up waits at most ~300 ms for it', async () => {

@@ -10,8 +10,12 @@ export function customerIdKey(id: string): string {
   return `customer:id:${id}`;
 }
 
+/**
+ * The cached shape is part of the key ("v2": the CRM's record): instances of two versions share
+ * Redis during a rolling deploy, and neither may read a value in the other's shape.
+ */
 export function customerPhoneKey(phone: string): string {
-  return `customer:phone:${phone}`;
+  return `customer:v2:phone:${phone}`;
 }
 
 export function customerCacheKeys(customer: { id: string; phone: string }): string[] {
