@@ -14,14 +14,8 @@ export interface CustomerData {
   phone: string;
 }
 
-export interface VehicleData {
-  id: string;
-  year: number;
-  make: string;
-  model: string;
-  vin: string | null;
-  mileage: number | null;
-}
+/** The CRM's vehicle already reads well as JSON (its fields are single words). */
+export type VehicleData = VehicleProfile;
 
 export interface UpcomingAppointmentData {
   id: string;
@@ -50,6 +44,7 @@ export function customerData(customer: CustomerProfile): CustomerData {
   };
 }
 
+/** Only a vehicle's own fields: whatever else the source carries (its owner's email) stays out. */
 export function vehicleData(vehicle: VehicleProfile): VehicleData {
   return { id: vehicle.id, year: vehicle.year, make: vehicle.make, model: vehicle.model, vin: vehicle.vin, mileage: vehicle.mileage };
 }
