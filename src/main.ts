@@ -15,6 +15,7 @@ import { ConfigError, loadConfigFromProcess } from './config.js';
 import type { Config } from './config.js';
 import { BROWSER_AUDIO, PHONE_AUDIO } from './core/frames.js';
 import type { AudioFormat } from './core/frames.js';
+import { createCustomerService } from './crm/customer-service.js';
 import { pendingSyncCount } from './db/appointment-queries.js';
 import { callOutcome, saveCallRecord } from './db/call-records.js';
 import { openDatabase } from './db/client.js';
@@ -114,7 +115,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
       onSyncDeferred: (appointmentId, error) =>
         logger.warn({ appointmentId, err: error }, 'calendar write deferred to the reconciler'),
     });
-    const services: ToolServices = { db: database.db, booking, cache, rules: config.business, shopName: config.shopName, now };
+    const customers = createCustomerService({
+      db: database.db,
+      cache,
+      timeZone: config.business.timeZone,
+      now,
+      upcomingAppointments: booking.upcoming,
+    });
+    const services: ToolServices = { booking, customers, rules: config.business, shopName: config.shopName, now };
 
     const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics);
     closers.push(closeProviders);

@@ -16,7 +16,7 @@ import { defaultBusinessRules } from '../src/scheduling/business-rules.js';
 import { createBookingService } from '../src/scheduling/booking-service.js';
 import type { BookingServiceDeps } from '../src/scheduling/booking-service.js';
 import { createCalendarReconciler } from '../src/scheduling/calendar-reconciler.js';
-import { customerPhoneKey } from '../src/scheduling/customer-cache.js';
+import { customerPhoneKey } from '../src/crm/customer-cache.js';
 import { startGoogleCalendarEmulator } from './emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
 import { databaseBackends } from './support/databases.js';

@@ -18,6 +18,7 @@ import type { Cache } from '../src/cache/cache.js';
 import { eventIdForAppointment } from '../src/calendar/event-id.js';
 import type { Database } from '../src/db/client.js';
 import { appointments, customers, vehicles } from '../src/db/schema.js';
+import { createCustomerService } from '../src/crm/customer-service.js';
 import { createBookingService } from '../src/scheduling/booking-service.js';
 import { defaultBusinessRules } from '../src/scheduling/business-rules.js';
 import { createCalendarReconciler } from '../src/scheduling/calendar-reconciler.js';
@@ -53,7 +54,8 @@ describe.each(databaseBackends())('Google Calendar faults during a booking, on $
     // As main.ts builds them: the calendar's and the booking service's default budgets.
     const calendar = googleCalendarFor(google, ZONE);
     const booking = createBookingService({ db: database.db, calendar, rules, shopName: 'Test Garage', cache, now: () => NOW });
-    services = { db: database.db, booking, cache, rules, shopName: 'Test Garage', now: () => NOW };
+    const customerService = createCustomerService({ db: database.db, cache, timeZone: rules.timeZone, now: () => NOW, upcomingAppointments: booking.upcoming });
+    services = { booking, customers: customerService, rules, shopName: 'Test Garage', now: () => NOW };
   }, 60_000);
   afterEach(() => {
     google.clearFaults();

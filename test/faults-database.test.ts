@@ -21,6 +21,7 @@ import { eventIdForAppointment } from '../src/calendar/event-id.js';
 import { openDatabase } from '../src/db/client.js';
 import type { Database } from '../src/db/client.js';
 import { appointments, customers, idempotencyKeys, vehicles } from '../src/db/schema.js';
+import { createCustomerService } from '../src/crm/customer-service.js';
 import { createBookingService } from '../src/scheduling/booking-service.js';
 import { defaultBusinessRules } from '../src/scheduling/business-rules.js';
 import { createCalendarReconciler } from '../src/scheduling/calendar-reconciler.js';
@@ -70,7 +71,8 @@ describe.skipIf(!adminUrl)('PostgreSQL unavailable during a booking (needs TEST_
     cache = createMemoryCache();
     const calendar = googleCalendarFor(google, ZONE);
     const booking = createBookingService({ db: proxied.db, calendar, rules, shopName: 'Test Garage', cache, now: () => NOW });
-    services = { db: proxied.db, booking, cache, rules, shopName: 'Test Garage', now: () => NOW };
+    const customerService = createCustomerService({ db: proxied.db, cache, timeZone: rules.timeZone, now: () => NOW, upcomingAppointments: booking.upcoming });
+    services = { booking, customers: customerService, rules, shopName: 'Test Garage', now: () => NOW };
   }, 60_000);
   afterEach(async () => {
     await proxy.restore();

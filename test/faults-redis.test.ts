@@ -137,7 +137,7 @@ describe.skipIf(!redisUrl)('Redis down mid-call (needs TEST_REDIS_URL)', () => {
     expect(staleLookupAfterOutage!.data.upcoming_appointments).toHaveLength(1);
   });
 
-  // A look-up does not wait for the cache write after its database read (src/tools/customer-view.ts):
+  // A look-up does not wait for the cache write after its database read (src/crm/customer-service.ts):
   // with Redis partitioned, the read and the write would each wait the 250 ms command timeout.
   it('a Redis that accepts connections but never answers (a partition): each look-up waits at most ~300 ms for it', async () => {
     const { stack } = app;

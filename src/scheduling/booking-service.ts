@@ -30,7 +30,7 @@ import { checkBookingWindow } from './business-rules.js';
 import type { BusinessRules } from './business-rules.js';
 import { syncAppointment } from './calendar-projection.js';
 import type { ProjectionContext, ProjectionHint } from './calendar-projection.js';
-import { invalidateCustomer } from './customer-cache.js';
+import { invalidateCustomer } from '../crm/customer-cache.js';
 import { resolveService, serviceDuration } from './services.js';
 import { isoInZone, parseShopDate, parseShopDateTime, speakableDateTime } from './time.js';
 import { isUuid } from '../core/ids.js';

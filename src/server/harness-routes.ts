@@ -21,7 +21,7 @@ import type { InboundFrame, OutboundFrame } from '../core/frames.js';
 import type { Logger } from '../observability/logger.js';
 import type { CallManager, CallProviders } from '../pipeline/call-manager.js';
 import type { CallSession, SessionTransport } from '../pipeline/call-session.js';
-import { normalizePhone } from '../tools/phone.js';
+import { normalizePhone } from '../core/phone.js';
 import { decodeHarnessMessage, encodeHarnessFrame, encodeHarnessMessage } from '../transports/browser/serializer.js';
 import type { HarnessMode, HarnessServerMessage, HarnessStart } from '../transports/browser/serializer.js';
 import { createAdmission } from './admission.js';

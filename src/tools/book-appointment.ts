@@ -1,10 +1,8 @@
-import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { customers, vehicles } from '../db/schema.js';
 import { appointmentData } from './appointment-data.js';
 import { withArticle } from './spoken.js';
 import { refuseUnlessCallerOwns } from './caller-access.js';
-import { defineTool, ok } from './tool.js';
+import { defineTool, idempotencyKey, ok } from './tool.js';
 
 export const bookAppointment = defineTool({
   name: 'book_appointment',
@@ -39,15 +37,12 @@ export const bookAppointment = defineTool({
         notes: args.notes,
       },
       // Scoped by call: a retried tool call (same id) returns the first booking instead of a second.
-      { signal: context.signal, idempotencyKey: `${context.callId}:${context.toolCallId}` },
+      { signal: context.signal, idempotencyKey: idempotencyKey(context) },
     );
     // Booked: a failed look-up of the details below only makes the confirmation shorter.
-    const [owner] = await context.services.db
-      .select({ email: customers.email, year: vehicles.year, make: vehicles.make, model: vehicles.model })
-      .from(vehicles)
-      .innerJoin(customers, eq(customers.id, vehicles.customerId))
-      .where(and(eq(vehicles.id, appointment.vehicleId), eq(customers.id, appointment.customerId)))
-      .catch(() => []);
+    const owner = await context.services.customers
+      .vehicleOwnedBy(appointment.vehicleId, appointment.customerId)
+      .catch(() => undefined);
     const car = owner ? ` for the ${owner.year} ${owner.make} ${owner.model}` : '';
     if (alreadyBooked !== undefined) {
       return ok(
@@ -55,9 +50,9 @@ export const bookAppointment = defineTool({
         alreadyBookedMessage(appointment.serviceType, alreadyBooked.requestedServiceType, `${car} on ${appointment.when}`),
       );
     }
-    const invitation = owner?.email ? ' A calendar invitation is on its way to your email.' : '';
+    const invitation = owner?.ownerEmail ? ' A calendar invitation is on its way to your email.' : '';
     return ok(
-      { appointment: appointmentData(appointment), calendar_invitation_sent_to: owner?.email ?? null },
+      { appointment: appointmentData(appointment), calendar_invitation_sent_to: owner?.ownerEmail ?? null },
       `You're all set: ${withArticle(appointment.serviceType)}${car} on ${appointment.when}.${invitation}`,
     );
   },

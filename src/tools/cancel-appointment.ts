@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { appointmentData } from './appointment-data.js';
 import { withArticle } from './spoken.js';
 import { callerCustomerIds } from './caller-access.js';
-import { defineTool, ok } from './tool.js';
+import { defineTool, idempotencyKey, ok } from './tool.js';
 
 export const cancelAppointment = defineTool({
   name: 'cancel_appointment',
@@ -17,7 +17,7 @@ export const cancelAppointment = defineTool({
   async execute(args, context) {
     const { appointment, unchanged } = await context.services.booking.cancel(
       { appointmentId: args.appointment_id, customerId: await callerCustomerIds(context), reason: args.reason },
-      { signal: context.signal, idempotencyKey: `${context.callId}:${context.toolCallId}` },
+      { signal: context.signal, idempotencyKey: idempotencyKey(context) },
     );
     const message = unchanged
       ? `That appointment on ${appointment.when} was already cancelled.`

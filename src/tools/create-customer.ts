@@ -1,9 +1,5 @@
-import { eq } from 'drizzle-orm';
 import { z } from 'zod';
-import { SQLSTATE, sqlState } from '../db/client.js';
-import { customers } from '../db/schema.js';
-import { invalidateCustomer } from '../scheduling/customer-cache.js';
-import { callerPhone, customerData, describeCustomerView, loadCustomerView } from './customer-view.js';
+import { customerData, customerView, describeCustomerView } from './customer-view.js';
 import { defineTool, fail, ok } from './tool.js';
 
 /** Letters (any script), spaces, apostrophes, hyphens and periods, with at least one letter. */
@@ -34,45 +30,29 @@ export const createCustomer = defineTool({
   timeoutMs: 5_000,
   mutates: true,
   async execute(args, context) {
-    const phone = callerPhone(context);
-    if (phone === undefined) {
-      // The account is keyed by the network-verified number; a number the caller says is not proof.
-      return fail(
-        'caller_number_unknown',
-        "I can't see the number you're calling from, so I can't set up an account on this call. Someone from the shop can help with that.",
-      );
-    }
-    const { db } = context.services;
-    const existing = await db.query.customers.findFirst({ where: eq(customers.phone, phone), columns: { id: true } });
-    if (existing === undefined) {
-      try {
-        const [row] = await db
-          .insert(customers)
-          .values({ phone, firstName: tidy(args.first_name), lastName: tidy(args.last_name), email: args.email ?? null })
-          .returning();
-        if (row === undefined) throw new Error('insert into customers returned no row');
-        context.caller.verifiedCustomerIds.add(row.id);
-        await invalidateCustomer(context.services.cache, row);
-        return ok(
-          { created: true, customer: customerData(row), vehicles: [], upcoming_appointments: [] },
-          `You're all set up, ${row.firstName}. Your account is under the number you're calling from.`,
+    const created = await context.services.customers.createForCaller(context.caller, {
+      firstName: args.first_name,
+      lastName: args.last_name,
+      email: args.email,
+    });
+    switch (created.kind) {
+      case 'caller_number_unknown':
+        return fail(
+          'caller_number_unknown',
+          "I can't see the number you're calling from, so I can't set up an account on this call. Someone from the shop can help with that.",
         );
-      } catch (error) {
-        // Another instance created it between our read and our insert (a retried call): use theirs.
-        if (sqlState(error) !== SQLSTATE.uniqueViolation) throw error;
+      case 'created':
+        return ok(
+          { created: true, customer: customerData(created.customer), vehicles: [], upcoming_appointments: [] },
+          `You're all set up, ${created.customer.firstName}. Your account is under the number you're calling from.`,
+        );
+      case 'exists': {
+        const view = customerView(created.record);
+        return ok(
+          { created: false, ...view },
+          describeCustomerView(view, `You already have an account with us under this number, ${view.customer.first_name}.`),
+        );
       }
     }
-
-    const view = await loadCustomerView(context.services, phone);
-    if (view === undefined) throw new Error('the customer with the caller number vanished after a unique conflict');
-    context.caller.verifiedCustomerIds.add(view.customer.id);
-    return ok(
-      { created: false, ...view },
-      describeCustomerView(view, `You already have an account with us under this number, ${view.customer.first_name}.`),
-    );
   },
 });
-
-function tidy(name: string): string {
-  return name.replace(/\s+/g, ' ').trim();
-}

@@ -4,12 +4,12 @@ import type { z } from 'zod';
 import { openToolFixture } from '../../test/support/tool-fixture.js';
 import type { ToolFixture } from '../../test/support/tool-fixture.js';
 import { customers, vehicles } from '../db/schema.js';
-import { customerPhoneKey } from '../scheduling/customer-cache.js';
+import { customerPhoneKey } from '../crm/customer-cache.js';
 import { addVehicle } from './add-vehicle.js';
 import { createCustomer } from './create-customer.js';
 import { lookupCustomer } from './lookup-customer.js';
 import type { ToolContext, ToolDefinition, ToolResult } from './tool.js';
-import { checkDigit } from './vin.js';
+import { checkDigit } from '../crm/vin.js';
 
 let fixture: ToolFixture;
 

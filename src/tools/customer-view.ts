@@ -1,16 +1,10 @@
 /**
- * How a customer appears in tool results (snake_case for the LLM, times in shop time) and how it
- * is loaded: from the cache when a recent look-up left it there, else from the database. Shared by
- * the customer tools and anything else that shows a customer's records.
+ * How a customer appears in tool results: snake_case for the LLM, times in shop time, and the
+ * sentence that sums an account up. Shared by the customer tools and anything else that shows a
+ * customer's records; the records themselves come from the CRM service.
  */
-import { asc, eq } from 'drizzle-orm';
-import { customers, vehicles } from '../db/schema.js';
-import type { Customer, Vehicle } from '../db/schema.js';
-import type { AppointmentView } from '../scheduling/booking-service.js';
-import { CUSTOMER_CACHE_TTL_MS, customerPhoneKey } from '../scheduling/customer-cache.js';
+import type { CustomerProfile, CustomerRecord, UpcomingAppointment, VehicleProfile } from '../crm/records.js';
 import { spokenList, withArticle } from './spoken.js';
-import { normalizePhone } from './phone.js';
-import type { ToolContext, ToolServices } from './tool.js';
 
 export interface CustomerData {
   id: string;
@@ -20,14 +14,8 @@ export interface CustomerData {
   phone: string;
 }
 
-export interface VehicleData {
-  id: string;
-  year: number;
-  make: string;
-  model: string;
-  vin: string | null;
-  mileage: number | null;
-}
+/** The CRM's vehicle already reads well as JSON (its fields are single words). */
+export type VehicleData = VehicleProfile;
 
 export interface UpcomingAppointmentData {
   id: string;
@@ -39,62 +27,38 @@ export interface UpcomingAppointmentData {
   vehicle_id: string;
 }
 
-/** A customer with their vehicles and upcoming appointments; plain JSON, so it can be cached. */
+/** A customer with their vehicles and upcoming appointments. */
 export interface CustomerView {
   customer: CustomerData;
   vehicles: VehicleData[];
   upcoming_appointments: UpcomingAppointmentData[];
 }
 
-export function customerData(row: Customer): CustomerData {
-  return { id: row.id, first_name: row.firstName, last_name: row.lastName, email: row.email, phone: row.phone };
-}
-
-export function vehicleData(row: Vehicle): VehicleData {
-  return { id: row.id, year: row.year, make: row.make, model: row.model, vin: row.vin, mileage: row.mileage };
-}
-
-export function upcomingAppointmentData(view: AppointmentView): UpcomingAppointmentData {
-  return { id: view.id, service_type: view.serviceType, when: view.when, starts_at: view.startsAt, vehicle_id: view.vehicleId };
-}
-
-/** The caller's network-verified number in E.164, or undefined when withheld or unreadable. */
-export function callerPhone(context: ToolContext): string | undefined {
-  const number = context.caller.phoneNumber;
-  return number === undefined ? undefined : normalizePhone(number);
-}
-
-/** The customer with this (E.164) number, their vehicles and upcoming appointments. */
-export async function loadCustomerView(services: ToolServices, phone: string): Promise<CustomerView | undefined> {
-  const row = await services.db.query.customers.findFirst({ where: eq(customers.phone, phone) });
-  if (row === undefined) return undefined;
-  const [vehicleRows, upcoming] = await Promise.all([
-    services.db.query.vehicles.findMany({
-      where: eq(vehicles.customerId, row.id),
-      orderBy: [asc(vehicles.createdAt), asc(vehicles.id)],
-    }),
-    services.booking.upcoming(row.id),
-  ]);
+export function customerData(customer: CustomerProfile): CustomerData {
   return {
-    customer: customerData(row),
-    vehicles: vehicleRows.map(vehicleData),
-    upcoming_appointments: upcoming.map(upcomingAppointmentData),
+    id: customer.id,
+    first_name: customer.firstName,
+    last_name: customer.lastName,
+    email: customer.email,
+    phone: customer.phone,
   };
 }
 
-/**
- * The customer with this E.164 number, read through the cache. Only found customers are cached:
- * "no account" must not outlive an account created moments later by another path (seeding, staff).
- */
-export async function customerViewByPhone(services: ToolServices, phone: string): Promise<CustomerView | undefined> {
-  const key = customerPhoneKey(phone);
-  const cached = await services.cache?.get<CustomerView>(key);
-  if (cached !== undefined) return cached;
-  const view = await loadCustomerView(services, phone);
-  // Filling the cache is not worth the caller's wait: a slow or partitioned Redis would add its
-  // command timeout a second time. withFallback never rejects for an outage.
-  if (view !== undefined) void services.cache?.set(key, view, CUSTOMER_CACHE_TTL_MS).catch(() => undefined);
-  return view;
+/** Only a vehicle's own fields: whatever else the source carries (its owner's email) stays out. */
+export function vehicleData(vehicle: VehicleProfile): VehicleData {
+  return { id: vehicle.id, year: vehicle.year, make: vehicle.make, model: vehicle.model, vin: vehicle.vin, mileage: vehicle.mileage };
+}
+
+export function upcomingAppointmentData(view: UpcomingAppointment): UpcomingAppointmentData {
+  return { id: view.id, service_type: view.serviceType, when: view.when, starts_at: view.startsAt, vehicle_id: view.vehicleId };
+}
+
+export function customerView(record: CustomerRecord): CustomerView {
+  return {
+    customer: customerData(record.customer),
+    vehicles: record.vehicles.map(vehicleData),
+    upcoming_appointments: record.upcomingAppointments.map(upcomingAppointmentData),
+  };
 }
 
 /** "a 2019 Toyota Camry" (model years are said "twenty nineteen", "nineteen ninety-eight": always "a"). */

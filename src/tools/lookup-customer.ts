@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { callerPhone, customerViewByPhone, describeCustomerView } from './customer-view.js';
-import { normalizePhone } from './phone.js';
+import { customerView, describeCustomerView } from './customer-view.js';
 import { defineTool, fail, ok } from './tool.js';
 
 export const lookupCustomer = defineTool({
@@ -26,54 +25,31 @@ export const lookupCustomer = defineTool({
   filler: 'Let me pull up your account.',
   timeoutMs: 5_000,
   async execute(args, context) {
-    const own = callerPhone(context);
-    let phone = own;
-    if (args.phone_number !== undefined && args.phone_number !== '') {
-      phone = normalizePhone(args.phone_number);
-      if (phone === undefined) {
+    const found = await context.services.customers.lookup(context.caller, { phone: args.phone_number, lastName: args.last_name });
+    switch (found.kind) {
+      case 'invalid_phone':
         return fail('invalid_phone_number', "I didn't catch that as a full phone number. Could you say it again, with the area code?");
+      case 'phone_required':
+        return fail(
+          'phone_number_required',
+          "I can't see the number you're calling from. What phone number is your account under, and what's the last name on it?",
+        );
+      case 'last_name_required':
+        return ok(
+          { found: false, last_name_required: true },
+          'To look up an account under another number, I also need the last name on the account.',
+        );
+      case 'not_found':
+        return ok(
+          { found: false },
+          found.own
+            ? "I don't see an account for this phone number yet. I can set one up if you tell me your first and last name."
+            : "I couldn't find an account for that number under that last name.",
+        );
+      case 'found': {
+        const view = customerView(found.record);
+        return ok({ found: true, ...view }, describeCustomerView(view));
       }
     }
-    if (phone === undefined) {
-      return fail(
-        'phone_number_required',
-        "I can't see the number you're calling from. What phone number is your account under, and what's the last name on it?",
-      );
-    }
-
-    // Another number is a claim, not a fact: without the last name on it the answer is the same as
-    // for a number with no account, so the tool cannot be used to learn who is a customer.
-    const isOwn = phone === own;
-    if (!isOwn && (args.last_name === undefined || args.last_name === '')) {
-      return ok(
-        { found: false, last_name_required: true },
-        'To look up an account under another number, I also need the last name on the account.',
-      );
-    }
-    const view = await customerViewByPhone(context.services, phone);
-    if (view === undefined || (!isOwn && !sameName(view.customer.last_name, args.last_name ?? ''))) {
-      return ok(
-        { found: false },
-        isOwn
-          ? "I don't see an account for this phone number yet. I can set one up if you tell me your first and last name."
-          : "I couldn't find an account for that number under that last name.",
-      );
-    }
-    context.caller.verifiedCustomerIds.add(view.customer.id);
-    return ok({ found: true, ...view }, describeCustomerView(view));
   },
 });
-
-/** Case, spacing and accents aside: speech-to-text writes "Pena" for Peña and "mcdonald" for McDonald. */
-function sameName(stored: string, said: string): boolean {
-  return foldName(stored) === foldName(said) && foldName(said) !== '';
-}
-
-function foldName(name: string): string {
-  return name
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .toLocaleLowerCase('en-US');
-}

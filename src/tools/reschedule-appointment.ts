@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { appointmentData } from './appointment-data.js';
 import { callerCustomerIds } from './caller-access.js';
-import { defineTool, ok } from './tool.js';
+import { defineTool, idempotencyKey, ok } from './tool.js';
 
 export const rescheduleAppointment = defineTool({
   name: 'reschedule_appointment',
@@ -22,7 +22,7 @@ export const rescheduleAppointment = defineTool({
   async execute(args, context) {
     const { appointment, unchanged } = await context.services.booking.reschedule(
       { appointmentId: args.appointment_id, customerId: await callerCustomerIds(context), newScheduledAt: args.new_datetime },
-      { signal: context.signal, idempotencyKey: `${context.callId}:${context.toolCallId}` },
+      { signal: context.signal, idempotencyKey: idempotencyKey(context) },
     );
     const message = unchanged
       ? `That appointment is already on ${appointment.when}.`

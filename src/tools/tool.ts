@@ -5,8 +5,8 @@
  * turn's abort signal, who is calling, the shared services and the call's own actions.
  */
 import type { z } from 'zod';
-import type { Cache } from '../cache/cache.js';
-import type { Db } from '../db/client.js';
+import type { CallerIdentity } from '../crm/caller.js';
+import type { CustomerService } from '../crm/customer-service.js';
 import type { BookingService } from '../scheduling/booking-service.js';
 import type { BusinessRules } from '../scheduling/business-rules.js';
 
@@ -23,15 +23,8 @@ export function fail(error: string, message: string): ToolResult {
   return { success: false, error, message };
 }
 
-/**
- * Who is on the line. The phone number is the one the telephone network verified (Twilio's
- * From), never one the caller said. Customers are acted on only once verified: the record with
- * the caller's own number, or one found with a matching last name.
- */
-export interface CallerIdentity {
-  phoneNumber: string | undefined;
-  verifiedCustomerIds: Set<string>;
-}
+/** Who is on the line; the CRM decides which customers that lets them act for. */
+export type { CallerIdentity };
 
 /** What a tool may ask of the call itself; the transport decides how (Twilio REST, a test fake). */
 export interface CallActions {
@@ -40,11 +33,10 @@ export interface CallActions {
   endCall(): Promise<void>;
 }
 
-/** Shared services every tool may use; built once per process in main.ts. */
+/** Shared services every tool may use; built once per process in main.ts. Never a database handle. */
 export interface ToolServices {
-  db: Db;
   booking: BookingService;
-  cache: Cache | undefined;
+  customers: CustomerService;
   rules: BusinessRules;
   shopName: string;
   now: () => Date;
@@ -52,13 +44,21 @@ export interface ToolServices {
 
 export interface ToolContext {
   signal: AbortSignal;
-  /** The LLM's id for this tool call: with `callId`, the idempotency key of side effects. */
+  /** The LLM's id for this call: unique per call; with callId it keys side effects (idempotencyKey). */
   toolCallId: string;
   /** The phone call's id (as in logs and call records), not the tool call's. */
   callId: string;
   caller: CallerIdentity;
   services: ToolServices;
   actions: CallActions;
+}
+
+/**
+ * The idempotency key of a tool call's side effect, scoped by call: a retried tool call (same id)
+ * gets the first result back instead of acting twice. The services scope it by operation.
+ */
+export function idempotencyKey(context: Pick<ToolContext, 'callId' | 'toolCallId'>): string {
+  return `${context.callId}:${context.toolCallId}`;
 }
 
 export interface ToolDefinition<Schema extends z.ZodObject = z.ZodObject> {

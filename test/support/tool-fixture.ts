@@ -7,6 +7,7 @@ import { createMemoryCache } from '../../src/cache/memory-cache.js';
 import type { Cache } from '../../src/cache/cache.js';
 import type { CalendarProvider } from '../../src/calendar/calendar.js';
 import { createLocalCalendar } from '../../src/calendar/local.js';
+import { createCustomerService } from '../../src/crm/customer-service.js';
 import type { Database } from '../../src/db/client.js';
 import { customers, vehicles } from '../../src/db/schema.js';
 import { createBookingService } from '../../src/scheduling/booking-service.js';
@@ -45,7 +46,8 @@ export async function openToolFixture(
   const now = () => FIXTURE_NOW;
   const calendar = options.calendar?.(database) ?? createLocalCalendar(database.db);
   const booking = createBookingService({ db: database.db, calendar, rules, shopName: 'Test Garage', cache, now });
-  const services: ToolServices = { db: database.db, booking, cache, rules, shopName: 'Test Garage', now };
+  const customerService = createCustomerService({ db: database.db, cache, timeZone: rules.timeZone, now, upcomingAppointments: booking.upcoming });
+  const services: ToolServices = { booking, customers: customerService, rules, shopName: 'Test Garage', now };
   let callCounter = 0;
 
   return {

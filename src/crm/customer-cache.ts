@@ -7,8 +7,12 @@ import type { Cache } from '../cache/cache.js';
 
 export const CUSTOMER_CACHE_TTL_MS = 5 * 60_000;
 
+/**
+ * The cached shape is part of the key ("v2": the CRM's record): instances of two versions share
+ * Redis during a rolling deploy, and neither may read a value in the other's shape.
+ */
 export function customerPhoneKey(phone: string): string {
-  return `customer:phone:${phone}`;
+  return `customer:v2:phone:${phone}`;
 }
 
 export async function invalidateCustomer(cache: Cache | undefined, customer: { phone: string }): Promise<void> {
