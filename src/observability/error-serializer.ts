@@ -76,14 +76,19 @@ function typeName(err: ErrorLike): string {
   return typeof err.name === 'string' ? err.name : 'Error';
 }
 
+/**
+ * drizzle's "Failed query: <sql>\nparams: <values>" without the values (the SQL has placeholders
+ * only), wherever it was copied: into another error's message, into a plain object by code that
+ * summarises errors itself, or into a log line's message (fastify logs a route's error so).
+ */
+export function withoutQueryParams(text: string): string {
+  const query = text.indexOf('Failed query: ');
+  const params = query < 0 ? -1 : text.indexOf('\nparams: ', query);
+  return params < 0 ? text : text.slice(0, params);
+}
+
 function safeMessage(err: ErrorLike, database: boolean): string {
-  let message = err.message;
-  // "Failed query: <sql>\nparams: <values>": the SQL has placeholders only, the values go. This
-  // also catches that message copied into another error's message, or into a plain object by
-  // code that summarises errors itself.
-  const query = message.indexOf('Failed query: ');
-  const params = query < 0 ? -1 : message.indexOf('\nparams: ', query);
-  if (params >= 0) message = message.slice(0, params);
+  let message = withoutQueryParams(err.message);
   if (database) {
     // PostgreSQL quotes a refused value: `invalid input syntax for type uuid: "..."`,
     // `value "..." is out of range for type integer`.

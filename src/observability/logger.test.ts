@@ -1,3 +1,4 @@
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { createLogger, secretScrubber } from './logger.js';
 
@@ -159,6 +160,21 @@ describe('logged database errors', () => {
     expect(JSON.parse(out).err.message).toBe(
       'calendar free/busy failed: Failed query: insert into "call_records" ("call_id", "transcript") values ($1, $2)',
     );
+  });
+
+  it('strips the parameters from a log message, as fastify writes a failed route', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ destination: { write: (line) => lines.push(line) } });
+    const app = Fastify({ loggerInstance: logger });
+    app.get('/fails', async () => {
+      throw failedInsert();
+    });
+    expect((await app.inject({ method: 'GET', url: '/fails' })).statusCode).toBe(500);
+    await app.close();
+    const out = lines.join('');
+    expect(out).toContain('"err":{"type":"DrizzleQueryError"');
+    expect(out).not.toContain('Ana Lopez');
+    expect(out).not.toContain('params');
   });
 
   it('keeps the fields of other errors, as pino does', () => {

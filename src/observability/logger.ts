@@ -8,7 +8,7 @@
  */
 import { pino } from 'pino';
 import type { DestinationStream, Level, Logger } from 'pino';
-import { serializeError } from './error-serializer.js';
+import { serializeError, withoutQueryParams } from './error-serializer.js';
 
 export type { Logger } from 'pino';
 
@@ -66,6 +66,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: REDACTED },
       serializers: { err: serializeError, error: serializeError },
+      hooks: {
+        logMethod(args, method) {
+          // The message too: fastify logs a failing route with the error's message as the msg.
+          return method.apply(this, args.map((arg) => (typeof arg === 'string' ? withoutQueryParams(arg) : arg)) as typeof args);
+        },
+      },
       base: { service: 'service-desk-agent' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
