@@ -156,7 +156,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
           { callId: record.callId, transport: info.transport, outcome, endReason: record.endReason, turns: record.turns.length },
           'call ended',
         );
-        await saveCallRecord(database.db, record, info.transport, { startedAt, endedAt });
+        const saved = await saveCallRecord(database.db, record, info.transport, { startedAt, endedAt });
+        if (saved.transcript === 'dropped') {
+          logger.warn({ callId: record.callId, code: saved.errorCode }, 'call record refused by the database: stored without its transcript');
+        }
       },
       onSessionEvent: (callId, event) => {
         switch (event.type) {

@@ -133,6 +133,30 @@ describe.each(databaseBackends())('database on $name', (backend) => {
     await database.db.delete(appointments).where(eq(appointments.id, row.id));
   });
 
+  it('stores free text cleaned of characters PostgreSQL refuses, on insert, update and lookup', async () => {
+    const phone = nextPhone();
+    const [customer] = await database.db
+      .insert(customers)
+      .values({ phone, firstName: 'Ana\u0000', lastName: 'Zy\u0007gmunt', email: 'ana@example.com\u0000' })
+      .returning();
+    expect(customer).toMatchObject({ firstName: 'Ana', lastName: 'Zygmunt', email: 'ana@example.com' });
+    // A lookup by the same dirty text finds the clean row.
+    expect(await database.db.query.customers.findFirst({ where: eq(customers.lastName, 'Zy\u0007gmunt') })).toMatchObject({ id: customer!.id });
+
+    const row = await book(new Date('2030-01-08T14:00:00Z'), 60, { notes: 'rattle\u0000 at\tspeed\nand \ud83d squeak' });
+    expect(row.notes).toBe('rattle at\tspeed\nand  squeak');
+    await database.db
+      .update(appointments)
+      .set({ status: 'cancelled', cancellationReason: 'moved\u0000 away\u001f' })
+      .where(eq(appointments.id, row.id));
+    const read = await database.db.query.appointments.findFirst({ where: eq(appointments.id, row.id) });
+    expect(read!.cancellationReason).toBe('moved away');
+
+    await database.db.insert(idempotencyKeys).values({ key: 'dirty\u0000', operation: 'book', result: { 'no\u0000te': 'a\u0000b' } });
+    const stored = await database.db.query.idempotencyKeys.findFirst({ where: eq(idempotencyKeys.key, 'dirty') });
+    expect(stored?.result).toEqual({ note: 'ab' });
+  });
+
   it('rejects an appointment whose end is not after its start', async () => {
     const start = new Date('2030-01-08T14:00:00Z');
     expect(await rejection(book(start, 0))).toBe(SQLSTATE.checkViolation);

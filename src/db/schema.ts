@@ -2,7 +2,8 @@
  * The system of record. Times are timestamptz (UTC instants); the shop's zone is applied only
  * when times are computed or spoken. The exclusion constraint that makes double booking
  * impossible cannot be expressed in drizzle-kit, so it lives in a custom migration
- * (drizzle/0001_*.sql) and is documented next to the table below.
+ * (drizzle/0001_*.sql) and is documented next to the table below. Every text and jsonb column
+ * stores its value cleaned of what PostgreSQL refuses (stored-text.ts).
  */
 import { sql } from 'drizzle-orm';
 import {
@@ -10,15 +11,14 @@ import {
   foreignKey,
   index,
   integer,
-  jsonb,
   pgEnum,
   pgTable,
   smallint,
-  text,
   timestamp,
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { cleanJsonb, cleanText } from './stored-text.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () =>
@@ -32,10 +32,10 @@ export const customers = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     /** E.164, the caller id the phone network verified; the key a caller is recognised by. */
-    phone: text('phone').notNull().unique(),
-    firstName: text('first_name').notNull(),
-    lastName: text('last_name').notNull(),
-    email: text('email'),
+    phone: cleanText('phone').notNull().unique(),
+    firstName: cleanText('first_name').notNull(),
+    lastName: cleanText('last_name').notNull(),
+    email: cleanText('email'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -50,9 +50,9 @@ export const vehicles = pgTable(
       .notNull()
       .references(() => customers.id, { onDelete: 'cascade' }),
     year: smallint('year').notNull(),
-    make: text('make').notNull(),
-    model: text('model').notNull(),
-    vin: text('vin'),
+    make: cleanText('make').notNull(),
+    model: cleanText('model').notNull(),
+    vin: cleanText('vin'),
     mileage: integer('mileage'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -86,15 +86,15 @@ export const appointments = pgTable(
       .notNull()
       .references(() => customers.id, { onDelete: 'restrict' }),
     vehicleId: uuid('vehicle_id').notNull(),
-    serviceType: text('service_type').notNull(),
+    serviceType: cleanText('service_type').notNull(),
     startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
     endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
     /** Service bay; one today, a column already so more bays need no constraint change. */
     bay: smallint('bay').notNull().default(1),
     status: appointmentStatus('status').notNull().default('scheduled'),
-    cancellationReason: text('cancellation_reason'),
-    notes: text('notes'),
-    calendarEventId: text('calendar_event_id'),
+    cancellationReason: cleanText('cancellation_reason'),
+    notes: cleanText('notes'),
+    calendarEventId: cleanText('calendar_event_id'),
     /**
      * Bumped by every change the calendar must reflect. The reconciler marks a row synced only if
      * the version it projected is still current, so a reschedule during a slow sync is not lost.
@@ -103,7 +103,7 @@ export const appointments = pgTable(
     calendarSyncState: calendarSyncState('calendar_sync_state').notNull().default('pending'),
     calendarSyncAttempts: integer('calendar_sync_attempts').notNull().default(0),
     calendarSyncNextAt: timestamp('calendar_sync_next_at', { withTimezone: true }),
-    calendarSyncError: text('calendar_sync_error'),
+    calendarSyncError: cleanText('calendar_sync_error'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -128,9 +128,9 @@ export const appointments = pgTable(
  * database, not in memory, because any instance may receive the retry.
  */
 export const idempotencyKeys = pgTable('idempotency_keys', {
-  key: text('key').primaryKey(),
-  operation: text('operation').notNull(),
-  result: jsonb('result').notNull(),
+  key: cleanText('key').primaryKey(),
+  operation: cleanText('operation').notNull(),
+  result: cleanJsonb('result').notNull(),
   createdAt: createdAt(),
 });
 
@@ -149,15 +149,15 @@ export const callRecords = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     /** The transport's id for the call (Twilio CallSid, or a generated id for browser calls). */
-    callId: text('call_id').notNull().unique(),
-    callerNumber: text('caller_number'),
-    transport: text('transport').notNull(),
+    callId: cleanText('call_id').notNull().unique(),
+    callerNumber: cleanText('caller_number'),
+    transport: cleanText('transport').notNull(),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     endedAt: timestamp('ended_at', { withTimezone: true }),
     outcome: callOutcome('outcome'),
-    transcript: jsonb('transcript').notNull().default([]),
-    toolCalls: jsonb('tool_calls').notNull().default([]),
-    latencies: jsonb('latencies').notNull().default([]),
+    transcript: cleanJsonb('transcript').notNull().default([]),
+    toolCalls: cleanJsonb('tool_calls').notNull().default([]),
+    latencies: cleanJsonb('latencies').notNull().default([]),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

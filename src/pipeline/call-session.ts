@@ -126,7 +126,11 @@ export interface CallRecord {
   toolCalls: ToolCallRecord[];
   turns: TurnLatency[];
   bargeIns: number;
-  transferred: boolean;
+  /**
+   * What the call achieved, as the tool port reported it for the last tool call that changed
+   * something ('booked', then 'cancelled'); undefined when none did. Opaque to the pipeline.
+   */
+  outcome: string | undefined;
 }
 
 export interface CallSession {
@@ -167,7 +171,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     toolCalls: [],
     turns: [],
     bargeIns: 0,
-    transferred: false,
+    outcome: undefined,
   };
 
   let stt: SttStream | undefined;
@@ -190,11 +194,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
 
   const caller = { phoneNumber: options.callerNumber, verifiedCustomerIds: new Set<string>() };
   const actions: CallActions = {
-    async transferToHuman(reason) {
-      const outcome = await transport.transfer(reason);
-      if (outcome.transferred) record.transferred = true;
-      return outcome;
-    },
+    transferToHuman: (reason) => transport.transfer(reason),
     async endCall() {
       hangupRequested = true;
     },
@@ -529,6 +529,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
             durationMs: Math.round(info.durationMs),
             outcome: info.outcome,
           });
+          if (info.callOutcome !== undefined) record.outcome = info.callOutcome;
           emit({ type: 'tool_result', id: toolCallId, name: info.name, result, durationMs: Math.round(info.durationMs) });
         },
       })

@@ -24,6 +24,7 @@ export const bookAppointment = defineTool({
   filler: 'Booking that for you now.',
   timeoutMs: 8_000,
   mutates: true,
+  outcome: 'booked',
   async execute(args, context) {
     const refusal = await refuseUnlessCallerOwns(args.customer_id, context);
     if (refusal) return refusal;

@@ -14,6 +14,7 @@ export const cancelAppointment = defineTool({
   filler: 'Let me take care of that.',
   timeoutMs: 8_000,
   mutates: true,
+  outcome: 'cancelled',
   async execute(args, context) {
     const { appointment, unchanged } = await context.services.booking.cancel(
       { appointmentId: args.appointment_id, customerId: await callerCustomerIds(context), reason: args.reason },

@@ -9,7 +9,7 @@ import {
   type ToolErrorInfo,
   type ToolResultInfo,
 } from './dispatcher.js';
-import { defineTool, ok, type AnyTool, type ToolContext, type ToolResult, type ToolServices } from './tool.js';
+import { defineTool, fail, ok, type AnyTool, type ToolContext, type ToolResult, type ToolServices } from './tool.js';
 
 const base: Omit<ToolContext, 'signal' | 'toolCallId'> = {
   callId: 'call-1',
@@ -415,6 +415,66 @@ describe('createToolDispatcher', () => {
       });
       expect(results[0]?.result.success).toBe(true);
       expect(errors.map((e) => e.source)).toEqual(['callback', 'callback']);
+    });
+  });
+
+  describe('call outcomes', () => {
+    /** A record-changing tool that succeeds, or fails with `success: false`, as its argument says. */
+    function changer(name: string, outcome: AnyTool['outcome']): AnyTool {
+      return defineTool({
+        name,
+        description: `Changes a record (${name}).`,
+        parameters: z.object({ succeed: z.boolean(), transferred: z.boolean().optional() }),
+        mutates: true,
+        outcome,
+        async execute(args) {
+          return args.succeed ? ok({ transferred: args.transferred ?? false }, 'done') : fail('slot_taken', 'That time is taken.');
+        },
+      });
+    }
+
+    it('reports the outcome a tool declares only for a call that ran and succeeded', async () => {
+      const book = changer('book', 'booked');
+      const read = sleeper('read', { ms: 1 });
+      const rec = recorder();
+      const d = createToolDispatcher({ tools: [book, read] });
+      await d.dispatch(
+        [call('c1', 'book', { succeed: true }), call('c2', 'book', { succeed: false }), call('c3', 'read'), call('c4', 'book', {})],
+        rec.ctx(),
+      );
+      // A repeated id changed nothing the second time.
+      await d.dispatch([call('c1', 'book', { succeed: true })], rec.ctx());
+      // Results arrive as calls settle: the invalid call first.
+      expect(rec.results.map((r) => [r.id, r.info.outcome, r.info.callOutcome]).sort()).toEqual([
+        ['c1', 'duplicate', undefined],
+        ['c1', 'ok', 'booked'],
+        ['c2', 'ok', undefined],
+        ['c3', 'ok', undefined],
+        ['c4', 'invalid', undefined],
+      ]);
+    });
+
+    it('lets a tool decide its outcome from the result, and survives a decision that throws', async () => {
+      const transfer = changer('transfer', (data) => ((data as { transferred: boolean }).transferred ? 'transferred' : undefined));
+      const broken = changer('broken', () => {
+        throw new Error('bad outcome');
+      });
+      const errors: ToolErrorInfo[] = [];
+      const rec = recorder();
+      const d = createToolDispatcher({ tools: [transfer, broken], onError: (info) => errors.push(info) });
+      await d.dispatch(
+        [call('c1', 'transfer', { succeed: true, transferred: false }), call('c2', 'transfer', { succeed: true, transferred: true }), call('c3', 'broken', { succeed: true })],
+        rec.ctx(),
+      );
+      expect(rec.results.map((r) => r.info.callOutcome)).toEqual([undefined, 'transferred', undefined]);
+      expect(rec.results[2]?.result.success).toBe(true);
+      expect(errors.map((e) => e.toolCallId)).toEqual(['c3']);
+    });
+
+    it('refuses an outcome on a tool that changes no records', () => {
+      expect(() =>
+        defineTool({ name: 'peek', description: 'Reads.', parameters: z.object({}), outcome: 'booked', execute: async () => ok(null, 'ok') }),
+      ).toThrow(/declares an outcome but does not change records/);
     });
   });
 });

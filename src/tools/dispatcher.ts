@@ -29,6 +29,11 @@ export interface ToolResultInfo {
   /** From the handler's start; from the start of the batch when no handler ran. */
   durationMs: number;
   outcome: DispatchOutcome;
+  /**
+   * What the call as a whole achieved through this tool call ('booked'), as the tool declares
+   * it; only for a call that ran and succeeded, undefined otherwise.
+   */
+  callOutcome: string | undefined;
 }
 
 export interface DispatchedToolResult {
@@ -207,6 +212,18 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
     });
   }
 
+  /** The call outcome a successful result of `tool` stands for, if it declares one. */
+  function declaredOutcome(tool: AnyTool, call: ToolCallRequest, result: ToolResult): string | undefined {
+    if (!result.success || tool.outcome === undefined) return undefined;
+    if (typeof tool.outcome === 'string') return tool.outcome;
+    try {
+      return tool.outcome(result.data);
+    } catch (error) {
+      report({ toolCallId: call.id, toolName: call.name, source: 'handler', error });
+      return undefined;
+    }
+  }
+
   /** Runs a dispatch callback; one that throws is reported, never allowed to break the batch. */
   function callback(call: ToolCallRequest, fn: () => void): void {
     try {
@@ -220,8 +237,15 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
     const batchStartedAt = performance.now();
     const planned = calls.map(plan);
 
-    const deliver = (call: ToolCallRequest, result: ToolResult, outcome: DispatchOutcome, since: number): DispatchedToolResult => {
-      const info: ToolResultInfo = { name: call.name, durationMs: Math.round(performance.now() - since), outcome };
+    const deliver = (
+      call: ToolCallRequest,
+      result: ToolResult,
+      outcome: DispatchOutcome,
+      since: number,
+      tool?: AnyTool,
+    ): DispatchedToolResult => {
+      const callOutcome = tool !== undefined && outcome === 'ok' ? declaredOutcome(tool, call, result) : undefined;
+      const info: ToolResultInfo = { name: call.name, durationMs: Math.round(performance.now() - since), outcome, callOutcome };
       callback(call, () => ctx.onResult?.(call.id, result, info));
       return { id: call.id, name: call.name, result };
     };
@@ -258,7 +282,7 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
           }
           return running.then(({ result, outcome, startedAt }) => {
             p.settle(result);
-            return deliver(p.call, result, outcome, startedAt);
+            return deliver(p.call, result, outcome, startedAt, p.tool);
           });
         }
       }

@@ -19,6 +19,7 @@ export const rescheduleAppointment = defineTool({
   filler: 'Let me move that for you.',
   timeoutMs: 8_000,
   mutates: true,
+  outcome: 'rescheduled',
   async execute(args, context) {
     const { appointment, unchanged } = await context.services.booking.reschedule(
       { appointmentId: args.appointment_id, customerId: await callerCustomerIds(context), newScheduledAt: args.new_datetime },

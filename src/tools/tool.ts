@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { CallerIdentity } from '../crm/caller.js';
 import type { CustomerService } from '../crm/customer-service.js';
+import type { CallOutcome } from '../db/call-records.js';
 import type { BookingService } from '../scheduling/booking-service.js';
 import type { BusinessRules } from '../scheduling/business-rules.js';
 
@@ -73,6 +74,12 @@ export interface ToolDefinition<Schema extends z.ZodObject = z.ZodObject> {
   timeoutMs: number;
   /** True when the tool changes records: such calls in one batch run one after another. */
   mutates: boolean;
+  /**
+   * What a successful call of this tool achieves for the call as a whole ('booked'); the call is
+   * recorded with the last one achieved. A function decides from the result's data when success
+   * alone does not say (a transfer that became a call-back achieved nothing).
+   */
+  outcome?: CallOutcome | ((data: unknown) => CallOutcome | undefined);
   execute(args: z.infer<Schema>, context: ToolContext): Promise<ToolResult>;
 }
 
@@ -85,6 +92,9 @@ type ToolSpec<Schema extends z.ZodObject> = Omit<ToolDefinition<Schema>, 'filler
 export function defineTool<Schema extends z.ZodObject>(spec: ToolSpec<Schema>): ToolDefinition<Schema> {
   if (!/^[a-zA-Z0-9_-]{1,64}$/.test(spec.name)) {
     throw new Error(`tool name "${spec.name}" is not a valid function name (a-z, A-Z, 0-9, _ and -, at most 64)`);
+  }
+  if (spec.outcome !== undefined && spec.mutates !== true) {
+    throw new Error(`tool "${spec.name}" declares an outcome but does not change records (mutates: true)`);
   }
   return {
     filler: DEFAULT_FILLER,

@@ -11,6 +11,8 @@ export const transferToHuman = defineTool({
   filler: 'Let me get someone from the shop for you.',
   timeoutMs: 8_000,
   mutates: true,
+  // Without a number to dial the call-back is arranged instead: the caller is still on our line.
+  outcome: (data) => ((data as { transferred?: unknown } | null)?.transferred === true ? 'transferred' : undefined),
   async execute(args, context) {
     const outcome = await context.actions.transferToHuman(args.reason?.trim() || undefined);
     return ok({ transferred: outcome.transferred }, outcome.message);
