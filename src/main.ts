@@ -19,6 +19,7 @@ import { pendingSyncCount } from './db/appointment-queries.js';
 import { callOutcome, saveCallRecord } from './db/call-records.js';
 import { openDatabase } from './db/client.js';
 import type { Database } from './db/client.js';
+import { createStreamTokenLedger } from './db/stream-token-ledger.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import type { Metrics } from './observability/metrics.js';
@@ -208,6 +209,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
           publicUrl: config.publicUrl,
           authToken: config.twilio.authToken,
           streamTokenTtlSeconds: config.calls.streamTokenTtlSeconds,
+          tokenLedger: createStreamTokenLedger(database.db),
           transferNumber: config.twilio.transferNumber,
           callControl,
           logger,
