@@ -18,6 +18,7 @@ import type { AudioFormat } from './core/frames.js';
 import { pendingSyncCount } from './db/appointment-queries.js';
 import { callOutcome, saveCallRecord } from './db/call-records.js';
 import { openDatabase } from './db/client.js';
+import { DataDirInUseError } from './db/data-dir-lock.js';
 import type { Database } from './db/client.js';
 import { createStreamTokenLedger } from './db/stream-token-ledger.js';
 import { createLogger } from './observability/logger.js';
@@ -350,7 +351,9 @@ async function main(): Promise<void> {
   try {
     running = await startApp(config, logger);
   } catch (error) {
-    logger.fatal({ err: error }, 'failed to start');
+    // Like a configuration error, something for the operator to act on, not a crash: one plain line.
+    if (error instanceof DataDirInUseError) process.stderr.write(`${error.message}\n`);
+    else logger.fatal({ err: error }, 'failed to start');
     process.exit(1);
   }
 
