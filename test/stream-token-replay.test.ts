@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { eq } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Database } from '../src/db/client.js';
 import { callRecords } from '../src/db/schema.js';
 import { createStreamTokenLedger } from '../src/db/stream-token-ledger.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -86,7 +87,7 @@ describe.each(databaseBackends())('two instances sharing one database, on $name'
   });
 
   /** One instance: its own routes, logger and call manager, on its own handle of the shared database. */
-  async function instance(handle: { db: Parameters<typeof createStreamTokenLedger>[0] }): Promise<Instance> {
+  async function instance(handle: Database): Promise<Instance> {
     const lines: string[] = [];
     const starts: string[] = [];
     const logger = createLogger({ level: 'info', secrets: [AUTH_TOKEN], destination: { write: (line) => lines.push(line) } });
