@@ -19,7 +19,9 @@ import { createCustomerService } from './crm/customer-service.js';
 import { pendingSyncCount } from './db/appointment-queries.js';
 import { callOutcome, saveCallRecord } from './db/call-records.js';
 import { openDatabase } from './db/client.js';
+import { DataDirInUseError } from './db/data-dir-lock.js';
 import type { Database } from './db/client.js';
+import { createStreamTokenLedger } from './db/stream-token-ledger.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import type { Metrics } from './observability/metrics.js';
@@ -220,6 +222,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
           publicUrl: config.publicUrl,
           authToken: config.twilio.authToken,
           streamTokenTtlSeconds: config.calls.streamTokenTtlSeconds,
+          tokenLedger: createStreamTokenLedger(database.db),
           transferNumber: config.twilio.transferNumber,
           callControl,
           logger,
@@ -366,7 +369,9 @@ async function main(): Promise<void> {
   try {
     running = await startApp(config, logger);
   } catch (error) {
-    logger.fatal({ err: error }, 'failed to start');
+    // Like a configuration error, something for the operator to act on, not a crash: one plain line.
+    if (error instanceof DataDirInUseError) process.stderr.write(`${error.message}\n`);
+    else logger.fatal({ err: error }, 'failed to start');
     process.exit(1);
   }
 

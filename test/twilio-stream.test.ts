@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { SessionEvent } from '../src/core/frames.js';
+import { createStreamTokenLedger } from '../src/db/stream-token-ledger.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createCallManager } from '../src/pipeline/call-manager.js';
 import type { CallManager } from '../src/pipeline/call-manager.js';
@@ -92,6 +93,7 @@ async function startStreamServer(options: { tts: ScriptedTts; greeting: string; 
         publicUrl: PUBLIC_URL,
         authToken: AUTH_TOKEN,
         streamTokenTtlSeconds: 60,
+        tokenLedger: createStreamTokenLedger(fixture.database.db),
         transferNumber: TRANSFER_NUMBER,
         callControl: createTwilioCallControl({ accountSid: ACCOUNT, authToken: AUTH_TOKEN, apiBaseUrl: rest.baseUrl, timeoutMs: 2_000 }),
         logger,

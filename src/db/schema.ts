@@ -134,6 +134,22 @@ export const idempotencyKeys = pgTable('idempotency_keys', {
   createdAt: createdAt(),
 });
 
+/**
+ * Twilio stream tokens that have started a media stream: a token starts at most one stream,
+ * whichever instance it reaches, because claiming one is an insert that only the first instance
+ * wins. Keyed by a digest of the token, never the token. Rows are swept a while after they expire
+ * (an expired token is refused before it gets here), so the table holds only recent calls.
+ */
+export const usedStreamTokens = pgTable(
+  'used_stream_tokens',
+  {
+    tokenId: cleanText('token_id').primaryKey(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('used_stream_tokens_expires_at_idx').on(t.expiresAt)],
+);
+
 export const callOutcome = pgEnum('call_outcome', [
   'booked',
   'cancelled',
@@ -169,6 +185,7 @@ export const schema = {
   vehicles,
   appointments,
   idempotencyKeys,
+  usedStreamTokens,
   callRecords,
   appointmentStatus,
   calendarSyncState,

@@ -8,7 +8,8 @@ import { connectTwilioCaller, twilioSid } from '../../test/emulators/twilio.js';
 import { createLogger } from '../observability/logger.js';
 import type { CallManager } from '../pipeline/call-manager.js';
 import { twilioSignature } from '../transports/twilio/signature.js';
-import { deriveStreamTokenSecret, verifyStreamToken } from '../transports/twilio/stream-token.js';
+import { deriveStreamTokenSecret, issueStreamToken, verifyStreamToken } from '../transports/twilio/stream-token.js';
+import type { StreamTokenLedger } from '../transports/twilio/stream-token.js';
 import { buildServer } from './app.js';
 import { AT_CAPACITY_MESSAGE, CLOSE_POLICY, twilioRoutes } from './twilio-routes.js';
 
@@ -24,6 +25,9 @@ const PARAMS = {
   CallStatus: 'ringing',
   Direction: 'inbound',
 };
+
+/** Webhook tests start no stream; the ledger itself is exercised in test/stream-token-replay.test.ts. */
+const acceptingLedger: StreamTokenLedger = { claim: async () => true };
 
 function fakeManager(accepting: boolean): CallManager {
   return {
@@ -53,6 +57,7 @@ describe('POST /twilio/voice', () => {
           publicUrl: 'publicUrl' in options ? options.publicUrl : PUBLIC_URL,
           authToken: 'authToken' in options ? options.authToken : AUTH_TOKEN,
           streamTokenTtlSeconds: 120,
+          tokenLedger: acceptingLedger,
           transferNumber: undefined,
           callControl: undefined,
           logger,
@@ -195,7 +200,7 @@ describe('GET /twilio/stream before a call starts', () => {
     close = undefined;
   });
 
-  async function listen(options: { authToken?: string | undefined } = {}) {
+  async function listen(options: { authToken?: string | undefined; tokenLedger?: StreamTokenLedger } = {}) {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: { write: (line) => lines.push(line) } });
     let starts = 0;
@@ -209,6 +214,7 @@ describe('GET /twilio/stream before a call starts', () => {
           publicUrl: PUBLIC_URL,
           authToken: 'authToken' in options ? options.authToken : AUTH_TOKEN,
           streamTokenTtlSeconds: 120,
+          tokenLedger: options.tokenLedger ?? acceptingLedger,
           transferNumber: undefined,
           callControl: undefined,
           logger,
@@ -243,5 +249,22 @@ describe('GET /twilio/stream before a call starts', () => {
     expect((await caller.closed).code).toBe(1011);
     expect(starts()).toBe(0);
     expect(lines.join('')).toContain('TWILIO_AUTH_TOKEN is not set');
+  });
+
+  it('refuses a stream with a valid token, fail closed, when the token ledger cannot answer', async () => {
+    const unavailable: StreamTokenLedger = {
+      claim: async () => {
+        throw new Error('the stream token ledger is unavailable: connect ECONNREFUSED 127.0.0.1:5432');
+      },
+    };
+    const { url, lines, starts } = await listen({ tokenLedger: unavailable });
+    const callSid = twilioSid('CA');
+    const token = issueStreamToken({ secret: deriveStreamTokenSecret(AUTH_TOKEN), callSid, ttlSeconds: 120, now: Date.now() });
+    const caller = await connectTwilioCaller({ url, callSid, customParameters: { token } });
+    expect((await caller.closed).code).toBe(1013);
+    expect(starts()).toBe(0);
+    const refusal = lines.filter((line) => line.includes('cannot check that its stream token is unused'));
+    expect(refusal.map((line) => (JSON.parse(line) as { level: number }).level)).toEqual([40]); // warn, not error
+    expect(lines.join('')).not.toContain(token);
   });
 });

@@ -8,7 +8,7 @@
  *
  * Nothing a client sends on the stream can end the server or another call: malformed messages are
  * logged (rate-limited, never their payloads) and dropped, and a stream that cannot show a token
- * minted for its own call is closed before any session starts. A stream that stops reading ends
+ * minted for its own call, and not used before, is closed before any session starts. A stream that stops reading ends
  * its call once the bytes held for it pass a bound, and the server closes every stream it is done
  * with itself (after `stop` too), rather than wait for the other side.
  */
@@ -23,7 +23,8 @@ import type { TwilioCallControl } from '../transports/twilio/call-control.js';
 import { decodeTwilioMessage, encodeTwilioFrame, MAX_TWILIO_MESSAGE_BYTES } from '../transports/twilio/serializer.js';
 import type { TwilioStreamState } from '../transports/twilio/serializer.js';
 import { validateTwilioSignature } from '../transports/twilio/signature.js';
-import { deriveStreamTokenSecret, issueStreamToken, verifyStreamToken } from '../transports/twilio/stream-token.js';
+import { deriveStreamTokenSecret, issueStreamToken, streamTokenUse, verifyStreamToken } from '../transports/twilio/stream-token.js';
+import type { StreamTokenLedger } from '../transports/twilio/stream-token.js';
 import { connectStreamTwiml, sayAndHangupTwiml } from '../transports/twilio/twiml.js';
 import { closeSocket, createBoundedSender } from './socket-guards.js';
 
@@ -54,6 +55,8 @@ export interface TwilioRoutesDeps {
   publicUrl: string | undefined;
   authToken: string | undefined;
   streamTokenTtlSeconds: number;
+  /** Where used stream tokens are remembered; shared by every instance, so a token starts one stream. */
+  tokenLedger: StreamTokenLedger;
   transferNumber: string | undefined;
   callControl: TwilioCallControl | undefined;
   logger: Logger;
@@ -201,6 +204,27 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       }
     }
 
+    /**
+     * A token starts one stream, ever: a second use is a replay (or a copy) and is refused. When
+     * the ledger cannot answer (database down) the stream is refused too, fail closed: a check
+     * that lapses whenever the database does protects nothing, and a call could neither look the
+     * caller up nor book then. The caller hears Twilio's own error; calling back gets a new token.
+     */
+    async function claimToken(token: string, id: string): Promise<boolean> {
+      const use = streamTokenUse(token);
+      try {
+        if (await deps.tokenLedger.claim(use.id, use.expiresAt)) return true;
+        streamLog.warn({ callId: id }, 'media stream refused: its stream token was already used');
+        phase = 'closed';
+        close(CLOSE_POLICY, 'stream token used');
+      } catch (error) {
+        streamLog.warn({ callId: id, err: errorSummary(error) }, 'media stream refused: cannot check that its stream token is unused');
+        phase = 'closed';
+        close(CLOSE_TRY_LATER, 'token check unavailable');
+      }
+      return false;
+    }
+
     function onStart(frame: Extract<InboundFrame, { kind: 'start' }>, streamSid: string): void {
       clearTimeout(startTimer);
       state.streamSid = streamSid;
@@ -219,10 +243,13 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       }
       phase = 'starting';
       const id = callSid;
-      deps.manager
-        .start({ callId: id, callerNumber: frame.callerNumber, transportName: 'twilio', transport })
+      claimToken(frame.parameters.token ?? '', id)
+        .then((claimed) =>
+          claimed ? deps.manager.start({ callId: id, callerNumber: frame.callerNumber, transportName: 'twilio', transport }) : undefined,
+        )
         .then(
           (result) => {
+            if (result === undefined) return;
             if (!result.ok) {
               streamLog.warn({ callId: id, reason: result.reason }, 'media stream refused by the call manager');
               phase = 'closed';

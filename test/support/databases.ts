@@ -12,12 +12,49 @@ import type { Database } from '../../src/db/client.js';
 export interface DatabaseBackend {
   name: 'pglite' | 'postgres';
   open(): Promise<Database>;
+  /**
+   * One fresh database seen through two handles, as two instances see a shared one: two pools on
+   * PostgreSQL; on PGlite (in-process, one owner) the same handle twice. `close` closes both.
+   */
+  openShared(): Promise<{ handles: [Database, Database]; close(): Promise<void> }>;
+  /** The settings `startApp` needs to use a fresh database of this kind. */
+  appEnv(): Promise<{ env: Record<string, string>; remove(): Promise<void> }>;
 }
 
 export function databaseBackends(): DatabaseBackend[] {
-  const backends: DatabaseBackend[] = [{ name: 'pglite', open: openMigratedPglite }];
+  const backends: DatabaseBackend[] = [
+    {
+      name: 'pglite',
+      open: openMigratedPglite,
+      async openShared() {
+        const database = await openMigratedPglite();
+        return { handles: [database, database], close: () => database.close() };
+      },
+      appEnv: async () => ({ env: { DATA_DIR: 'memory://' }, remove: async () => undefined }),
+    },
+  ];
   const adminUrl = process.env.TEST_DATABASE_URL;
-  if (adminUrl) backends.push({ name: 'postgres', open: () => openThrowawayPostgres(adminUrl) });
+  if (adminUrl) {
+    backends.push({
+      name: 'postgres',
+      open: () => openThrowawayPostgres(adminUrl),
+      async openShared() {
+        const first = await openThrowawayPostgres(adminUrl);
+        const second = await openDatabase({ url: first.url, maxConnections: 60 });
+        return {
+          handles: [first, second],
+          async close() {
+            await second.close();
+            await first.close();
+          },
+        };
+      },
+      async appEnv() {
+        const { url, drop } = await createThrowawayPostgres(adminUrl);
+        return { env: { DATABASE_URL: url }, remove: drop };
+      },
+    });
+  }
   return backends;
 }
 
@@ -27,19 +64,29 @@ async function openMigratedPglite(): Promise<Database> {
   return database;
 }
 
-async function openThrowawayPostgres(adminUrl: string): Promise<Database> {
+async function openThrowawayPostgres(adminUrl: string): Promise<Database & { url: string }> {
+  const { url, drop } = await createThrowawayPostgres(adminUrl);
+  const database = await openDatabase({ url, maxConnections: 60 });
+  await database.migrate();
+  return {
+    ...database,
+    url,
+    async close() {
+      await database.close();
+      await drop();
+    },
+  };
+}
+
+/** An empty database of its own on the server at `adminUrl`; `drop` removes it. */
+async function createThrowawayPostgres(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `test_${randomBytes(6).toString('hex')}`;
   await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), maxConnections: 60 });
-  await database.migrate();
   return {
-    ...database,
-    async close() {
-      await database.close();
-      await withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    },
+    url: url.toString(),
+    drop: () => withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
   };
 }
 

@@ -34,6 +34,8 @@ export interface PhoneApp {
   webhook(callSid: string, from: string): Promise<{ statusCode: number; body: string }>;
   /** Webhook, then the media stream with the TwiML's parameters. */
   placeCall(from: string, callSid?: string): Promise<TwilioCaller>;
+  /** Opens a media stream for `callSid` as Twilio does for this TwiML: presenting its <Parameter>s. */
+  connectStream(callSid: string, twiml: string): Promise<TwilioCaller>;
   /** Stops the app (if not stopped yet) and every emulator. */
   close(): Promise<void>;
 }
@@ -96,6 +98,18 @@ export async function startPhoneApp(options: { env?: Record<string, string>; goo
     return { statusCode: response.statusCode, body: response.body };
   }
 
+  function connectStream(callSid: string, twiml: string): Promise<TwilioCaller> {
+    const parameters = Object.fromEntries(
+      [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]),
+    );
+    return connectTwilioCaller({
+      url: `${running.url.replace('http', 'ws')}/twilio/stream`,
+      callSid,
+      customParameters: parameters,
+      speed: 20,
+    });
+  }
+
   return {
     running,
     stack,
@@ -104,19 +118,12 @@ export async function startPhoneApp(options: { env?: Record<string, string>; goo
     logLines,
     secrets: config.secrets,
     webhook,
+    connectStream,
     async placeCall(from, callSid = twilioSid('CA')) {
       const { statusCode, body } = await webhook(callSid, from);
       expect(statusCode).toBe(200);
       expect(body).toContain('<Connect><Stream');
-      const parameters = Object.fromEntries(
-        [...body.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]),
-      );
-      return connectTwilioCaller({
-        url: `${running.url.replace('http', 'ws')}/twilio/stream`,
-        callSid,
-        customParameters: parameters,
-        speed: 20,
-      });
+      return connectStream(callSid, body);
     },
     async close() {
       await running.stop();

@@ -1,6 +1,7 @@
 /**
- * Runs the server as `npm start` does (tsx on src/main.ts) in a child process with a chosen
- * environment, collecting its output, so tests see what an operator would.
+ * Runs the server as `npm start` does (tsx on src/main.ts), or another script as its npm script
+ * does (e.g. the seed CLI), in a child process with a chosen environment, collecting its output,
+ * so tests see what an operator would.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -16,7 +17,12 @@ export interface SpawnedServer {
 }
 
 export function spawnServer(env: Record<string, string>): SpawnedServer {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  return spawnScript('src/main.ts', [], env);
+}
+
+/** `script` (a path from the repository root) under tsx, with `args`. */
+export function spawnScript(script: string, args: readonly string[], env: Record<string, string>): SpawnedServer {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
     // A clean environment: only PATH/HOME from the parent, so nothing from the developer's shell leaks in.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveStreamTokenSecret, issueStreamToken, verifyStreamToken } from './stream-token.js';
+import { deriveStreamTokenSecret, issueStreamToken, streamTokenUse, verifyStreamToken } from './stream-token.js';
 
 const secret = deriveStreamTokenSecret('auth-token-0123456789');
 const CALL = 'CA0123456789abcdef0123456789abcdef';
@@ -42,5 +42,27 @@ describe('stream tokens', () => {
 
   it.each([undefined, '', 'garbage', 'v1..', 'v2.1.abc', `${'x'.repeat(10_000)}`])('rejects malformed token %#', (bad) => {
     expect(verifyStreamToken({ secret, token: bad, callSid: CALL, now: NOW })).toBe('invalid');
+  });
+});
+
+describe('stream token use (what the single-use ledger keeps)', () => {
+  const token = issueStreamToken({ secret, callSid: CALL, ttlSeconds: 300, now: NOW });
+
+  it('is a digest of the token, never the token or its MAC, with the token’s expiry', () => {
+    const use = streamTokenUse(token);
+    expect(use.expiresAt.getTime()).toBe(NOW + 300_000);
+    expect(use.id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(token).not.toContain(use.id);
+    expect(use.id).not.toBe(token.split('.')[2]);
+  });
+
+  it('tells two tokens of one call apart, and gives one token the same id every time', () => {
+    const later = issueStreamToken({ secret, callSid: CALL, ttlSeconds: 300, now: NOW + 1_000 });
+    expect(streamTokenUse(later).id).not.toBe(streamTokenUse(token).id);
+    expect(streamTokenUse(token).id).toBe(streamTokenUse(token).id);
+  });
+
+  it('refuses what is not a token', () => {
+    expect(() => streamTokenUse('garbage')).toThrow('not a stream token');
   });
 });

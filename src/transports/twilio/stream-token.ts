@@ -6,14 +6,25 @@
  *
  * Token: `v1.<expiry, unix seconds>.<base64url HMAC-SHA256(secret, "v1|callSid|expiry")>`. The
  * CallSid is bound by the MAC rather than carried, so a token is useless for any other call.
- * Stateless on purpose: any instance behind the phone number can verify what another issued.
+ * Verification is stateless, so any instance behind the phone number can verify what another
+ * issued; single use is the one piece of state, kept by a `StreamTokenLedger` that every instance
+ * shares (the database), so a token replayed within its lifetime starts nothing.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 const VERSION = 'v1';
 const TOKEN_PATTERN = /^v1\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 
 export type StreamTokenCheck = 'ok' | 'expired' | 'invalid';
+
+/** Remembers which tokens have started a stream, across every instance sharing it. */
+export interface StreamTokenLedger {
+  /**
+   * True the first time `id` is claimed, false for every later claim, whichever instance made the
+   * first. Rejects when it cannot tell (the store is unreachable); its error carries no id.
+   */
+  claim(id: string, expiresAt: Date): Promise<boolean>;
+}
 
 /**
  * The key stream tokens are signed with, derived from the auth token so the auth token itself
@@ -50,6 +61,16 @@ export function verifyStreamToken(input: {
   // Authenticity before expiry: a forged token is 'invalid' whatever expiry it claims.
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'invalid';
   return input.now >= expiry * 1000 ? 'expired' : 'ok';
+}
+
+/**
+ * What the ledger keeps of a verified token: a digest, so the store never holds a usable token,
+ * and the token's expiry, after which the entry may go (an expired token is refused anyway).
+ */
+export function streamTokenUse(token: string): { id: string; expiresAt: Date } {
+  const expiry = Number(TOKEN_PATTERN.exec(token)?.[1]);
+  if (!Number.isFinite(expiry)) throw new Error('not a stream token');
+  return { id: createHash('sha256').update(token).digest('base64url'), expiresAt: new Date(expiry * 1000) };
 }
 
 function mac(secret: Buffer | string, callSid: string, expiry: number): string {
