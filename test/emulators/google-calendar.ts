@@ -4,6 +4,12 @@
  * client can be tested against it: error bodies `{ error: { code, message, errors: [...], status } }`,
  * token responses `{ access_token, expires_in, token_type, scope }`, client-supplied event ids.
  *
+ * The account has a primary calendar (`primary` is its alias) and any calendars a test creates;
+ * events live per calendar and an unknown calendar is 404 notFound. Served: calendarList.list,
+ * events insert/get/patch/update/delete/list (with sync tokens, google/events-list.ts)/watch,
+ * channels.stop (push notifications, google/push.ts) and freebusy.query (google/free-busy.ts).
+ * Tests can also act as the shop's staff in the Google UI (google/staff.ts).
+ *
  * googleapis builds request URLs as rootUrl + '/calendar/v3/...', so the emulator serves the API at
  * its root and the token endpoint at /token.
  */
@@ -11,6 +17,21 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { listEvents } from './google/events-list.js';
+import { freeBusy } from './google/free-busy.js';
+import type { Interval } from './google/free-busy.js';
+import { createPushHub } from './google/push.js';
+import type { PushDelivery, PushOptions, WatchChannel } from './google/push.js';
+import { createStaffActions } from './google/staff.js';
+import type { StaffActions } from './google/staff.js';
+import { createCalendarStore, hasRole, isAccessRole, requireRole } from './google/store.js';
+import type { AccessRole, CalendarSpec, StoredCalendar, StoredEvent } from './google/store.js';
+import { HttpError, asObject, methodNotAllowed, notFound, parseBody, readBody, sendGoogleError, sendJson } from './google/wire.js';
+
+export { formatInZone } from './google/time.js';
+export type { EventTime } from './google/time.js';
+export type { AccessRole, CalendarSpec, PushDelivery, StaffActions, StoredCalendar, StoredEvent, WatchChannel };
+export type { StaffEvent } from './google/staff.js';
 
 export interface RecordedRequest {
   method: string;
@@ -20,29 +41,6 @@ export interface RecordedRequest {
   /** Parsed JSON, or the form fields of a token request, or undefined. */
   body: unknown;
   headers: IncomingHttpHeaders;
-}
-
-export interface EventTime {
-  dateTime?: string;
-  date?: string;
-  timeZone?: string;
-}
-
-/** An event as the emulator stores it (Google's Event resource, loosely typed). */
-export interface StoredEvent {
-  kind: 'calendar#event';
-  id: string;
-  status: 'confirmed' | 'tentative' | 'cancelled';
-  summary?: string;
-  description?: string;
-  start?: EventTime;
-  end?: EventTime;
-  attendees?: Array<{ email: string; responseStatus?: string }>;
-  transparency?: 'opaque' | 'transparent';
-  sequence: number;
-  created: string;
-  updated: string;
-  [field: string]: unknown;
 }
 
 export interface FaultSpec {
@@ -65,6 +63,10 @@ export interface GoogleCalendarEmulatorOptions {
   clientSecret?: string;
   refreshToken?: string;
   accessTokenTtlSeconds?: number;
+  /** The account's primary calendar; its id defaults to 'shop@example.com' (a primary calendar's id is the account's email). */
+  primaryCalendar?: Omit<CalendarSpec, 'accessRole'>;
+  /** How push notifications are retried and timed out. */
+  push?: PushOptions;
 }
 
 export interface GoogleCalendarEmulator {
@@ -74,9 +76,27 @@ export interface GoogleCalendarEmulator {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly refreshToken: string;
-  /** Events keyed by `${calendarId}/${eventId}`, deleted ones included (status 'cancelled'). */
+  /** The real id behind the 'primary' alias. */
+  readonly primaryCalendarId: string;
+  /** Events keyed by `${calendarId}/${eventId}` with the real calendar id, deleted ones included (status 'cancelled'). */
   readonly events: ReadonlyMap<string, StoredEvent>;
+  /** Accepts 'primary' as well as real calendar ids. */
   getEvent(calendarId: string, eventId: string): StoredEvent | undefined;
+  /** Adds a calendar to the account (a service bay's calendar, say); it shows in calendarList. */
+  createCalendar(spec?: CalendarSpec): StoredCalendar;
+  calendars(): StoredCalendar[];
+  /** Changes made by people in the Google Calendar UI: they bump sync tokens and notify watchers. */
+  readonly staff: StaffActions;
+  /** Every sync token issued so far for the calendar (default: all calendars) now answers 410 fullSyncRequired. */
+  invalidateSyncTokens(calendarId?: string): void;
+  /** Every attempt to deliver a push notification, retries included, in order. */
+  readonly pushDeliveries: readonly PushDelivery[];
+  /** Watch channels opened so far, stopped and expired ones included. */
+  channels(): WatchChannel[];
+  /** Resolves when no push notification is on its way (retries included). */
+  pushesSettled(): Promise<void>;
+  /** Every channel's time runs out now: it gets no more notifications. */
+  expireChannels(): void;
   /** Every request received, in order, token requests included. */
   readonly requests: RecordedRequest[];
   /** API requests only (paths under /calendar/v3). */
@@ -85,7 +105,7 @@ export interface GoogleCalendarEmulator {
   tokenRequests(): RecordedRequest[];
   /** Every access token ever issued, so tests can check none leaks. */
   readonly issuedAccessTokens: readonly string[];
-  /** A busy block that did not come through the API (a staff meeting added in the Google UI). */
+  /** A busy block that is not an event (it shows only in free/busy, never in events.list or sync). */
   addBusy(calendarId: string, start: Date | string, end: Date | string): void;
   injectFaults(faults: FaultSpec[]): void;
   clearFaults(): void;
@@ -99,31 +119,8 @@ export interface GoogleCalendarEmulator {
 
 const API_PREFIX = '/calendar/v3';
 const TOKEN_PATH = '/token';
-const EVENT_ID = /^[a-v0-9]{5,1024}$/;
 const SCOPE = 'https://www.googleapis.com/auth/calendar';
-
-const STATUS_TEXT: Record<number, { status: string; reason: string; message: string }> = {
-  400: { status: 'INVALID_ARGUMENT', reason: 'badRequest', message: 'Bad Request' },
-  401: { status: 'UNAUTHENTICATED', reason: 'authError', message: 'Invalid Credentials' },
-  403: { status: 'PERMISSION_DENIED', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' },
-  404: { status: 'NOT_FOUND', reason: 'notFound', message: 'Not Found' },
-  409: { status: 'ALREADY_EXISTS', reason: 'duplicate', message: 'The requested identifier already exists.' },
-  410: { status: 'FAILED_PRECONDITION', reason: 'deleted', message: 'Resource has been deleted' },
-  429: { status: 'RESOURCE_EXHAUSTED', reason: 'rateLimitExceeded', message: 'Rate Limit Exceeded' },
-  500: { status: 'INTERNAL', reason: 'backendError', message: 'Backend Error' },
-  503: { status: 'UNAVAILABLE', reason: 'backendError', message: 'Backend Error' },
-};
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason?: string,
-    message?: string,
-    readonly extra: Record<string, string> = {},
-  ) {
-    super(message ?? STATUS_TEXT[status]?.message ?? 'Error');
-  }
-}
+const DEFAULT_PRIMARY_ID = 'shop@example.com';
 
 export async function startGoogleCalendarEmulator(
   options: GoogleCalendarEmulatorOptions = {},
@@ -134,8 +131,11 @@ export async function startGoogleCalendarEmulator(
   const ttlSeconds = options.accessTokenTtlSeconds ?? 3599;
   let latencyMs = options.latencyMs ?? 0;
 
-  const events = new Map<string, StoredEvent>();
-  const extraBusy = new Map<string, Array<{ start: Date; end: Date }>>();
+  const primaryId = options.primaryCalendar?.id ?? DEFAULT_PRIMARY_ID;
+  const store = createCalendarStore({ summary: primaryId, ...options.primaryCalendar, id: primaryId, accessRole: 'owner' });
+  const push = createPushHub(options.push);
+  store.onEventChange((calendarId) => push.notify(calendarId));
+  const extraBusy = new Map<string, Interval[]>();
   const requests: RecordedRequest[] = [];
   const issuedAccessTokens: string[] = [];
   const validTokens = new Set<string>();
@@ -172,7 +172,14 @@ export async function startGoogleCalendarEmulator(
     const method = req.method ?? 'GET';
     const path = decodeURIComponent(url.pathname);
     const isToken = path === TOKEN_PATH;
-    const body = parseBody(raw, req.headers['content-type'], isToken);
+    let body: unknown;
+    let bodyError: HttpError | undefined;
+    try {
+      body = parseBody(raw, req.headers['content-type'], isToken);
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      bodyError = error;
+    }
     requests.push({ method, path, query: Object.fromEntries(url.searchParams), body, headers: req.headers });
 
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
@@ -199,14 +206,15 @@ export async function startGoogleCalendarEmulator(
     }
 
     try {
+      if (bodyError) throw bodyError;
       if (isToken) {
-        if (method !== 'POST') throw new HttpError(405, 'methodNotAllowed', 'Method Not Allowed');
+        if (method !== 'POST') throw methodNotAllowed();
         sendJson(res, 200, issueToken(body as Record<string, string>));
         return;
       }
-      if (!path.startsWith(`${API_PREFIX}/`)) throw new HttpError(404, 'notFound', 'Not Found');
+      if (!path.startsWith(`${API_PREFIX}/`)) throw notFound();
       authenticate(req.headers.authorization);
-      const result = route(method, path.slice(API_PREFIX.length), body);
+      const result = route(method, path.slice(API_PREFIX.length), body, url.searchParams);
       if (result === undefined) {
         res.writeHead(204).end();
       } else {
@@ -255,104 +263,77 @@ export async function startGoogleCalendarEmulator(
     }
   }
 
-  function route(method: string, path: string, body: unknown): unknown {
+  function route(method: string, path: string, body: unknown, params: URLSearchParams): unknown {
+    const only = (allowed: string): void => {
+      if (method !== allowed) throw methodNotAllowed();
+    };
     if (path === '/freeBusy') {
-      if (method !== 'POST') throw new HttpError(405, 'methodNotAllowed', 'Method Not Allowed');
-      return freeBusy(body);
+      only('POST');
+      return freeBusy(store, extraBusy, body);
+    }
+    if (path === '/users/me/calendarList') {
+      only('GET');
+      return calendarList(params.get('minAccessRole'));
+    }
+    if (path === '/channels/stop') {
+      only('POST');
+      push.stop(body);
+      return undefined;
     }
     const match = /^\/calendars\/([^/]+)\/events(?:\/([^/]+))?$/.exec(path);
-    if (!match) throw new HttpError(404, 'notFound', 'Not Found');
-    const calendarId = match[1] as string;
+    if (!match) throw notFound();
+    const requestedId = match[1] as string;
+    const calendar = store.get(requestedId);
     const eventId = match[2];
-    if (eventId === undefined) {
-      if (method !== 'POST') throw new HttpError(405, 'methodNotAllowed', 'Method Not Allowed');
-      return insertEvent(calendarId, body);
+    if (eventId === 'watch') {
+      only('POST');
+      return push.watch(calendar, requestedId, body, `${origin}/`);
     }
-    const key = `${calendarId}/${eventId}`;
-    const existing = events.get(key);
-    if (!existing) throw new HttpError(404, 'notFound', 'Not Found');
+    if (eventId === undefined) {
+      if (method === 'GET') return listEvents(store, calendar, params);
+      only('POST');
+      requireRole(calendar, 'writer');
+      return store.insertEvent(calendar, asObject(body));
+    }
     switch (method) {
-      case 'GET':
-        return existing;
-      case 'PATCH':
-      case 'PUT': {
-        const base = method === 'PUT' ? pickSystemFields(existing) : existing;
-        const updated = mergePatch(base, asObject(body)) as StoredEvent;
-        validateTimes(updated);
-        updated.id = existing.id;
-        updated.kind = 'calendar#event';
-        updated.updated = new Date().toISOString();
-        if (JSON.stringify([updated.start, updated.end]) !== JSON.stringify([existing.start, existing.end])) {
-          updated.sequence = existing.sequence + 1;
-        }
-        events.set(key, updated);
-        return updated;
+      case 'GET': {
+        const event = store.getEvent(calendar.id, eventId);
+        if (!event) throw notFound();
+        return event;
       }
+      case 'PATCH':
+      case 'PUT':
+        requireRole(calendar, 'writer');
+        return store.updateEvent(calendar, eventId, asObject(body), method === 'PUT' ? 'put' : 'patch');
       case 'DELETE':
-        if (existing.status === 'cancelled') throw new HttpError(410, 'deleted', 'Resource has been deleted');
-        events.set(key, { ...existing, status: 'cancelled', updated: new Date().toISOString() });
+        requireRole(calendar, 'writer');
+        store.cancelEvent(calendar, eventId);
         return undefined;
       default:
-        throw new HttpError(405, 'methodNotAllowed', 'Method Not Allowed');
+        throw methodNotAllowed();
     }
   }
 
-  function insertEvent(calendarId: string, body: unknown): StoredEvent {
-    const resource = asObject(body);
-    const id = typeof resource.id === 'string' ? resource.id : randomBytes(13).toString('hex');
-    if (!EVENT_ID.test(id)) throw new HttpError(400, 'invalid', 'Invalid resource id value.');
-    const key = `${calendarId}/${id}`;
-    // Ids stay taken after a delete: the event lives on with status 'cancelled'.
-    if (events.has(key)) throw new HttpError(409, 'duplicate', 'The requested identifier already exists.');
-    const now = new Date().toISOString();
-    const event: StoredEvent = {
-      ...resource,
-      kind: 'calendar#event',
-      id,
-      status: resource.status === 'tentative' ? 'tentative' : 'confirmed',
-      htmlLink: `https://www.google.com/calendar/event?eid=${id}`,
-      iCalUID: `${id}@google.com`,
-      organizer: { email: calendarId, self: true },
-      creator: { email: calendarId, self: true },
-      sequence: 0,
-      created: now,
-      updated: now,
-    };
-    validateTimes(event);
-    events.set(key, event);
-    return event;
-  }
-
-  function freeBusy(body: unknown): unknown {
-    const request = asObject(body);
-    const timeMin = parseTime(request.timeMin, 'timeMin');
-    const timeMax = parseTime(request.timeMax, 'timeMax');
-    if (timeMax <= timeMin) throw new HttpError(400, 'timeRangeEmpty', 'The specified time range is empty.');
-    const timeZone = typeof request.timeZone === 'string' ? request.timeZone : 'UTC';
-    const items = Array.isArray(request.items) ? (request.items as Array<{ id?: unknown }>) : [];
-    const calendars: Record<string, { busy: Array<{ start: string; end: string }> }> = {};
-    for (const item of items) {
-      const calendarId = String(item.id);
-      const busy: Array<{ start: Date; end: Date }> = [];
-      for (const [key, event] of events) {
-        if (!key.startsWith(`${calendarId}/`) || event.status === 'cancelled' || event.transparency === 'transparent') continue;
-        const start = eventInstant(event.start);
-        const end = eventInstant(event.end);
-        if (start && end && start < timeMax && end > timeMin) busy.push({ start, end });
-      }
-      for (const block of extraBusy.get(calendarId) ?? []) {
-        if (block.start < timeMax && block.end > timeMin) busy.push(block);
-      }
-      busy.sort((a, b) => a.start.getTime() - b.start.getTime());
-      calendars[calendarId] = {
-        busy: busy.map((b) => ({ start: formatInZone(b.start, timeZone), end: formatInZone(b.end, timeZone) })),
-      };
+  function calendarList(minAccessRole: string | null): unknown {
+    if (minAccessRole !== null && !isAccessRole(minAccessRole)) {
+      throw new HttpError(400, 'invalid', `Invalid value for minAccessRole: ${minAccessRole}`, {}, 'minAccessRole');
     }
+    const entries = [...store.calendars.values()].filter((c) => minAccessRole === null || hasRole(c, minAccessRole));
     return {
-      kind: 'calendar#freeBusy',
-      timeMin: formatInZone(timeMin, 'UTC'),
-      timeMax: formatInZone(timeMax, 'UTC'),
-      calendars,
+      kind: 'calendar#calendarList',
+      etag: `"${store.latestChange()}"`,
+      items: entries.map((c) => ({
+        kind: 'calendar#calendarListEntry',
+        etag: `"${c.id}"`,
+        id: c.id,
+        summary: c.summary,
+        timeZone: c.timeZone,
+        accessRole: c.accessRole,
+        defaultReminders: [],
+        // Google sends `primary` only on the primary calendar's entry (its default is false).
+        ...(c.primary ? { primary: true } : {}),
+      })),
+      // No nextSyncToken: the emulator does not sync the calendar list, and a token it would not honour would mislead.
     };
   }
 
@@ -362,16 +343,27 @@ export async function startGoogleCalendarEmulator(
     clientId,
     clientSecret,
     refreshToken,
-    events,
-    getEvent: (calendarId, eventId) => events.get(`${calendarId}/${eventId}`),
+    primaryCalendarId: primaryId,
+    events: store.events,
+    getEvent: (calendarId, eventId) => store.getEvent(calendarId, eventId),
+    createCalendar: (spec = {}) => store.addCalendar(spec),
+    calendars: () => [...store.calendars.values()],
+    staff: createStaffActions(store),
+    invalidateSyncTokens: (calendarId) => store.invalidateSyncTokens(calendarId),
+    pushDeliveries: push.deliveries,
+    channels: () => push.channels(),
+    pushesSettled: () => push.settled(),
+    expireChannels: () => push.expireAll(),
     requests,
     apiRequests: () => requests.filter((r) => r.path.startsWith(`${API_PREFIX}/`)),
     tokenRequests: () => requests.filter((r) => r.path === TOKEN_PATH),
     issuedAccessTokens,
     addBusy(calendarId, start, end) {
-      const list = extraBusy.get(calendarId) ?? [];
+      const id = store.find(calendarId)?.id;
+      if (id === undefined) throw new Error(`addBusy: the account has no calendar ${calendarId}`);
+      const list = extraBusy.get(id) ?? [];
       list.push({ start: new Date(start), end: new Date(end) });
-      extraBusy.set(calendarId, list);
+      extraBusy.set(id, list);
     },
     injectFaults(list) {
       faults.push(...list.map((f) => ({ ...f, remaining: f.times ?? 1 })));
@@ -400,6 +392,7 @@ export async function startGoogleCalendarEmulator(
       validTokens.clear();
     },
     async close() {
+      await push.close();
       for (const socket of sockets) socket.destroy();
       if (!server.listening) return;
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -415,132 +408,4 @@ class OAuthError extends Error {
   ) {
     super(message);
   }
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function sendGoogleError(res: ServerResponse, error: HttpError): void {
-  const defaults = STATUS_TEXT[error.status];
-  const reason = error.reason ?? defaults?.reason ?? 'unknown';
-  const domain = reason === 'rateLimitExceeded' || reason === 'userRateLimitExceeded' ? 'usageLimits' : reason === 'duplicate' || reason === 'timeRangeEmpty' ? 'calendar' : 'global';
-  sendJson(
-    res,
-    error.status,
-    {
-      error: {
-        code: error.status,
-        message: error.message,
-        errors: [{ domain, reason, message: error.message }],
-        status: defaults?.status ?? 'UNKNOWN',
-      },
-    },
-    error.extra,
-  );
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function parseBody(raw: string, contentType: string | undefined, isToken: boolean): unknown {
-  if (raw.length === 0) return undefined;
-  if (isToken || contentType?.includes('application/x-www-form-urlencoded')) {
-    return Object.fromEntries(new URLSearchParams(raw));
-  }
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    throw new HttpError(400, 'parseError', 'Parse Error');
-  }
-}
-
-function asObject(body: unknown): Record<string, unknown> {
-  if (body === undefined) return {};
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new HttpError(400, 'parseError', 'Parse Error');
-  }
-  return body as Record<string, unknown>;
-}
-
-/** Patch semantics: objects merge field by field, arrays and scalars replace, null clears. */
-function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...target };
-  for (const [key, value] of Object.entries(patch)) {
-    const current = result[key];
-    if (value === null) {
-      delete result[key];
-    } else if (isPlainObject(value) && isPlainObject(current)) {
-      result[key] = mergePatch(current, value);
-    } else {
-      result[key] = value;
-    }
-  }
-  return result;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function pickSystemFields(event: StoredEvent): Record<string, unknown> {
-  const { kind, id, htmlLink, iCalUID, organizer, creator, sequence, created, updated } = event;
-  return { kind, id, status: 'confirmed', htmlLink, iCalUID, organizer, creator, sequence, created, updated };
-}
-
-function validateTimes(event: StoredEvent): void {
-  if (!event.start || (!event.start.dateTime && !event.start.date)) throw new HttpError(400, 'required', 'Missing start time.');
-  if (!event.end || (!event.end.dateTime && !event.end.date)) throw new HttpError(400, 'required', 'Missing end time.');
-  const start = eventInstant(event.start);
-  const end = eventInstant(event.end);
-  if (!start || !end) throw new HttpError(400, 'invalid', 'Invalid start or end time.');
-  if (end < start) throw new HttpError(400, 'timeRangeEmpty', 'The specified time range is empty.');
-}
-
-function eventInstant(time: EventTime | undefined): Date | undefined {
-  // The emulator treats an all-day date as UTC midnight: enough for free/busy tests.
-  const text = time?.dateTime ?? (time?.date ? `${time.date}T00:00:00Z` : undefined);
-  if (text === undefined) return undefined;
-  const date = new Date(text);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
-
-function parseTime(value: unknown, field: string): Date {
-  if (typeof value !== 'string') throw new HttpError(400, 'required', `Missing ${field} parameter.`);
-  // RFC 3339 requires an offset; Google rejects a bare local time.
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(value)) {
-    throw new HttpError(400, 'badRequest', `Bad Request: invalid ${field}.`);
-  }
-  return new Date(value);
-}
-
-/** RFC 3339 with the zone's offset at that instant, as Google writes times in a requested zone. */
-export function formatInZone(date: Date, timeZone: string): string {
-  if (timeZone === 'UTC') return date.toISOString().replace('.000Z', 'Z');
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    timeZoneName: 'longOffset',
-  }).formatToParts(date);
-  const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '';
-  const offset = get('timeZoneName').replace('GMT', '') || '+00:00';
-  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}${offset}`;
 }

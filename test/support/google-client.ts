@@ -1,8 +1,12 @@
-/** The real Google Calendar provider pointed at the local emulator, as main.ts would build it. */
+/** Clients pointed at the local Google Calendar emulator. */
+import { calendar as calendarApi } from '@googleapis/calendar';
+import type { calendar_v3 } from '@googleapis/calendar';
+import { OAuth2Client } from 'google-auth-library';
 import { createGoogleCalendar } from '../../src/calendar/google.js';
 import type { CalendarProvider } from '../../src/calendar/calendar.js';
 import type { GoogleCalendarEmulator } from '../emulators/google-calendar.js';
 
+/** The real Google Calendar provider pointed at the local emulator, as main.ts would build it. */
 export function googleCalendarFor(emulator: GoogleCalendarEmulator, timeZone: string, defaultBudgetMs?: number): CalendarProvider {
   return createGoogleCalendar({
     clientId: emulator.clientId,
@@ -13,4 +17,20 @@ export function googleCalendarFor(emulator: GoogleCalendarEmulator, timeZone: st
     timeZone,
     ...(defaultBudgetMs === undefined ? {} : { defaultBudgetMs }),
   });
+}
+
+/**
+ * The plain @googleapis/calendar client on the emulator, for the calls the provider does not make:
+ * the emulator's wire format is checked against the real client, not against our reading of it.
+ * Retries are off so a test sees every answer as it came.
+ */
+export function googleApiFor(emulator: GoogleCalendarEmulator): calendar_v3.Calendar {
+  const auth = new OAuth2Client({
+    clientId: emulator.clientId,
+    clientSecret: emulator.clientSecret,
+    endpoints: { oauth2TokenUrl: emulator.tokenUrl },
+    transporterOptions: { retryConfig: { retry: 0, noResponseRetries: 0 } },
+  });
+  auth.setCredentials({ refresh_token: emulator.refreshToken });
+  return calendarApi({ version: 'v3', auth, rootUrl: emulator.rootUrl, retry: false });
 }
