@@ -575,6 +575,8 @@ describe.skipIf(!hasChromium)(`harness page in headless Chromium (${CHROMIUM})`,
       llmInterEventDelayMs: 120,
     });
     await page.goto(`${server.base}/`);
+    // The page opens with a demo caller number, so a first call is never a caller with none.
+    expect(await page.inputValue('#caller-number')).toMatch(/^\+1555\d{7}$/);
     await page.fill('#caller-number', '+15550102000');
     await page.click('#call');
 
@@ -599,6 +601,13 @@ describe.skipIf(!hasChromium)(`harness page in headless Chromium (${CHROMIUM})`,
     await turn1.waitFor();
     expect(await turn1.locator('rect.bar').count()).toBeGreaterThanOrEqual(4);
     expect(await turn1.locator('rect.bar-tool').count()).toBe(1);
+    // The filler spoken while the tool ran has its own, labelled bar.
+    expect(await turn1.locator('rect.bar-filler').count()).toBe(1);
+    expect(await turn1.locator('text', { hasText: 'filler audio out' }).count()).toBe(1);
+    // One bubble for the reply, its sentences appended as they streamed.
+    const reply = page.locator('#transcript li.agent[data-turn="1"]');
+    expect(await reply.count()).toBe(1);
+    expect(await reply.locator('.text').textContent()).toBe('I have openings tomorrow at nine and at ten. Which works for you?');
 
     // A typed turn on the same call.
     await page.fill('#say', 'Nine works.');

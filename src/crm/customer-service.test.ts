@@ -105,6 +105,52 @@ describe.each(databaseBackends())('customer service on $name', (backend) => {
       for (const c of callers) expect([...c.verifiedCustomerIds]).toEqual([rows[0]!.id]);
     });
 
+    it('creates the account under a number the caller gives when the network gave none', async () => {
+      const who = caller(undefined);
+      const created = await service.createForCaller(who, { firstName: 'Ana', lastName: 'Ruiz', phone: '(555) 014-2201' });
+      expect(created).toMatchObject({ kind: 'created', customer: { phone: '+15550142201' } });
+      const rows = await database.db.select().from(customers).where(eq(customers.phone, '+15550142201'));
+      expect(rows).toHaveLength(1);
+      expect([...who.verifiedCustomerIds]).toEqual([rows[0]!.id]);
+      // The same caller asking again (a retried request) gets that account back.
+      expect(await service.createForCaller(who, { firstName: 'Ana', lastName: 'Ruiz', phone: '555-014-2201' })).toMatchObject({
+        kind: 'exists',
+      });
+    });
+
+    it("never hands over, or verifies, an account whose number a caller without one merely says", async () => {
+      const owner = await service.createForCaller(caller('+15550142202'), { firstName: 'Bo', lastName: 'Kim' });
+      expect(owner.kind).toBe('created');
+      const stranger = caller(undefined);
+      expect(await service.createForCaller(stranger, { firstName: 'Eve', lastName: 'Kim', phone: '+15550142202' })).toEqual({
+        kind: 'number_taken',
+      });
+      expect(stranger.verifiedCustomerIds.size).toBe(0);
+      const rows = await database.db.select().from(customers).where(eq(customers.phone, '+15550142202'));
+      expect(rows.map((r) => r.firstName)).toEqual(['Bo']);
+    });
+
+    it('gives a said number to one of several number-less callers creating it at once', async () => {
+      const number = '+15550142203';
+      const racing = createCustomerService({ db: afterCustomerReadsOf(database.db, RACERS), timeZone: 'America/New_York', now: () => NOW, upcomingAppointments: async () => [] });
+      const callers = Array.from({ length: RACERS }, () => caller(undefined));
+      const results = await Promise.all(callers.map((c) => racing.createForCaller(c, { firstName: 'Al', lastName: 'Ng', phone: number })));
+      expect(results.filter((r) => r.kind === 'created')).toHaveLength(1);
+      expect(results.filter((r) => r.kind === 'number_taken')).toHaveLength(RACERS - 1);
+      expect(callers.filter((c) => c.verifiedCustomerIds.size > 0)).toHaveLength(1);
+    });
+
+    it('uses the network-verified number even when the caller says another', async () => {
+      const who = caller('+15550142204');
+      const created = await service.createForCaller(who, { firstName: 'Cy', lastName: 'Oh', phone: '+15550142299' });
+      expect(created).toMatchObject({ kind: 'created', customer: { phone: '+15550142204' } });
+      expect(await database.db.select().from(customers).where(eq(customers.phone, '+15550142299'))).toHaveLength(0);
+    });
+
+    it('refuses a said number it cannot read, storing nothing', async () => {
+      expect(await service.createForCaller(caller(undefined), { firstName: 'Di', lastName: 'Lu', phone: '12' })).toEqual({ kind: 'invalid_phone' });
+    });
+
     it('creates nothing for a caller whose number is withheld or unreadable', async () => {
       for (const phoneNumber of [undefined, 'anonymous']) {
         const who = caller(phoneNumber);

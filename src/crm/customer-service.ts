@@ -55,14 +55,26 @@ export interface NewCustomer {
   firstName: string;
   lastName: string;
   email?: string | undefined;
+  /**
+   * A number the caller gave for the account. Used only when the network gave none (a browser
+   * call, a withheld number): the network-verified number always wins when there is one.
+   */
+  phone?: string | undefined;
 }
 
 export type CreateCustomerResult =
   | { kind: 'created'; customer: CustomerProfile }
   /** The caller's number already has an account (also the answer to a retried or racing create). */
   | { kind: 'exists'; record: CustomerRecord }
-  /** Accounts are keyed by the network-verified number; a number the caller says is not proof. */
-  | { kind: 'caller_number_unknown' };
+  /** No verified number and none given: the caller must be asked for one. */
+  | { kind: 'caller_number_unknown' }
+  | { kind: 'invalid_phone' }
+  /**
+   * The number the caller gave already belongs to an account. A said number is no proof of owning
+   * it, so that account is neither returned nor verified (the caller may look it up with its last
+   * name instead).
+   */
+  | { kind: 'number_taken' };
 
 export interface NewVehicle {
   customerId: string;
@@ -192,9 +204,18 @@ export function createCustomerService(deps: CustomerServiceDeps) {
      * answer is that account.
      */
     async createForCaller(caller: CallerIdentity, input: NewCustomer): Promise<CreateCustomerResult> {
-      const phone = callerPhone(caller);
-      if (phone === undefined) return { kind: 'caller_number_unknown' };
+      const verified = callerPhone(caller);
+      let phone = verified;
+      if (phone === undefined) {
+        if (input.phone === undefined || input.phone.trim() === '') return { kind: 'caller_number_unknown' };
+        phone = normalizePhone(input.phone);
+        if (phone === undefined) return { kind: 'invalid_phone' };
+      }
       const existing = await db.query.customers.findFirst({ where: eq(customers.phone, phone), columns: { id: true } });
+      // Someone else's number stays theirs, unless this caller already proved it (a retried request).
+      if (verified === undefined && existing !== undefined && !caller.verifiedCustomerIds.has(existing.id)) {
+        return { kind: 'number_taken' };
+      }
       if (existing === undefined) {
         try {
           const [row] = await db
@@ -212,6 +233,7 @@ export function createCustomerService(deps: CustomerServiceDeps) {
       }
       const record = await loadRecord(phone);
       if (record === undefined) throw new Error('the customer with the caller number vanished after a unique conflict');
+      if (verified === undefined && !caller.verifiedCustomerIds.has(record.customer.id)) return { kind: 'number_taken' };
       caller.verifiedCustomerIds.add(record.customer.id);
       return { kind: 'exists', record };
     },

@@ -225,10 +225,27 @@ describe('create_customer', () => {
     expect(rows).toHaveLength(1);
   });
 
-  it('refuses without a caller number', async () => {
+  it('without a caller number, asks for one, then creates the account under the number given', async () => {
     const context = fixture.context({ phoneNumber: undefined });
-    const result = await run(createCustomer, { first_name: 'Sam', last_name: 'Hill' }, context);
-    expect(result).toMatchObject({ success: false, error: 'caller_number_unknown' });
+    const asked = await run(createCustomer, { first_name: 'Sam', last_name: 'Hill' }, context);
+    expect(asked).toMatchObject({ success: false, error: 'caller_number_unknown', message: expect.stringMatching(/What phone number/) });
+    expect(context.caller.verifiedCustomerIds.size).toBe(0);
+
+    const phone = '+15550002101';
+    const created = await run(createCustomer, { first_name: 'Sam', last_name: 'Hill', phone_number: phone }, context);
+    expect(created).toMatchObject({ success: true, message: "You're all set up, Sam. Your account is under the number you gave me." });
+    const rows = await fixture.database.db.select().from(customers).where(eq(customers.phone, phone));
+    expect(rows).toHaveLength(1);
+    expect(context.caller.verifiedCustomerIds.has(rows[0]!.id)).toBe(true);
+  });
+
+  it("without a caller number, will not take over a customer's number, and does not say whose it is", async () => {
+    const phone = '+15550002102';
+    await fixture.addCustomer({ phone, firstName: 'Lee', lastName: 'Park', vehicles: [] });
+    const context = fixture.context({ phoneNumber: undefined });
+    const result = await run(createCustomer, { first_name: 'Eve', last_name: 'Park', phone_number: phone }, context);
+    expect(result).toMatchObject({ success: false, error: 'number_taken' });
+    expect(result.message).not.toContain('Lee');
     expect(context.caller.verifiedCustomerIds.size).toBe(0);
   });
 

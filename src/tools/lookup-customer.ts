@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { callerPhone } from '../crm/caller.js';
 import { customerView, describeCustomerView } from './customer-view.js';
 import { defineTool, fail, ok } from './tool.js';
 
@@ -44,7 +45,9 @@ export const lookupCustomer = defineTool({
           { found: false },
           found.own
             ? "I don't see an account for this phone number yet. I can set one up if you tell me your first and last name."
-            : "I couldn't find an account for that number under that last name.",
+            : callerPhone(context.caller) === undefined
+              ? "I couldn't find an account for that number under that last name. If you're new, I can set one up under that number: just tell me your first and last name."
+              : "I couldn't find an account for that number under that last name.",
         );
       case 'found': {
         const view = customerView(found.record);

@@ -36,7 +36,8 @@ export function buildSystemPrompt(input: SystemPromptInput): string {
     'How you work:',
     input.callerNumber
       ? `- The caller is calling from ${input.callerNumber}. Start by calling lookup_customer to find their account.`
-      : '- The caller\'s number is unknown. Ask for their phone number and last name, then call lookup_customer with both.',
+      : '- The caller\'s number is unknown. Ask for their phone number and last name, then call lookup_customer with both. ' +
+        'If no account is found and they are new, create one with create_customer, passing the number they gave as phone_number.',
     '- For a new caller, ask for their first and last name (and email if they want a calendar invitation), call ' +
       'create_customer, then ask for the vehicle (year, make, model) and call add_vehicle.',
     '- Always call get_available_slots before you offer or book any time. Offer only times it returned, two or three ' +

@@ -161,6 +161,14 @@ function onEvent(event) {
     }
     case 'agent_text': {
       call.callerLine = undefined;
+      // One bubble per agent turn: sentences join the turn's bubble while nothing came between.
+      const last = ui.transcript.lastElementChild;
+      if (last?.classList.contains('agent') && last.dataset.turn === String(event.turn) && !last.classList.contains('interrupted')) {
+        const body = last.querySelector('.text');
+        body.textContent = `${body.textContent.trimEnd()} ${event.text.trimStart()}`;
+        last.scrollIntoView({ block: 'nearest' });
+        break;
+      }
       const item = line('agent', 'Agent', event.text);
       item.dataset.turn = String(event.turn);
       break;

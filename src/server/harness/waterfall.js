@@ -23,7 +23,13 @@ export function waterfallRows(marks) {
     add(`tool ${tool}`, start, marks[`tool_end:${tool}`], 'tool');
   }
   add('TTS → reply audio', marks.tts_request, marks.first_reply_audio_out, 'tts');
-  add('first audio out', 0, marks.first_audio_out, 'total');
+  if (hasFiller(marks)) {
+    // The caller heard the filler phrase ("Let me check the calendar.") before the reply.
+    add('filler audio out', 0, marks.first_audio_out, 'filler');
+    add('reply audio out', 0, marks.first_reply_audio_out, 'total');
+  } else {
+    add('first audio out', 0, marks.first_audio_out, 'total');
+  }
   return rows;
 }
 
@@ -40,7 +46,11 @@ export function renderWaterfall(turn, marks) {
   const svg = element('svg', { class: 'waterfall', viewBox: `0 0 ${WIDTH} ${height}`, role: 'img' });
   svg.dataset.turn = String(turn);
   const origin = marks.user_speech_end !== undefined ? 'speech end' : 'turn start';
-  const firstAudio = marks.first_audio_out === undefined ? 'no audio' : `first audio ${marks.first_audio_out} ms`;
+  const firstAudio = marks.first_audio_out === undefined
+    ? 'no audio'
+    : hasFiller(marks)
+      ? `filler ${marks.first_audio_out} ms, reply ${marks.first_reply_audio_out} ms`
+      : `first audio ${marks.first_audio_out} ms`;
   const done = marks.turn_done === undefined ? '' : ` · done ${marks.turn_done} ms`;
   const title = `Turn ${turn} · ${firstAudio}${done}`;
   svg.setAttribute('aria-label', title);
@@ -71,6 +81,11 @@ export function renderWaterfall(turn, marks) {
     svg.append(text(`${row.to - row.from} ms`, x(row.to) + 6, y + 15, 'ms'));
   });
   return svg;
+}
+
+/** Something was heard before the reply itself: the filler spoken while tools ran. */
+function hasFiller(marks) {
+  return marks.first_audio_out !== undefined && marks.first_reply_audio_out !== undefined && marks.first_audio_out < marks.first_reply_audio_out;
 }
 
 /** A round tick spacing giving about five ticks. */
