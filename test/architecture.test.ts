@@ -45,20 +45,7 @@ const RULES: readonly Rule[] = [
 /** `file` (from the repository root) imports `specifier` (exactly as written). */
 type ImportPair = `${string} -> ${string}`;
 
-const KNOWN_VIOLATIONS: readonly ImportPair[] = [
-  // The pipeline runs the shop's tools and builds the shop's system prompt itself, instead of
-  // calling a tool port and an instructions port declared in core.
-  'src/pipeline/call-manager.ts -> ../tools/dispatcher.js',
-  'src/pipeline/call-manager.ts -> ../tools/tool.js',
-  'src/pipeline/call-session.ts -> ../tools/dispatcher.js',
-  'src/pipeline/call-session.ts -> ../tools/system-prompt.js',
-  'src/pipeline/call-session.ts -> ../tools/tool.js',
-  // The call record is typed by the session; the metrics should take a plain record type that
-  // the pipeline fills.
-  'src/observability/metrics.test.ts -> ../pipeline/call-session.js',
-  'src/observability/metrics.ts -> ../pipeline/call-session.js',
-  'src/observability/metrics.ts -> ../pipeline/latency.js',
-];
+const KNOWN_VIOLATIONS: readonly ImportPair[] = [];
 
 interface FoundImport {
   specifier: string;
