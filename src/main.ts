@@ -43,6 +43,7 @@ import { buildServer } from './server/app.js';
 import { harnessRoutes } from './server/harness-routes.js';
 import { twilioRoutes } from './server/twilio-routes.js';
 import { ALL_TOOLS } from './tools/index.js';
+import { createShopToolPorts, shopInstructions } from './tools/shop-ports.js';
 import type { ToolServices } from './tools/tool.js';
 import { createTwilioCallControl } from './transports/twilio/call-control.js';
 
@@ -137,8 +138,13 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
 
     const calls = createCallManager({
       providers,
-      tools: ALL_TOOLS,
-      services,
+      tools: createShopToolPorts({
+        tools: ALL_TOOLS,
+        services,
+        onError: (callId, info) =>
+          logger.error({ callId, tool: info.toolName, toolCallId: info.toolCallId, err: info.error }, 'tool error'),
+      }),
+      instructions: shopInstructions(services),
       phrases: { ...DEFAULT_PHRASES, greeting: config.calls.greeting },
       timing: { idleMs: config.calls.idleMs, maxCallMs: config.calls.maxCallMs },
       maxConcurrentCalls: config.calls.maxConcurrent,
@@ -190,8 +196,6 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         metrics.providerError(vendor);
         logger.error({ callId, where, err: error }, 'call error');
       },
-      onToolError: (callId, info) =>
-        logger.error({ callId, tool: info.toolName, toolCallId: info.toolCallId, err: info.error }, 'tool error'),
     });
 
     const callControl =

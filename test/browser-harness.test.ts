@@ -31,7 +31,6 @@ import { createScriptedTts } from './support/fakes/scripted-tts.js';
 import type { LlmEvent } from '../src/providers/llm.js';
 import { buildServer } from '../src/server/app.js';
 import { HARNESS_TRANSFER_MESSAGE, harnessRoutes } from '../src/server/harness-routes.js';
-import { ALL_TOOLS } from '../src/tools/index.js';
 import type { HarnessServerMessage } from '../src/transports/browser/serializer.js';
 import { stopReading } from './support/stuck-client.js';
 import { openToolFixture } from './support/tool-fixture.js';
@@ -101,8 +100,8 @@ async function startServer(options: {
   const tts = createScriptedTts({ msPerChar: options.ttsMsPerChar ?? 25, chunkMs: 100 });
   const manager = createCallManager({
     providers: { stt, llm, tts },
-    tools: ALL_TOOLS,
-    services: fixture.services,
+    tools: fixture.toolPorts,
+    instructions: fixture.instructions,
     phrases: { ...DEFAULT_PHRASES, greeting: options.greeting ?? GREETING },
     timing: { idleMs: 120_000, stillThinkingMs: 10_000 },
     maxConcurrentCalls: 4,

@@ -9,12 +9,10 @@ import { BROWSER_AUDIO } from '../src/core/frames.js';
 import { callOutcome, saveCallRecord } from '../src/db/call-records.js';
 import { callRecords } from '../src/db/schema.js';
 import { createCallSession, DEFAULT_PHRASES } from '../src/pipeline/call-session.js';
-import type { CallRecord } from '../src/pipeline/call-session.js';
+import type { CallRecord } from '../src/core/call-record.js';
 import { createScriptedLlm } from './support/fakes/scripted-llm.js';
 import type { ScriptedLlmStep } from './support/fakes/scripted-llm.js';
 import type { ChatMessage, LlmEvent, LlmRequest } from '../src/providers/llm.js';
-import { createToolDispatcher } from '../src/tools/dispatcher.js';
-import { ALL_TOOLS } from '../src/tools/index.js';
 import { createTestTransport } from './support/test-transport.js';
 import { openToolFixture } from './support/tool-fixture.js';
 import type { ToolFixture } from './support/tool-fixture.js';
@@ -66,8 +64,8 @@ async function runCall(callerNumber: string, script: ScriptedLlmStep[], options:
     stt: undefined,
     llm: createScriptedLlm([...script, [{ type: 'text', delta: 'Anything else?' }]]),
     tts: undefined,
-    dispatcher: createToolDispatcher({ tools: ALL_TOOLS }),
-    services: fixture.services,
+    tools: fixture.toolPorts,
+    instructions: fixture.instructions,
     phrases: { ...DEFAULT_PHRASES, greeting: 'Test Garage, how can I help?' },
     timing: { idleMs: 60_000 },
   });

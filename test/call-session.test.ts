@@ -16,8 +16,6 @@ import type { ScriptedLlmStep } from './support/fakes/scripted-llm.js';
 import { createScriptedStt } from './support/fakes/scripted-stt.js';
 import { createScriptedTts } from './support/fakes/scripted-tts.js';
 import type { ChatMessage, LlmEvent } from '../src/providers/llm.js';
-import { createToolDispatcher } from '../src/tools/dispatcher.js';
-import { ALL_TOOLS } from '../src/tools/index.js';
 import { createTestTransport } from './support/test-transport.js';
 import { openToolFixture } from './support/tool-fixture.js';
 import type { ToolFixture } from './support/tool-fixture.js';
@@ -61,8 +59,8 @@ function startSession(options: {
     stt,
     llm,
     tts,
-    dispatcher: createToolDispatcher({ tools: ALL_TOOLS }),
-    services: fixture.services,
+    tools: fixture.toolPorts,
+    instructions: fixture.instructions,
     phrases: { ...DEFAULT_PHRASES, greeting: GREETING },
     timing: { idleMs: 60_000, ...options.timing },
     apologyAudio: options.apologyAudio,

@@ -18,7 +18,6 @@ import { createElevenLabsTts } from '../src/providers/elevenlabs/elevenlabs-tts.
 import type { LlmProvider } from '../src/providers/llm.js';
 import { createOpenAiLlm } from '../src/providers/openai/openai-llm.js';
 import type { TtsProvider } from '../src/providers/tts.js';
-import { ALL_TOOLS } from '../src/tools/index.js';
 import { createTestTransport } from './support/test-transport.js';
 import type { TestTransport } from './support/test-transport.js';
 import { openToolFixture } from './support/tool-fixture.js';
@@ -99,8 +98,8 @@ async function startCall(
   const errors: Array<{ where: string; error: unknown }> = [];
   const manager = createCallManager({
     providers: { stt: stack.stt, llm: options.llm ?? stack.llm, tts },
-    tools: ALL_TOOLS,
-    services: fixture.services,
+    tools: fixture.toolPorts,
+    instructions: fixture.instructions,
     phrases: { ...DEFAULT_PHRASES, greeting: GREETING },
     timing: { idleMs: 60_000, ...options.timing },
     maxConcurrentCalls: 5,

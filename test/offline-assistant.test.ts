@@ -13,7 +13,6 @@ import type { CallSession } from '../src/pipeline/call-session.js';
 import { createCallManager } from '../src/pipeline/call-manager.js';
 import type { CallManager } from '../src/pipeline/call-manager.js';
 import { createOfflineAssistant } from '../src/assistant/offline-assistant.js';
-import { ALL_TOOLS } from '../src/tools/index.js';
 import { createTestTransport } from './support/test-transport.js';
 import type { TestTransport } from './support/test-transport.js';
 import { FIXTURE_NOW, FIXTURE_ZONE, openToolFixture } from './support/tool-fixture.js';
@@ -27,8 +26,8 @@ beforeAll(async () => {
   fixture = await openToolFixture();
   manager = createCallManager({
     providers: { stt: undefined, llm: createOfflineAssistant({ timeZone: FIXTURE_ZONE, now: () => FIXTURE_NOW }), tts: undefined },
-    tools: ALL_TOOLS,
-    services: fixture.services,
+    tools: fixture.toolPorts,
+    instructions: fixture.instructions,
     phrases: { ...DEFAULT_PHRASES, greeting: 'Thanks for calling Test Garage. How can I help?' },
     timing: { idleMs: 60_000 },
     maxConcurrentCalls: 10,

@@ -22,7 +22,6 @@ import type { ScriptedTts } from './support/fakes/scripted-tts.js';
 import type { LlmEvent } from '../src/providers/llm.js';
 import { buildServer } from '../src/server/app.js';
 import { CLOSE_POLICY, TRANSFER_MESSAGE, twilioRoutes } from '../src/server/twilio-routes.js';
-import { ALL_TOOLS } from '../src/tools/index.js';
 import { createTwilioCallControl } from '../src/transports/twilio/call-control.js';
 import { twilioSignature } from '../src/transports/twilio/signature.js';
 import { deriveStreamTokenSecret, issueStreamToken } from '../src/transports/twilio/stream-token.js';
@@ -71,8 +70,8 @@ beforeAll(async () => {
 async function startStreamServer(options: { tts: ScriptedTts; greeting: string; maxBufferedBytes?: number }) {
   const manager = createCallManager({
     providers: { stt, llm, tts: options.tts },
-    tools: ALL_TOOLS,
-    services: fixture.services,
+    tools: fixture.toolPorts,
+    instructions: fixture.instructions,
     phrases: { ...DEFAULT_PHRASES, greeting: options.greeting },
     timing: { idleMs: 60_000 },
     maxConcurrentCalls: 10,

@@ -12,7 +12,6 @@ import { createCallManager } from '../src/pipeline/call-manager.js';
 import { DEFAULT_PHRASES } from '../src/pipeline/call-session.js';
 import type { CallSession, SessionTiming } from '../src/pipeline/call-session.js';
 import { INTERRUPTED_NOTE } from '../src/pipeline/chat-context.js';
-import { ALL_TOOLS } from '../src/tools/index.js';
 import { echoResponder } from './emulators/openai.js';
 import type { EmulatedRequest } from './emulators/openai.js';
 import { createTestTransport } from './support/test-transport.js';
@@ -44,8 +43,8 @@ async function startCall(options: { callerNumber?: string; timing?: Partial<Sess
   const transport = createTestTransport(PHONE_AUDIO, { speed: options.speed ?? 20 });
   const manager = createCallManager({
     providers: { stt: stack.stt, llm: stack.llm, tts: stack.tts },
-    tools: ALL_TOOLS,
-    services: fixture.services,
+    tools: fixture.toolPorts,
+    instructions: fixture.instructions,
     phrases: { ...DEFAULT_PHRASES, greeting: GREETING },
     timing: { idleMs: 60_000, ...options.timing },
     maxConcurrentCalls: 5,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CallRecord } from '../pipeline/call-session.js';
+import type { CallRecord } from '../core/call-record.js';
 import { createMetrics } from './metrics.js';
 
 const record = { callId: 'CA1' } as CallRecord;

@@ -5,8 +5,7 @@
  * whether calendar writes are piling up. Durations are in seconds, per Prometheus convention.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CallRecord } from '../pipeline/call-session.js';
-import type { TurnLatency } from '../pipeline/latency.js';
+import type { CallRecord, TurnLatency } from '../core/call-record.js';
 
 /** Buckets for conversational latencies: 50 ms to 5 s. */
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5];
@@ -15,7 +14,7 @@ export interface Metrics {
   readonly registry: Registry;
   callStarted(transport: string): void;
   callEnded(record: CallRecord, transport: string, outcome: string): void;
-  /** A turn's timeline (marks in ms after the caller's speech ended, see pipeline/latency.ts). */
+  /** A turn's timeline (marks in ms after the caller's speech ended, see core/call-record.ts). */
   turnCompleted(latency: Pick<TurnLatency, 'marks'>): void;
   toolCompleted(tool: string, outcome: string, durationMs: number): void;
   bargeIn(): void;

@@ -3,15 +3,15 @@
  * and feed it frames; it enforces the concurrent-call limit, hands finished calls' records to
  * whoever stores them, and drains on shutdown: no new calls, live ones finish up to a deadline.
  */
+import type { CallRecord } from '../core/call-record.js';
 import type { SessionEvent } from '../core/frames.js';
+import type { InstructionsPort } from '../core/instructions-port.js';
+import type { ToolPortFactory } from '../core/tool-port.js';
 import type { LlmProvider } from '../providers/llm.js';
 import type { SttProvider } from '../providers/stt.js';
 import type { TtsProvider } from '../providers/tts.js';
-import { createToolDispatcher } from '../tools/dispatcher.js';
-import type { ToolErrorInfo } from '../tools/dispatcher.js';
-import type { AnyTool, ToolServices } from '../tools/tool.js';
 import { createCallSession } from './call-session.js';
-import type { CallRecord, CallSession, SessionPhrases, SessionTiming, SessionTransport } from './call-session.js';
+import type { CallSession, SessionPhrases, SessionTiming, SessionTransport } from './call-session.js';
 
 export interface CallProviders {
   /** Undefined: no speech input (typed turns only). */
@@ -23,8 +23,10 @@ export interface CallProviders {
 
 export interface CallManagerOptions {
   providers: CallProviders;
-  tools: readonly AnyTool[];
-  services: ToolServices;
+  /** Each call's tools (the application's side of the tool port, wired in main.ts). */
+  tools: ToolPortFactory;
+  /** The system instructions of each LLM request. */
+  instructions: InstructionsPort;
   phrases: SessionPhrases;
   timing?: Partial<SessionTiming>;
   maxConcurrentCalls: number;
@@ -37,7 +39,6 @@ export interface CallManagerOptions {
   onCallEnded?: (record: CallRecord, info: { transport: string }) => void | Promise<void>;
   onSessionEvent?: (callId: string, event: SessionEvent) => void;
   onError?: (callId: string, error: unknown, where: string) => void;
-  onToolError?: (callId: string, info: ToolErrorInfo) => void;
 }
 
 export interface StartCallRequest {
@@ -89,11 +90,8 @@ export function createCallManager(options: CallManagerOptions): CallManager {
         stt: providers.stt,
         llm: providers.llm,
         tts: providers.tts,
-        dispatcher: createToolDispatcher({
-          tools: options.tools,
-          onError: (info) => options.onToolError?.(callId, info),
-        }),
-        services: options.services,
+        tools: options.tools,
+        instructions: options.instructions,
         phrases: options.phrases,
         timing: options.timing,
         keyterms: options.keyterms,

@@ -1,27 +1,28 @@
 /**
  * One call's conversation. It owns the chat context, the turn state (one AbortController per
  * agent turn), what the agent says (speech output, with marks) and each turn's latency timeline.
- * A transport feeds it inbound frames and carries out what it sends; providers and tools are
- * injected, so the same session serves phone calls, browser calls and tests.
+ * A transport feeds it inbound frames and carries out what it sends; providers, tools and
+ * instructions are injected through ports (core), so the same session serves phone calls, browser
+ * calls and tests, and knows nothing of the business it answers for.
  *
  *   caller audio -> STT -> user turn -> LLM (streaming, tools) -> sentence chunks -> TTS -> audio out
  *
  * Barge-in: caller speech while the agent is talking stops playback (clear), aborts the turn's
  * LLM and TTS streams and its waits on tools, and keeps in the context only what was heard.
- * Tools that change records are not cancelled by a barge-in: their results always reach the
- * context before the next request, so the model never loses track of a booking it made.
+ * Tools are not cancelled by a barge-in: their results always reach the context before the next
+ * request, so the model never loses track of a change it made.
  */
+import type { CallRecord, TranscriptEntry } from '../core/call-record.js';
 import type { AudioFormat, InboundFrame, OutboundFrame, SessionEvent } from '../core/frames.js';
 import { isAbortError } from '../core/errors.js';
+import type { InstructionsPort } from '../core/instructions-port.js';
+import type { CallActions, ToolCall, ToolPortFactory } from '../core/tool-port.js';
 import type { LlmProvider } from '../providers/llm.js';
 import type { SttEvent, SttProvider, SttStream } from '../providers/stt.js';
 import type { TtsProvider } from '../providers/tts.js';
-import type { ToolDispatcher } from '../tools/dispatcher.js';
-import { buildSystemPrompt } from '../tools/system-prompt.js';
-import type { CallActions, ToolResult, ToolServices } from '../tools/tool.js';
 import { createChatContext } from './chat-context.js';
 import { createTurnTimeline } from './latency.js';
-import type { TurnLatency, TurnTimeline } from './latency.js';
+import type { TurnTimeline } from './latency.js';
 import { createSentenceChunker } from './sentence-chunker.js';
 import { createSpeechOutput } from './speech-output.js';
 import type { Utterance, UtteranceKind } from './speech-output.js';
@@ -85,8 +86,10 @@ export interface CallSessionOptions {
   stt: SttProvider | undefined;
   llm: LlmProvider;
   tts: TtsProvider | undefined;
-  dispatcher: ToolDispatcher;
-  services: ToolServices;
+  /** Asked once, at the start of the call, for the call's tools. */
+  tools: ToolPortFactory;
+  /** Asked before every LLM request. */
+  instructions: InstructionsPort;
   phrases: SessionPhrases;
   timing?: Partial<SessionTiming>;
   /** Audio of the apology synthesised ahead of time, for when TTS itself is what failed. */
@@ -97,40 +100,6 @@ export interface CallSessionOptions {
   now?: () => number;
   onEvent?: (event: SessionEvent) => void;
   onError?: (error: unknown, where: string) => void;
-}
-
-export interface TranscriptEntry {
-  role: 'caller' | 'agent';
-  text: string;
-  atMs: number;
-  /** Agent lines only: false when the caller cut it off (`text` is then what they heard). */
-  complete?: boolean;
-}
-
-export interface ToolCallRecord {
-  id: string;
-  name: string;
-  arguments: string;
-  result: ToolResult;
-  durationMs: number;
-  outcome: string;
-}
-
-export interface CallRecord {
-  callId: string;
-  callerNumber: string | undefined;
-  startedAtMs: number;
-  endedAtMs: number | undefined;
-  endReason: string | undefined;
-  transcript: TranscriptEntry[];
-  toolCalls: ToolCallRecord[];
-  turns: TurnLatency[];
-  bargeIns: number;
-  /**
-   * What the call achieved, as the tool port reported it for the last tool call that changed
-   * something ('booked', then 'cancelled'); undefined when none did. Opaque to the pipeline.
-   */
-  outcome: string | undefined;
 }
 
 export interface CallSession {
@@ -192,13 +161,13 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   let resolveFinished!: (r: CallRecord) => void;
   const finished = new Promise<CallRecord>((resolve) => (resolveFinished = resolve));
 
-  const caller = { phoneNumber: options.callerNumber, verifiedCustomerIds: new Set<string>() };
   const actions: CallActions = {
     transferToHuman: (reason) => transport.transfer(reason),
     async endCall() {
       hangupRequested = true;
     },
   };
+  const tools = options.tools({ callId: options.callId, callerNumber: options.callerNumber, actions });
 
   const speech = createSpeechOutput({
     tts: options.tts,
@@ -445,7 +414,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     const part: AgentTurn['spoken'][number] = { messageIndex: undefined, utterances: [] };
     turn.spoken.push(part);
     let text = '';
-    let toolCalls: Array<{ id: string; name: string; arguments: string }> | undefined;
+    let toolCalls: ToolCall[] | undefined;
 
     const speakChunks = (chunks: string[]): void => {
       for (const chunk of chunks) {
@@ -455,16 +424,11 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     };
 
     turn.timeline.mark('llm_request');
-    const systemPrompt = buildSystemPrompt({
-      shopName: options.services.shopName,
-      rules: options.services.rules,
-      now: options.services.now(),
-      callerNumber: options.callerNumber,
-    });
+    const instructions = options.instructions({ callId: options.callId, callerNumber: options.callerNumber });
     try {
       for await (const event of options.llm.stream({
-        messages: context.forRequest(systemPrompt),
-        tools: options.dispatcher.tools,
+        messages: context.forRequest(instructions),
+        tools: tools.tools,
         signal,
       })) {
         if (signal.aborted) break;
@@ -501,19 +465,20 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       return { toolCalls: undefined, endsCall: false, spoke: spoken !== '' };
     }
     part.messageIndex = context.addToolCalls(spoken === '' ? null : spoken, toolCalls);
-    await runTools(turn, toolCalls);
-    return { toolCalls, endsCall: toolCalls.some((c) => c.name === 'end_call'), spoke: spoken !== '' };
+    const { endsCall } = await runTools(turn, toolCalls);
+    return { toolCalls, endsCall, spoke: spoken !== '' };
   }
 
-  async function runTools(turn: AgentTurn, calls: Array<{ id: string; name: string; arguments: string }>): Promise<void> {
+  /** Runs one response's tool calls; `endsCall` when one of them ends the call (as the port says). */
+  async function runTools(turn: AgentTurn, calls: ToolCall[]): Promise<{ endsCall: boolean }> {
     const signal = turn.controller.signal;
     let filler: Utterance | undefined;
+    let endsCall = false;
     for (const call of calls) emit({ type: 'tool_call', id: call.id, name: call.name, arguments: call.arguments });
     // Tools run under the call's signal, not the turn's: a barge-in stops waiting for them, not them.
-    const work = options.dispatcher
+    const work = tools
       .dispatch(calls, {
         signal: callController.signal,
-        base: { callId: options.callId, caller, services: options.services, actions },
         onFiller: (text) => {
           if (!signal.aborted) filler = say(text, 'filler', turn);
         },
@@ -530,6 +495,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
             outcome: info.outcome,
           });
           if (info.callOutcome !== undefined) record.outcome = info.callOutcome;
+          endsCall ||= info.endsCall;
           emit({ type: 'tool_result', id: toolCallId, name: info.name, result, durationMs: Math.round(info.durationMs) });
         },
       })
@@ -540,6 +506,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     await Promise.race([work, aborted(signal)]);
     // The caller hears the filler before the model hears the result.
     if (filler !== undefined && !signal.aborted) await Promise.race([filler.sent, aborted(signal)]);
+    return { endsCall };
   }
 
   async function afterTurn(turn: AgentTurn): Promise<void> {

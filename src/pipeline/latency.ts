@@ -3,26 +3,7 @@
  * caller stopped speaking (or since the turn began for typed turns). Voice-to-voice is the gap
  * the caller experiences: end of their speech to the first audio of the agent's answer.
  */
-export type TimelineMark =
-  | 'user_speech_end'
-  | 'stt_final'
-  | 'llm_request'
-  | 'llm_first_token'
-  | 'tts_request'
-  | 'first_audio_out'
-  | 'first_reply_audio_out'
-  | 'turn_done'
-  | `tool_start:${string}`
-  | `tool_end:${string}`;
-
-export interface TurnLatency {
-  turn: number;
-  /** Process ms of the reference moment (user speech end, else the turn start). */
-  originMs: number;
-  /** Each mark as ms after the origin. */
-  marks: Partial<Record<TimelineMark, number>>;
-  voiceToVoiceMs: number | undefined;
-}
+import type { TimelineMark, TurnLatency } from '../core/call-record.js';
 
 export interface TurnTimeline {
   readonly turn: number;

@@ -3,6 +3,7 @@
  * might add can be mapped to. One `stream` call is one model response: text deltas as they come,
  * then the tool calls (assembled from their deltas) if the model asked for any.
  */
+import type { LlmTool, ToolCall } from '../core/tool-port.js';
 
 export type ChatMessage =
   | { role: 'system'; content: string }
@@ -16,16 +17,13 @@ export interface ToolCallRequest {
   function: { name: string; arguments: string };
 }
 
-/** A function tool as OpenAI describes it (see src/tools/openai-tools.ts). */
-export interface LlmTool {
-  type: 'function';
-  function: { name: string; description?: string; parameters?: Record<string, unknown> };
-}
+/** The tools a request offers are the tool port's (core): the pipeline passes them through. */
+export type { LlmTool };
 
 export type LlmEvent =
   | { type: 'text'; delta: string }
   /** All tool calls of this response, complete (arguments are the raw JSON text). */
-  | { type: 'tool_calls'; calls: Array<{ id: string; name: string; arguments: string }> }
+  | { type: 'tool_calls'; calls: ToolCall[] }
   | { type: 'done'; finishReason: string | null };
 
 export interface LlmRequest {

@@ -2,13 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sleep } from '../core/abort.js';
 import { AppError } from '../core/errors.js';
-import {
-  createToolDispatcher,
-  type DispatchContext,
-  type ToolCallRequest,
-  type ToolErrorInfo,
-  type ToolResultInfo,
-} from './dispatcher.js';
+import type { ToolCall, ToolResultInfo } from '../core/tool-port.js';
+import { createToolDispatcher, type DispatchContext, type ToolErrorInfo } from './dispatcher.js';
+import { ALL_TOOLS } from './index.js';
 import { defineTool, fail, ok, type AnyTool, type ToolContext, type ToolResult, type ToolServices } from './tool.js';
 
 const base: Omit<ToolContext, 'signal' | 'toolCallId'> = {
@@ -80,7 +76,7 @@ function sleeper(
   return tool;
 }
 
-function call(id: string, name: string, args: unknown = {}): ToolCallRequest {
+function call(id: string, name: string, args: unknown = {}): ToolCall {
   return { id, name, arguments: typeof args === 'string' ? args : JSON.stringify(args) };
 }
 
@@ -475,6 +471,34 @@ describe('createToolDispatcher', () => {
       expect(() =>
         defineTool({ name: 'peek', description: 'Reads.', parameters: z.object({}), outcome: 'booked', execute: async () => ok(null, 'ok') }),
       ).toThrow(/declares an outcome but does not change records/);
+    });
+  });
+
+  describe('ending the call', () => {
+    const hangUp = defineTool({
+      name: 'hang_up',
+      description: 'Ends the call.',
+      parameters: z.object({ note: z.string().optional() }),
+      filler: null,
+      mutates: true,
+      endsCall: true,
+      execute: async () => ok(null, 'Goodbye.'),
+    });
+
+    it('says a call ends the call when its tool declares so, even with bad arguments, and no other call does', async () => {
+      const rec = recorder();
+      const d = createToolDispatcher({ tools: [hangUp, dateTool] });
+      await d.dispatch([call('c1', 'hang_up'), call('c2', 'hang_up', { note: 7 }), call('c3', 'get_slots'), call('c4', 'nope')], rec.ctx());
+      expect(rec.results.map((r) => [r.id, r.info.outcome, r.info.endsCall]).sort()).toEqual([
+        ['c1', 'ok', true],
+        ['c2', 'invalid', true],
+        ['c3', 'invalid', false],
+        ['c4', 'unknown_tool', false],
+      ]);
+    });
+
+    it('is declared by end_call alone among the shop tools', () => {
+      expect(ALL_TOOLS.filter((t) => t.endsCall === true).map((t) => t.name)).toEqual(['end_call']);
     });
   });
 });

@@ -7,40 +7,9 @@
 import type { ChatCompletionFunctionTool } from 'openai/resources/chat/completions';
 import type { z } from 'zod';
 import { AppError } from '../core/errors.js';
+import type { DispatchedToolResult, DispatchOptions, DispatchOutcome, ToolCall, ToolResultInfo } from '../core/tool-port.js';
 import { toOpenAiTools } from './openai-tools.js';
 import { fail, type AnyTool, type ToolContext, type ToolResult } from './tool.js';
-
-/** One tool call as the LLM wrote it; `arguments` is the raw JSON text. */
-export interface ToolCallRequest {
-  id: string;
-  name: string;
-  arguments: string;
-}
-
-/**
- * How the dispatcher's run of one tool call ended (recorded as the tool call's `outcome`). 'ok'
- * means the handler returned a result (which may itself say `success: false`, e.g. a slot that is
- * taken); 'error' means it threw.
- */
-export type DispatchOutcome = 'ok' | 'error' | 'invalid' | 'timeout' | 'aborted' | 'duplicate' | 'unknown_tool';
-
-export interface ToolResultInfo {
-  name: string;
-  /** From the handler's start; from the start of the batch when no handler ran. */
-  durationMs: number;
-  outcome: DispatchOutcome;
-  /**
-   * What the call as a whole achieved through this tool call ('booked'), as the tool declares
-   * it; only for a call that ran and succeeded, undefined otherwise.
-   */
-  callOutcome: string | undefined;
-}
-
-export interface DispatchedToolResult {
-  id: string;
-  name: string;
-  result: ToolResult;
-}
 
 export interface ToolErrorInfo {
   toolCallId: string;
@@ -50,23 +19,16 @@ export interface ToolErrorInfo {
   error: unknown;
 }
 
-export interface DispatchContext {
-  /** The agent turn's signal: a barge-in aborts every call of the batch. */
-  signal: AbortSignal;
+export interface DispatchContext extends DispatchOptions {
+  /** What every tool call of the batch is given besides its signal and id: the call it serves. */
   base: Omit<ToolContext, 'signal' | 'toolCallId'>;
-  /** Called at most once per batch, before any handler starts or any result is delivered. */
-  onFiller?: (text: string) => void;
-  /** Called just before a handler runs. */
-  onStart?: (call: ToolCallRequest) => void;
-  /** Called exactly once per call, as soon as its result is known. */
-  onResult?: (toolCallId: string, result: ToolResult, info: ToolResultInfo) => void;
 }
 
 export interface ToolDispatcher {
   /** The `tools` of the chat completion request, computed once. */
   readonly tools: ChatCompletionFunctionTool[];
   /** Resolves with one result per call, in call order; never rejects because of a tool. */
-  dispatch(calls: ReadonlyArray<ToolCallRequest>, ctx: DispatchContext): Promise<DispatchedToolResult[]>;
+  dispatch(calls: ReadonlyArray<ToolCall>, ctx: DispatchContext): Promise<DispatchedToolResult[]>;
 }
 
 export interface ToolDispatcherOptions {
@@ -86,9 +48,9 @@ interface Settled {
 }
 
 type Planned =
-  | { kind: 'settled'; call: ToolCallRequest; result: ToolResult; outcome: DispatchOutcome; settle: (r: ToolResult) => void }
-  | { kind: 'run'; call: ToolCallRequest; tool: AnyTool; args: z.infer<z.ZodObject>; settle: (r: ToolResult) => void }
-  | { kind: 'duplicate'; call: ToolCallRequest; first: Promise<ToolResult> };
+  | { kind: 'settled'; call: ToolCall; result: ToolResult; outcome: DispatchOutcome; settle: (r: ToolResult) => void }
+  | { kind: 'run'; call: ToolCall; tool: AnyTool; args: z.infer<z.ZodObject>; settle: (r: ToolResult) => void }
+  | { kind: 'duplicate'; call: ToolCall; first: Promise<ToolResult> };
 
 export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispatcher {
   for (const tool of options.tools) {
@@ -110,7 +72,7 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
     }
   };
 
-  function plan(call: ToolCallRequest): Planned {
+  function plan(call: ToolCall): Planned {
     const first = firstResults.get(call.id);
     if (first !== undefined) return { kind: 'duplicate', call, first };
     let settle!: (r: ToolResult) => void;
@@ -128,7 +90,7 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
 
   function validate(
     tool: AnyTool,
-    call: ToolCallRequest,
+    call: ToolCall,
   ): { args: z.infer<z.ZodObject> } | { result: ToolResult; outcome: DispatchOutcome } {
     let value: unknown;
     if (call.arguments.trim() === '') {
@@ -151,7 +113,7 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
     }
   }
 
-  function run(tool: AnyTool, args: z.infer<z.ZodObject>, call: ToolCallRequest, ctx: DispatchContext): Promise<Settled> {
+  function run(tool: AnyTool, args: z.infer<z.ZodObject>, call: ToolCall, ctx: DispatchContext): Promise<Settled> {
     const startedAt = performance.now();
     if (ctx.signal.aborted) {
       return Promise.resolve({ result: abortedResult(tool, false), outcome: 'aborted', startedAt });
@@ -213,7 +175,7 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
   }
 
   /** The call outcome a successful result of `tool` stands for, if it declares one. */
-  function declaredOutcome(tool: AnyTool, call: ToolCallRequest, result: ToolResult): string | undefined {
+  function declaredOutcome(tool: AnyTool, call: ToolCall, result: ToolResult): string | undefined {
     if (!result.success || tool.outcome === undefined) return undefined;
     if (typeof tool.outcome === 'string') return tool.outcome;
     try {
@@ -225,7 +187,7 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
   }
 
   /** Runs a dispatch callback; one that throws is reported, never allowed to break the batch. */
-  function callback(call: ToolCallRequest, fn: () => void): void {
+  function callback(call: ToolCall, fn: () => void): void {
     try {
       fn();
     } catch (error) {
@@ -233,19 +195,26 @@ export function createToolDispatcher(options: ToolDispatcherOptions): ToolDispat
     }
   }
 
-  async function dispatch(calls: ReadonlyArray<ToolCallRequest>, ctx: DispatchContext): Promise<DispatchedToolResult[]> {
+  async function dispatch(calls: ReadonlyArray<ToolCall>, ctx: DispatchContext): Promise<DispatchedToolResult[]> {
     const batchStartedAt = performance.now();
     const planned = calls.map(plan);
 
     const deliver = (
-      call: ToolCallRequest,
+      call: ToolCall,
       result: ToolResult,
       outcome: DispatchOutcome,
       since: number,
       tool?: AnyTool,
     ): DispatchedToolResult => {
       const callOutcome = tool !== undefined && outcome === 'ok' ? declaredOutcome(tool, call, result) : undefined;
-      const info: ToolResultInfo = { name: call.name, durationMs: Math.round(performance.now() - since), outcome, callOutcome };
+      const info: ToolResultInfo = {
+        name: call.name,
+        durationMs: Math.round(performance.now() - since),
+        outcome,
+        callOutcome,
+        // Asked for is enough: the model meant to end the call even when its arguments were off.
+        endsCall: byName.get(call.name)?.endsCall === true,
+      };
       callback(call, () => ctx.onResult?.(call.id, result, info));
       return { id: call.id, name: call.name, result };
     };

@@ -9,6 +9,7 @@ export const endCall = defineTool({
   filler: null,
   timeoutMs: 3_000,
   mutates: true,
+  endsCall: true,
   async execute(_args, context) {
     await context.actions.endCall();
     return ok({ ended: true }, 'Goodbye.');

@@ -5,16 +5,15 @@
  * turn's abort signal, who is calling, the shared services and the call's own actions.
  */
 import type { z } from 'zod';
+import type { CallActions, ToolResult } from '../core/tool-port.js';
 import type { CallerIdentity } from '../crm/caller.js';
 import type { CustomerService } from '../crm/customer-service.js';
 import type { CallOutcome } from '../db/call-records.js';
 import type { BookingService } from '../scheduling/booking-service.js';
 import type { BusinessRules } from '../scheduling/business-rules.js';
 
-/** Every tool result, as the LLM reads it. `message` is safe to say to the caller as is. */
-export type ToolResult =
-  | { success: true; data: unknown; message: string }
-  | { success: false; error: string; message: string };
+/** The result and call-action types are the tool port's (core), which these tools implement. */
+export type { CallActions, ToolResult };
 
 export function ok(data: unknown, message: string): ToolResult {
   return { success: true, data, message };
@@ -26,13 +25,6 @@ export function fail(error: string, message: string): ToolResult {
 
 /** Who is on the line; the CRM decides which customers that lets them act for. */
 export type { CallerIdentity };
-
-/** What a tool may ask of the call itself; the transport decides how (Twilio REST, a test fake). */
-export interface CallActions {
-  transferToHuman(reason: string | undefined): Promise<{ transferred: boolean; message: string }>;
-  /** Hangs up after whatever the agent is saying has played. */
-  endCall(): Promise<void>;
-}
 
 /** Shared services every tool may use; built once per process in main.ts. Never a database handle. */
 export interface ToolServices {
@@ -80,6 +72,8 @@ export interface ToolDefinition<Schema extends z.ZodObject = z.ZodObject> {
    * alone does not say (a transfer that became a call-back achieved nothing).
    */
   outcome?: CallOutcome | ((data: unknown) => CallOutcome | undefined);
+  /** True for the tool that ends the call: the turn gets no further model response once it is asked for. */
+  endsCall?: boolean;
   execute(args: z.infer<Schema>, context: ToolContext): Promise<ToolResult>;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Real services for tool tests: a migrated database (PGlite by default), the local calendar, a
  * memory cache and a fixed clock (Tuesday 2026-12-01 10:00 in New York), plus a context factory
- * whose call actions record what the tools asked of the call.
+ * whose call actions record what the tools asked of the call, and the shop's ports over them
+ * (all the tools, the system prompt) for sessions and call managers, wired as main.ts wires them.
  */
 import { createMemoryCache } from '../../src/cache/memory-cache.js';
 import type { Cache } from '../../src/cache/cache.js';
@@ -12,6 +13,10 @@ import type { Database } from '../../src/db/client.js';
 import { customers, vehicles } from '../../src/db/schema.js';
 import { createBookingService } from '../../src/scheduling/booking-service.js';
 import { defaultBusinessRules } from '../../src/scheduling/business-rules.js';
+import type { InstructionsPort } from '../../src/core/instructions-port.js';
+import type { ToolPortFactory } from '../../src/core/tool-port.js';
+import { ALL_TOOLS } from '../../src/tools/index.js';
+import { createShopToolPorts, shopInstructions } from '../../src/tools/shop-ports.js';
 import type { CallActions, ToolContext, ToolServices } from '../../src/tools/tool.js';
 import { databaseBackends } from './databases.js';
 
@@ -22,6 +27,10 @@ export interface ToolFixture {
   database: Database;
   cache: Cache;
   services: ToolServices;
+  /** Every call's tools: ALL_TOOLS over `services`. */
+  toolPorts: ToolPortFactory;
+  /** The shop's system prompt, on the fixed clock. */
+  instructions: InstructionsPort;
   close(): Promise<void>;
   /** A context for one tool call; `phoneNumber` is the caller's verified number. */
   context(options?: { phoneNumber?: string | undefined; toolCallId?: string; signal?: AbortSignal; verified?: string[] }): ToolContext & {
@@ -54,6 +63,8 @@ export async function openToolFixture(
     database,
     cache,
     services,
+    toolPorts: createShopToolPorts({ tools: ALL_TOOLS, services }),
+    instructions: shopInstructions(services),
     async close() {
       await Promise.all([database.close(), cache.close()]);
     },
