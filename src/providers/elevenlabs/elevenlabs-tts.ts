@@ -122,16 +122,7 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
 
   function initMessage(): string {
     const message: Record<string, unknown> = { text: ' ' };
-    const vs = options.voiceSettings;
-    if (vs) {
-      message.voice_settings = {
-        stability: vs.stability,
-        similarity_boost: vs.similarityBoost,
-        ...(vs.style === undefined ? {} : { style: vs.style }),
-        ...(vs.useSpeakerBoost === undefined ? {} : { use_speaker_boost: vs.useSpeakerBoost }),
-        ...(vs.speed === undefined ? {} : { speed: vs.speed }),
-      };
-    }
+    if (options.voiceSettings) message.voice_settings = voiceSettingsOnTheWire(options.voiceSettings);
     if (options.chunkLengthSchedule) {
       message.generation_config = { chunk_length_schedule: options.chunkLengthSchedule };
     }
@@ -595,16 +586,7 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
       const outputFormat = toOutputFormat(format);
       const url = `${httpBase}/v1/text-to-speech/${encodeURIComponent(options.voiceId)}/stream?output_format=${outputFormat}`;
       const body: Record<string, unknown> = { text, model_id: options.modelId };
-      const vs = options.voiceSettings;
-      if (vs) {
-        body.voice_settings = {
-          stability: vs.stability,
-          similarity_boost: vs.similarityBoost,
-          ...(vs.style === undefined ? {} : { style: vs.style }),
-          ...(vs.useSpeakerBoost === undefined ? {} : { use_speaker_boost: vs.useSpeakerBoost }),
-          ...(vs.speed === undefined ? {} : { speed: vs.speed }),
-        };
-      }
+      if (options.voiceSettings) body.voice_settings = voiceSettingsOnTheWire(options.voiceSettings);
       try {
         return await retry(
           async (_attempt, attemptSignal) => {
@@ -673,4 +655,15 @@ function isPermanent(reason: string): boolean {
   return /api[ _-]?key|unauthori[sz]ed|authenticat|permission|forbidden|quota|credits|voice|output format|model/i.test(
     reason,
   );
+}
+
+/** Voice settings as both ElevenLabs APIs (stream-input and HTTP stream) spell them. */
+function voiceSettingsOnTheWire(vs: ElevenLabsVoiceSettings): Record<string, unknown> {
+  return {
+    stability: vs.stability,
+    similarity_boost: vs.similarityBoost,
+    ...(vs.style === undefined ? {} : { style: vs.style }),
+    ...(vs.useSpeakerBoost === undefined ? {} : { use_speaker_boost: vs.useSpeakerBoost }),
+    ...(vs.speed === undefined ? {} : { speed: vs.speed }),
+  };
 }
