@@ -9,7 +9,8 @@ import type { InboundFrame } from '../core/frames.js';
 import { PHONE_AUDIO } from '../core/frames.js';
 import { createLogger } from '../observability/logger.js';
 import type { StartCallRequest, StartCallResult } from '../pipeline/call-manager.js';
-import type { CallRecord, CallSession, SessionTransport } from '../pipeline/call-session.js';
+import type { CallRecord } from '../core/call-record.js';
+import type { CallSession, SessionTransport } from '../pipeline/call-session.js';
 import { createCallStream } from './call-stream.js';
 import type { CallStart, CallStream, CallStreamState, FrameOutcome, StreamEndpoint } from './call-stream.js';
 
