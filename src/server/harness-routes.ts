@@ -11,21 +11,27 @@
  * logger scrubs the value). Unset: only clients on this machine get in. A browser page from
  * another origin never does. A refused socket is closed with 1008 (policy violation).
  * The page and its assets carry no secrets and are served to anyone.
+ *
+ * A call's states, start timer, byte bound and closing are the shared call-stream lifecycle's
+ * (call-stream.ts); this file keeps the harness protocol: admission, the start message, typed or
+ * voice calls, and the `started` / `error` / `ended` messages around them.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { WebSocket } from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { BROWSER_AUDIO } from '../core/frames.js';
-import type { InboundFrame, OutboundFrame } from '../core/frames.js';
+import type { OutboundFrame } from '../core/frames.js';
 import type { Logger } from '../observability/logger.js';
 import type { CallManager, CallProviders } from '../pipeline/call-manager.js';
-import type { CallSession, SessionTransport } from '../pipeline/call-session.js';
+import type { SessionTransport } from '../pipeline/call-session.js';
 import { normalizePhone } from '../core/phone.js';
 import { decodeHarnessMessage, encodeHarnessFrame, encodeHarnessMessage } from '../transports/browser/serializer.js';
 import type { HarnessMode, HarnessServerMessage, HarnessStart } from '../transports/browser/serializer.js';
 import { createAdmission } from './admission.js';
-import { closeSocket, createBoundedSender } from './socket-guards.js';
+import { CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TRY_LATER, createCallStream } from './call-stream.js';
+import type { CallStart, CallStreamLimits } from './call-stream.js';
+import { closeSocket, socketEndpoint } from './socket-guards.js';
 
 /** The first subprotocol a client offers; the server selects it, the second one is the token. */
 export const HARNESS_SUBPROTOCOL = 'harness';
@@ -80,16 +86,14 @@ const MAX_REPORTED_ERRORS = 20;
 /** Frames that arrive while the call is starting, kept for it. */
 const MAX_EARLY_FRAMES = 200;
 
-const WS_NORMAL = 1000;
-const WS_POLICY_VIOLATION = 1008;
-const WS_INTERNAL_ERROR = 1011;
-const WS_TRY_AGAIN_LATER = 1013;
-
 export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
   const now = deps.now ?? (() => performance.now());
-  const startTimeoutMs = deps.startTimeoutMs ?? 10_000;
   const agentAudio = deps.agentAudio ?? true;
-  const maxBufferedBytes = deps.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+  const limits: CallStreamLimits = {
+    startTimeoutMs: deps.startTimeoutMs ?? 10_000,
+    maxEarlyFrames: MAX_EARLY_FRAMES,
+    maxBufferedBytes: deps.maxBufferedBytes ?? MAX_BUFFERED_BYTES,
+  };
   const admission = createAdmission({ token: deps.harnessToken });
   const peerAddress = deps.peerAddress ?? ((request: FastifyRequest) => request.socket.remoteAddress);
 
@@ -133,13 +137,13 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
         if (!admitted.ok) {
           deps.logger.warn({ remote, reason: admitted.reason }, `harness socket refused: ${admitted.message}`);
           socket.send(encodeHarnessMessage({ type: 'error', message: admitted.message }));
-          closeSocket(socket, WS_POLICY_VIOLATION, admitted.reason);
+          closeSocket(socket, CLOSE_POLICY, admitted.reason);
           return;
         }
         serveCall(socket, request);
       } catch (error) {
         deps.logger.error({ err: error }, 'harness socket setup failed');
-        closeSocket(socket, WS_INTERNAL_ERROR, 'internal error');
+        closeSocket(socket, CLOSE_INTERNAL, 'internal error');
       }
     });
   };
@@ -147,64 +151,24 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
   /** One socket, one call: waits for `start`, starts the call, then relays frames both ways. */
   function serveCall(socket: WebSocket, request: FastifyRequest): void {
     let log = deps.logger.child({ transport: 'browser', remote: request.ip });
-    let state: 'waiting' | 'starting' | 'live' | 'closed' = 'waiting';
     let mode: HarnessMode = 'text';
-    let session: CallSession | undefined;
+    let audio = agentAudio;
     // The session speaks (greeting events) while it starts; the client must see `started` first.
     let outbox: OutboundFrame[] | undefined = [];
-    const early: InboundFrame[] = [];
     let reportedErrors = 0;
 
-    const startTimer = setTimeout(() => {
-      if (state === 'waiting') fail('no start message received', 'no_start', WS_POLICY_VIOLATION);
-    }, startTimeoutMs);
-    startTimer.unref?.();
-
-    const sender = createBoundedSender(socket, {
-      maxBufferedBytes,
-      onOverflow(buffered) {
-        log.warn({ buffered }, 'harness client is not reading; ending the call');
-        closeWith('client_not_reading', WS_TRY_AGAIN_LATER);
-        // Closed first: the session must not wait on a socket that is not being read.
-        void session?.end('client_not_reading');
-      },
-    });
-
     function sendMessage(message: HarnessServerMessage): void {
-      sender.send(encodeHarnessMessage(message));
+      stream.send(encodeHarnessMessage(message));
     }
 
     function deliver(frame: OutboundFrame): void {
-      if (socket.readyState !== socket.OPEN) return;
       const encoded = encodeHarnessFrame(frame);
       if (encoded === null) {
         if (frame.kind === 'event') log.warn({ event: frame.event.type }, 'harness event could not be serialised');
         return;
       }
-      if (encoded.binary !== undefined) sender.send(encoded.binary, { binary: true });
-      else if (encoded.text !== undefined) sender.send(encoded.text);
-    }
-
-    /** Sends `ended` (when it can) and closes; idempotent, and a no-op once the client is gone. */
-    function closeWith(reason: string, code = WS_NORMAL): void {
-      if (state === 'closed') return;
-      state = 'closed';
-      clearTimeout(startTimer);
-      if (socket.readyState === socket.OPEN) {
-        sendMessage({ type: 'ended', reason });
-        closeSocket(socket, code, reason);
-      }
-    }
-
-    // A function, not an inline test: the state changes while the call starts (awaits).
-    function clientGone(): boolean {
-      return state === 'closed';
-    }
-
-    function fail(message: string, reason: string, code: number): void {
-      log.info({ reason }, `harness call refused: ${message}`);
-      sendMessage({ type: 'error', message });
-      closeWith(reason, code);
+      if (encoded.binary !== undefined) stream.send(encoded.binary, true);
+      else if (encoded.text !== undefined) stream.send(encoded.text);
     }
 
     const transport: SessionTransport = {
@@ -219,8 +183,8 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
       },
       async hangup() {
         // A call that fails while starting is closed by the start path, with its error first.
-        if (state === 'starting') return;
-        closeWith(session?.record.endReason ?? 'agent_ended');
+        if (stream.state === 'starting') return;
+        stream.close(CLOSE_NORMAL, stream.session?.record.endReason ?? 'agent_ended');
       },
       async transfer(reason) {
         // No phone network behind a browser call: say what a shop without a transfer line says.
@@ -229,69 +193,55 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
       },
     };
 
-    async function startCall(start: HarnessStart): Promise<void> {
-      state = 'starting';
-      clearTimeout(startTimer);
+    const stream = createCallStream({
+      manager: deps.manager,
+      transportName: 'browser',
+      transport,
+      endpoint: socketEndpoint(socket),
+      log,
+      peerName: 'harness client',
+      limits,
+      tell: (message) => sendMessage({ type: 'error', message }),
+      beforeClose: (reason) => sendMessage({ type: 'ended', reason }),
+      onLive(session) {
+        log.info({ mode, audio, callerNumber: session.record.callerNumber !== undefined }, 'harness call started');
+        sendMessage({ type: 'started', callId: session.record.callId, mode, audio });
+        const queued = outbox ?? [];
+        outbox = undefined;
+        for (const frame of queued) deliver(frame);
+      },
+    });
+
+    /** The call a `start` asks for; undefined (and refused) when it cannot be had. */
+    function admit(start: HarnessStart): CallStart | undefined {
       mode = start.mode === 'text' || !deps.voiceAvailable ? 'text' : 'voice';
       let callerNumber: string | undefined;
       if (start.callerNumber !== undefined && start.callerNumber.trim() !== '') {
         callerNumber = normalizePhone(start.callerNumber);
         if (callerNumber === undefined) {
-          fail(`callerNumber "${start.callerNumber}" is not a phone number (try +15550102000)`, 'invalid_start', WS_NORMAL);
-          return;
+          stream.refuse(CLOSE_NORMAL, 'invalid_start', `callerNumber "${start.callerNumber}" is not a phone number (try +15550102000)`);
+          return undefined;
         }
       }
       if (!deps.manager.accepting()) {
-        fail('the agent is not taking calls right now; try again shortly', 'not_accepting', WS_TRY_AGAIN_LATER);
-        return;
+        stream.refuse(CLOSE_TRY_LATER, 'not_accepting', 'the agent is not taking calls right now; try again shortly');
+        return undefined;
       }
       const callId = `web-${randomBytes(8).toString('hex')}`;
       log = log.child({ callId });
       const textOnly = mode === 'text';
-      const audio = textOnly && deps.textModeProviders !== undefined && 'tts' in deps.textModeProviders
+      audio = textOnly && deps.textModeProviders !== undefined && 'tts' in deps.textModeProviders
         ? deps.textModeProviders.tts !== undefined && agentAudio
         : agentAudio;
-
-      let result: Awaited<ReturnType<CallManager['start']>>;
-      try {
-        result = await deps.manager.start({
-          callId,
-          callerNumber,
-          transportName: 'browser',
-          transport,
-          ...(textOnly && deps.textModeProviders !== undefined ? { providers: deps.textModeProviders } : {}),
-        });
-      } catch (error) {
-        log.error({ err: error }, 'harness call failed to start');
-        fail('the call could not be started', 'start_failed', WS_INTERNAL_ERROR);
-        return;
-      }
-      if (!result.ok) {
-        fail(`the agent is not taking calls right now (${result.reason})`, result.reason, WS_TRY_AGAIN_LATER);
-        return;
-      }
-      session = result.session;
-      const live = session;
-      void live.finished.then(
-        (record) => closeWith(record.endReason ?? 'ended'),
-        (error: unknown) => log.error({ err: error }, 'harness call did not finish cleanly'),
-      );
-      if (clientGone()) {
-        // The client left while the call was starting.
-        live.handle({ kind: 'stop' });
-        return;
-      }
-      state = 'live';
-      log.info({ mode, audio, callerNumber: callerNumber !== undefined }, 'harness call started');
-      sendMessage({ type: 'started', callId, mode, audio });
-      const queued = outbox ?? [];
-      outbox = undefined;
-      for (const frame of queued) deliver(frame);
-      for (const frame of early.splice(0)) live.handle(frame);
+      return {
+        callId,
+        callerNumber,
+        ...(textOnly && deps.textModeProviders !== undefined ? { providers: deps.textModeProviders } : {}),
+      };
     }
 
     function onMessage(data: Parameters<typeof decodeHarnessMessage>[0], isBinary: boolean): void {
-      if (state === 'closed') return;
+      if (stream.state === 'closed') return;
       const decoded = decodeHarnessMessage(data, isBinary, now());
       if (decoded.error !== undefined) {
         reportedErrors += 1;
@@ -302,30 +252,20 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
         return;
       }
       if (decoded.control !== undefined) {
-        if (state !== 'waiting') {
-          sendMessage({ type: 'error', message: 'the call has already started' });
-          return;
-        }
-        void startCall(decoded.control).catch((error: unknown) => {
-          log.error({ err: error }, 'harness call start crashed');
-          closeWith('start_failed', WS_INTERNAL_ERROR);
-        });
+        const start = decoded.control;
+        if (!stream.onStartRequested(() => admit(start))) sendMessage({ type: 'error', message: 'the call has already started' });
         return;
       }
       const frame = decoded.frame;
       if (frame === undefined) return;
-      if (state === 'waiting') {
-        if (frame.kind === 'stop') closeWith('caller_hung_up');
+      if (stream.state === 'awaiting_start') {
+        if (frame.kind === 'stop') stream.close(CLOSE_NORMAL, 'caller_hung_up');
         else sendMessage({ type: 'error', message: 'send {"type":"start"} first' });
         return;
       }
       // Microphone audio of a typed call has nowhere to go.
       if (frame.kind === 'audio' && mode === 'text') return;
-      if (state === 'starting') {
-        if (early.length < MAX_EARLY_FRAMES) early.push(frame);
-        return;
-      }
-      session?.handle(frame);
+      stream.onFrame(frame);
     }
 
     socket.on('message', (data, isBinary) => {
@@ -336,17 +276,7 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
       }
     });
     // Socket errors are logged once, for every route, by the plugin's handler (socket-guards.ts).
-    socket.on('close', () => {
-      const wasLive = state === 'live';
-      state = 'closed';
-      clearTimeout(startTimer);
-      try {
-        // A call still starting is stopped by the start path once it has a session.
-        if (wasLive) session?.handle({ kind: 'stop' });
-      } catch (error) {
-        log.error({ err: error }, 'harness call stop failed');
-      }
-    });
+    socket.on('close', () => stream.onEndpointClosed());
   }
 }
 

@@ -4,7 +4,7 @@
  *   - a bound on the bytes it holds for a client that is not reading (`bufferedAmount`: ws's queue
  *     plus the socket's own buffer). A call is real-time: audio seconds behind is of no use, and a
  *     stuck or hostile client must not make the server hold an ever-growing backlog. Past the
- *     bound the route ends the call;
+ *     bound the call ends (call-stream.ts, through socketEndpoint);
  *   - a close that cannot hang: a client that never answers the close handshake is dropped after
  *     CLOSE_HANDSHAKE_TIMEOUT_MS (ws's `closeTimeout`, set server-wide in app.ts);
  *   - errors on an open socket (a frame over the payload limit, a protocol violation, a reset) are
@@ -12,37 +12,18 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
+import type { StreamEndpoint } from './call-stream.js';
 
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 1_000;
 
-export interface BoundedSender {
-  /**
-   * Sends unless the socket is not open or holds more than the bound; false when not sent. The
-   * first refusal for the bound calls `onOverflow` (once): the route ends the call there.
-   */
-  send(data: string | Uint8Array, options?: { binary?: boolean }): boolean;
-  /** True once the bound was crossed. */
-  overflowed(): boolean;
-}
-
-export function createBoundedSender(
-  socket: WebSocket,
-  options: { maxBufferedBytes: number; onOverflow(bufferedBytes: number): void },
-): BoundedSender {
-  let overflowed = false;
+/** A ws socket as a call stream's endpoint (src/server/call-stream.ts keeps the bound on it). */
+export function socketEndpoint(socket: WebSocket): StreamEndpoint {
   return {
-    send(data, sendOptions) {
-      if (overflowed || socket.readyState !== socket.OPEN) return false;
-      const buffered = socket.bufferedAmount;
-      if (buffered > options.maxBufferedBytes) {
-        overflowed = true;
-        options.onOverflow(buffered);
-        return false;
-      }
-      socket.send(data, { binary: sendOptions?.binary ?? typeof data !== 'string' });
-      return true;
-    },
-    overflowed: () => overflowed,
+    isOpen: () => socket.readyState === socket.OPEN,
+    // ws's queue plus the socket's own buffer.
+    bufferedAmount: () => socket.bufferedAmount,
+    send: (data, binary) => socket.send(data, { binary }),
+    close: (code, reason) => closeSocket(socket, code, reason),
   };
 }
 

@@ -11,6 +11,10 @@
  * minted for its own call, and not used before, is closed before any session starts. A stream that stops reading ends
  * its call once the bytes held for it pass a bound, and the server closes every stream it is done
  * with itself (after `stop` too), rather than wait for the other side.
+ *
+ * The stream's states, start timer, frames held while the call starts, byte bound and close codes
+ * are the shared call-stream lifecycle's (call-stream.ts); this file keeps what is Twilio's: the
+ * message format, the stream token, the drop log, and REST call control for hang-up and transfer.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { RawData, WebSocket } from 'ws';
@@ -18,7 +22,7 @@ import { PHONE_AUDIO } from '../core/frames.js';
 import type { InboundFrame } from '../core/frames.js';
 import type { Logger } from '../observability/logger.js';
 import type { CallManager } from '../pipeline/call-manager.js';
-import type { CallSession, SessionTransport } from '../pipeline/call-session.js';
+import type { SessionTransport } from '../pipeline/call-session.js';
 import type { TwilioCallControl } from '../transports/twilio/call-control.js';
 import { decodeTwilioMessage, encodeTwilioFrame, MAX_TWILIO_MESSAGE_BYTES } from '../transports/twilio/serializer.js';
 import type { TwilioStreamState } from '../transports/twilio/serializer.js';
@@ -26,7 +30,9 @@ import { validateTwilioSignature } from '../transports/twilio/signature.js';
 import { deriveStreamTokenSecret, issueStreamToken, streamTokenUse, verifyStreamToken } from '../transports/twilio/stream-token.js';
 import type { StreamTokenLedger } from '../transports/twilio/stream-token.js';
 import { connectStreamTwiml, sayAndHangupTwiml } from '../transports/twilio/twiml.js';
-import { closeSocket, createBoundedSender } from './socket-guards.js';
+import { CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TRY_LATER, createCallStream, errorSummary } from './call-stream.js';
+import type { CallStart, CallStreamLimits } from './call-stream.js';
+import { socketEndpoint } from './socket-guards.js';
 
 export const TWILIO_VOICE_PATH = '/twilio/voice';
 export const TWILIO_STREAM_PATH = '/twilio/stream';
@@ -36,11 +42,7 @@ export const AT_CAPACITY_MESSAGE =
 export const TRANSFER_MESSAGE = 'Transferring you to someone at the shop now.';
 export const CALLBACK_MESSAGE = "I've asked someone from the shop to call you back at this number.";
 
-/** WebSocket close codes (RFC 6455). */
-export const CLOSE_NORMAL = 1000;
-export const CLOSE_POLICY = 1008;
-export const CLOSE_INTERNAL = 1011;
-export const CLOSE_TRY_LATER = 1013;
+export { CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TRY_LATER } from './call-stream.js';
 
 /**
  * Bytes held for a stream that is not reading before its call ends. A phone call takes ~11 KB/s
@@ -48,6 +50,8 @@ export const CLOSE_TRY_LATER = 1013;
  * ahead: only a stuck or hostile client reaches it.
  */
 const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Frames held while a call starts (STT connecting): about ten seconds of 20 ms media messages. */
+const MAX_EARLY_FRAMES = 500;
 
 export interface TwilioRoutesDeps {
   manager: CallManager;
@@ -77,10 +81,13 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
   const log = deps.logger.child({ component: 'twilio' });
   const tokenSecret = deps.authToken === undefined || deps.authToken === '' ? undefined : deriveStreamTokenSecret(deps.authToken);
   const publicBase = parsePublicUrl(deps.publicUrl);
-  const startTimeoutMs = deps.startTimeoutMs ?? 10_000;
   const maxMalformedBeforeStart = deps.maxMalformedBeforeStart ?? 100;
   const dropLogIntervalMs = deps.dropLogIntervalMs ?? 5_000;
-  const maxBufferedBytes = deps.maxBufferedBytes ?? MAX_BUFFERED_BYTES;
+  const limits: CallStreamLimits = {
+    startTimeoutMs: deps.startTimeoutMs ?? 10_000,
+    maxEarlyFrames: MAX_EARLY_FRAMES,
+    maxBufferedBytes: deps.maxBufferedBytes ?? MAX_BUFFERED_BYTES,
+  };
 
   async function voiceWebhook(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (deps.authToken === undefined || deps.authToken === '' || tokenSecret === undefined) {
@@ -122,47 +129,19 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
 
   function mediaStream(socket: WebSocket, request: FastifyRequest): void {
     const state: TwilioStreamState = { streamSid: undefined };
-    let phase: 'awaiting_start' | 'starting' | 'live' | 'closed' = 'awaiting_start';
-    let socketClosed = false;
     let callSid: string | undefined;
-    let session: CallSession | undefined;
-    /** Frames that arrive while the session is being set up (STT connecting), played in after. */
-    const backlog: InboundFrame[] = [];
     const streamLog = log.child({ ip: request.ip });
     const drops = createDropLog(streamLog, dropLogIntervalMs);
-
-    const startTimer = setTimeout(() => {
-      if (phase === 'awaiting_start') {
-        streamLog.warn('media stream closed: no valid start message in time');
-        close(CLOSE_POLICY, 'no start');
-      }
-    }, startTimeoutMs);
-    startTimer.unref?.();
-
-    function close(code: number, reason: string): void {
-      if (phase !== 'live' && phase !== 'starting') phase = 'closed';
-      closeSocket(socket, code, reason);
-    }
-
-    const sender = createBoundedSender(socket, {
-      maxBufferedBytes,
-      onOverflow(buffered) {
-        streamLog.warn({ callId: callSid, buffered }, 'media stream is not reading: ending the call');
-        // Closed first: the session must not wait on a socket that is not being read.
-        close(CLOSE_TRY_LATER, 'not reading');
-        void session?.end('client_not_reading');
-      },
-    });
 
     const transport: SessionTransport = {
       format: PHONE_AUDIO,
       send(frame) {
         const streamSid = state.streamSid;
-        if (streamSid === undefined || socket.readyState !== socket.OPEN) return;
+        if (streamSid === undefined) return;
         const message = encodeTwilioFrame(frame, streamSid);
         if (message === null) return;
         try {
-          sender.send(message);
+          stream.send(message);
         } catch (error) {
           streamLog.warn({ callId: callSid, err: errorSummary(error) }, 'sending to the media stream failed');
         }
@@ -176,7 +155,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
           }
         }
         // With nothing after </Connect> in our TwiML, a closed stream ends the call.
-        close(CLOSE_NORMAL, 'call ended');
+        stream.close(CLOSE_NORMAL, 'call ended');
       },
       async transfer(reason) {
         streamLog.info({ callId: callSid, reason }, 'caller asked for a person');
@@ -195,14 +174,15 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       },
     };
 
-    function deliver(frame: InboundFrame): void {
-      if (session === undefined) return;
-      try {
-        session.handle(frame);
-      } catch (error) {
-        streamLog.error({ callId: callSid, err: errorSummary(error) }, 'the call session failed to handle a frame');
-      }
-    }
+    const stream = createCallStream({
+      manager: deps.manager,
+      transportName: 'twilio',
+      transport,
+      endpoint: socketEndpoint(socket),
+      log: streamLog,
+      peerName: 'media stream',
+      limits,
+    });
 
     /**
      * A token starts one stream, ever: a second use is a replay (or a copy) and is refused. When
@@ -215,67 +195,37 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       try {
         if (await deps.tokenLedger.claim(use.id, use.expiresAt)) return true;
         streamLog.warn({ callId: id }, 'media stream refused: its stream token was already used');
-        phase = 'closed';
-        close(CLOSE_POLICY, 'stream token used');
+        stream.close(CLOSE_POLICY, 'stream token used');
       } catch (error) {
         streamLog.warn({ callId: id, err: errorSummary(error) }, 'media stream refused: cannot check that its stream token is unused');
-        phase = 'closed';
-        close(CLOSE_TRY_LATER, 'token check unavailable');
+        stream.close(CLOSE_TRY_LATER, 'token check unavailable');
       }
       return false;
     }
 
-    function onStart(frame: Extract<InboundFrame, { kind: 'start' }>, streamSid: string): void {
-      clearTimeout(startTimer);
+    /** The call a `start` asks for, once its token checks out; undefined (and closed) when not. */
+    async function admit(frame: Extract<InboundFrame, { kind: 'start' }>, streamSid: string): Promise<CallStart | undefined> {
       state.streamSid = streamSid;
-      callSid = frame.callId;
+      const id = frame.callId;
+      callSid = id;
       if (tokenSecret === undefined) {
-        streamLog.error({ callId: callSid }, 'media stream refused: TWILIO_AUTH_TOKEN is not set, so stream tokens cannot be checked');
-        close(CLOSE_INTERNAL, 'not configured');
-        return;
+        streamLog.error({ callId: id }, 'media stream refused: TWILIO_AUTH_TOKEN is not set, so stream tokens cannot be checked');
+        stream.close(CLOSE_INTERNAL, 'not configured');
+        return undefined;
       }
-      const check = verifyStreamToken({ secret: tokenSecret, token: frame.parameters.token, callSid, now: now() });
+      const check = verifyStreamToken({ secret: tokenSecret, token: frame.parameters.token, callSid: id, now: now() });
       if (check !== 'ok') {
         const why = frame.parameters.token === undefined ? 'missing' : check;
-        streamLog.warn({ callId: callSid, tokenCheck: why }, 'media stream refused: stream token is not valid for this call');
-        close(CLOSE_POLICY, `stream token ${why}`);
-        return;
+        streamLog.warn({ callId: id, tokenCheck: why }, 'media stream refused: stream token is not valid for this call');
+        stream.close(CLOSE_POLICY, `stream token ${why}`);
+        return undefined;
       }
-      phase = 'starting';
-      const id = callSid;
-      claimToken(frame.parameters.token ?? '', id)
-        .then((claimed) =>
-          claimed ? deps.manager.start({ callId: id, callerNumber: frame.callerNumber, transportName: 'twilio', transport }) : undefined,
-        )
-        .then(
-          (result) => {
-            if (result === undefined) return;
-            if (!result.ok) {
-              streamLog.warn({ callId: id, reason: result.reason }, 'media stream refused by the call manager');
-              phase = 'closed';
-              close(result.reason === 'duplicate_call' ? CLOSE_POLICY : CLOSE_TRY_LATER, result.reason);
-              return;
-            }
-            session = result.session;
-            if (socketClosed) {
-              // The caller hung up while the session was being set up.
-              phase = 'closed';
-              deliver({ kind: 'stop' });
-              return;
-            }
-            phase = 'live';
-            for (const queued of backlog.splice(0)) deliver(queued);
-          },
-          (error: unknown) => {
-            streamLog.error({ callId: id, err: errorSummary(error) }, 'call failed to start');
-            phase = 'closed';
-            close(CLOSE_INTERNAL, 'start failed');
-          },
-        );
+      if (!(await claimToken(frame.parameters.token ?? '', id))) return undefined;
+      return { callId: id, callerNumber: frame.callerNumber };
     }
 
     function onMessage(data: RawData, isBinary: boolean): void {
-      if (phase === 'closed') return;
+      if (stream.state === 'closed') return;
       const raw = toBuffer(data);
       let error: string | undefined;
       let frame: InboundFrame | undefined;
@@ -286,30 +236,23 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
 
       if (error !== undefined) {
         drops.drop(error, callSid);
-        if (phase === 'awaiting_start' && drops.total() > maxMalformedBeforeStart) {
+        if (stream.state === 'awaiting_start' && drops.total() > maxMalformedBeforeStart) {
           streamLog.warn({ malformed: drops.total() }, 'media stream closed: too many malformed messages before start');
-          close(CLOSE_POLICY, 'malformed');
+          stream.close(CLOSE_POLICY, 'malformed');
         }
         return;
       }
       if (frame === undefined) return;
       if (frame.kind === 'start') {
-        if (phase !== 'awaiting_start' || streamSid === undefined) {
+        const start = frame;
+        if (streamSid === undefined || !stream.onStartRequested(() => admit(start, streamSid))) {
           drops.drop('second start on one stream', callSid);
-          return;
         }
-        onStart(frame, streamSid);
         return;
       }
-      if (phase === 'starting') {
-        // Bounded: a session that takes long to start should not let a stream fill memory.
-        if (backlog.length < 500) backlog.push(frame);
-        else drops.drop('backlog full while the call starts', callSid);
-      } else if (phase === 'live') {
-        deliver(frame);
-      }
+      if (stream.onFrame(frame) === 'dropped') drops.drop('backlog full while the call starts', callSid);
       // The stream is over: close it now rather than hold it until the other side does.
-      if (frame.kind === 'stop') close(CLOSE_NORMAL, 'stopped');
+      if (frame.kind === 'stop') stream.close(CLOSE_NORMAL, 'stopped');
     }
 
     socket.on('message', (data: RawData, isBinary: boolean) => {
@@ -321,11 +264,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
     });
     // Socket errors are logged once, for every route, by the plugin's handler (socket-guards.ts).
     socket.on('close', (code: number) => {
-      clearTimeout(startTimer);
-      socketClosed = true;
-      const wasLive = phase === 'live';
-      phase = 'closed';
-      if (wasLive) deliver({ kind: 'stop' });
+      stream.onEndpointClosed();
       streamLog.info({ callId: callSid, code, malformed: drops.total() }, 'media stream closed');
     });
   }
@@ -387,12 +326,6 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-/** Error name and message only: a stack or a vendor response body has no place in these logs. */
-function errorSummary(error: unknown): { name: string; message: string } {
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: 'unknown', message: String(error).slice(0, 200) };
 }
 
 /** Logs dropped messages at most once per interval per stream, counting what it held back. */
