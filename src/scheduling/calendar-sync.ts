@@ -98,6 +98,19 @@ export interface CalendarSync {
   stop(): Promise<void>;
 }
 
+/** The report of consecutive syncs of one calendar, as one. */
+function combined(a: CalendarSyncReport, b: CalendarSyncReport): CalendarSyncReport {
+  return {
+    calendarId: a.calendarId,
+    claimed: a.claimed || b.claimed,
+    listed: a.listed + b.listed,
+    cancelled: a.cancelled + b.cancelled,
+    moved: a.moved + b.moved,
+    conflicts: a.conflicts + b.conflicts,
+    fullSync: a.fullSync || b.fullSync,
+  };
+}
+
 /** Consecutive syncs of one calendar while notifications keep arriving; the interval takes over after. */
 const MAX_RERUNS = 10;
 
@@ -136,11 +149,13 @@ export function createCalendarSync(deps: CalendarSyncDeps): CalendarSync {
       return current;
     }
     const run = (async () => {
-      let report = await syncOnce(calendarId);
-      for (let rerun = 0; rerun < MAX_RERUNS && (again.delete(calendarId) || report.rerun) && !controller.signal.aborted; rerun++) {
-        report = await syncOnce(calendarId);
+      let { result, rerun } = await syncOnce(calendarId);
+      for (let n = 0; n < MAX_RERUNS && (again.delete(calendarId) || rerun) && !controller.signal.aborted; n++) {
+        const next = await syncOnce(calendarId);
+        result = combined(result, next.result);
+        rerun = next.rerun;
       }
-      return report.result;
+      return result;
     })().finally(() => running.delete(calendarId));
     running.set(calendarId, run);
     return run;
