@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createCache } from './cache/create-cache.js';
 import type { Cache } from './cache/cache.js';
+import { hasChangeFeed } from './calendar/calendar.js';
 import type { CalendarProvider } from './calendar/calendar.js';
 import { createGoogleCalendar } from './calendar/google.js';
 import { createLocalCalendar } from './calendar/local.js';
@@ -17,6 +18,7 @@ import { BROWSER_AUDIO, PHONE_AUDIO } from './core/frames.js';
 import type { AudioFormat } from './core/frames.js';
 import { createCustomerService } from './crm/customer-service.js';
 import { pendingSyncCount } from './db/appointment-queries.js';
+import { calendarConflicts } from './db/calendar-sync-queries.js';
 import { callOutcome, saveCallRecord } from './db/call-records.js';
 import { openDatabase } from './db/client.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
@@ -37,9 +39,12 @@ import { createOpenAiLlm } from './providers/openai/openai-llm.js';
 import type { TtsProvider } from './providers/tts.js';
 import { createBookingService } from './scheduling/booking-service.js';
 import { createCalendarReconciler } from './scheduling/calendar-reconciler.js';
+import { createCalendarSync } from './scheduling/calendar-sync.js';
+import type { CalendarSync, CalendarSyncEvent } from './scheduling/calendar-sync.js';
 import { SERVICE_CATALOG } from './scheduling/services.js';
 import { isLoopbackHost } from './server/admission.js';
 import { buildServer } from './server/app.js';
+import { calendarNotificationUrl, googleRoutes } from './server/google-routes.js';
 import { harnessRoutes } from './server/harness-routes.js';
 import { twilioRoutes } from './server/twilio-routes.js';
 import { ALL_TOOLS } from './tools/index.js';
@@ -106,6 +111,10 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     // Runs at once: bookings left pending by a previous run (or another instance) are finished.
     reconciler.start();
     closers.push(() => reconciler.stop());
+    // Staff edits in the calendar flow back into the database (Google only: the local calendar is the database).
+    const calendarSync = createStaffEditSync(config, database, calendar, cache, logger);
+    if (calendarSync !== undefined) closers.push(() => calendarSync.stop());
+    metrics.setCalendarConflictSource(async () => (await calendarConflicts(database.db, 0)).count);
 
     const now = () => new Date();
     const booking = createBookingService({
@@ -218,7 +227,15 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         { name: 'cache', kind: cache.kind, probe: () => cache.ping() },
         // Reported, not gating: the backlog is shared by every instance through the database, so
         // failing readiness on it would take the whole phone line down whenever the calendar is.
-        { name: 'calendar_sync', kind: calendar.kind, probe: async () => ({ backlog: await pendingSyncCount(database.db) }) },
+        // Conflicts (staff moves the database refused) are reported for staff to fix, not gating either.
+        {
+          name: 'calendar_sync',
+          kind: calendar.kind,
+          probe: async () => {
+            const [backlog, conflicts] = await Promise.all([pendingSyncCount(database.db), calendarConflicts(database.db, 20)]);
+            return { backlog, conflicts: conflicts.count, conflictIds: conflicts.ids };
+          },
+        },
       ],
       routes: [
         twilioRoutes({
@@ -239,11 +256,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
           agentAudio: providers.tts !== undefined,
           textModeProviders: { stt: undefined },
         }),
+        googleRoutes({ notifications: calendarSync, logger }),
       ],
     });
     closers.push(() => app.close());
 
     const url = await app.listen({ host: config.host, port: config.port });
+    // Started once listening: opening a push channel makes Google notify this address at once.
+    calendarSync?.start();
     logger.info(
       { url, database: database.kind, cache: cache.kind, calendar: calendar.kind, voice: names },
       `${config.shopName} voice agent listening`,
@@ -291,6 +311,55 @@ function createCalendar(config: Config, database: Database, metrics: Metrics): C
     ...(config.google.tokenUri === undefined ? {} : { tokenUri: config.google.tokenUri }),
     timeZone: config.business.timeZone,
   });
+}
+
+/**
+ * The sync that brings staff edits of the agent's events back into the database, with a push
+ * channel when PUBLIC_URL is https (Google notifies only https addresses); else the interval alone.
+ */
+function createStaffEditSync(config: Config, database: Database, calendar: CalendarProvider, cache: Cache, logger: Logger): CalendarSync | undefined {
+  if (config.google === undefined || !hasChangeFeed(calendar)) return undefined;
+  const notificationAddress = calendarNotificationUrl(config.publicUrl);
+  if (notificationAddress === undefined) {
+    logger.info(
+      { intervalMs: config.calendarSyncIntervalMs },
+      'calendar push notifications off (PUBLIC_URL is not https): staff edits are read every CALENDAR_SYNC_INTERVAL_MS',
+    );
+  }
+  const log = logger.child({ component: 'calendar_sync' });
+  return createCalendarSync({
+    db: database.db,
+    feed: calendar,
+    calendarIds: [config.google.calendarId],
+    timeZone: config.business.timeZone,
+    intervalMs: config.calendarSyncIntervalMs,
+    cache,
+    notificationAddress,
+    onEvent: (event) => logCalendarSyncEvent(log, event),
+    onError: (calendarId, error) => log.warn({ calendarId, err: error }, 'calendar sync failed; will retry'),
+  });
+}
+
+function logCalendarSyncEvent(log: Logger, event: CalendarSyncEvent): void {
+  switch (event.kind) {
+    case 'cancelled':
+      log.info(event, 'appointment deleted in the calendar by staff: cancelled in the database');
+      return;
+    case 'moved':
+      log.info(event, 'appointment moved in the calendar by staff: moved in the database');
+      return;
+    case 'conflict':
+      log.warn(event, 'appointment moved in the calendar onto another booking: not applied, flagged for staff');
+      return;
+    case 'conflict_cleared':
+      log.info(event, 'calendar conflict resolved: the calendar and the database agree again');
+      return;
+    case 'full_sync':
+      log.info(event, 'listing the whole calendar (no usable sync token)');
+      return;
+    default:
+      log.info(event, `calendar push channel: ${event.kind.replace('channel_', '')}`);
+  }
 }
 
 /** Each cloud vendor takes over as soon as its key is set; without keys the call still works offline. */

@@ -3,6 +3,8 @@
  * calendar is a projection of it plus whatever else the shop blocks out (staff meetings, closures).
  * Every call takes a signal so a barge-in or a shutdown stops the request.
  */
+import { ProviderError } from '../core/errors.js';
+
 export interface TimeRange {
   start: Date;
   end: Date;
@@ -40,4 +42,78 @@ export interface CalendarProvider {
   ): Promise<void>;
   /** Deletes the event; one that is already gone counts as success. */
   deleteEvent(eventId: string, options?: CalendarCallOptions): Promise<void>;
+}
+
+// --- staff edits: reading a calendar's changes -----------------------------------------------
+
+/** One event as a change listing reports it (only what deciding about a staff edit needs). */
+export interface ListedEvent {
+  eventId: string;
+  /** 'cancelled' is a deleted event. */
+  status: 'confirmed' | 'tentative' | 'cancelled';
+  /** Undefined for a deleted event's stub, and for an all-day event (see `allDay`). */
+  start?: Date | undefined;
+  end?: Date | undefined;
+  /** The event has dates, not times (staff turned it into an all-day event). */
+  allDay: boolean;
+}
+
+export interface ChangePage {
+  events: ListedEvent[];
+  /** More of this listing follows: pass it back as `pageToken` with the same `syncToken`. */
+  nextPageToken?: string | undefined;
+  /** On the last page: what the next incremental listing starts from. */
+  nextSyncToken?: string | undefined;
+}
+
+export interface WatchRequest {
+  /** Our id for the channel (a UUID); notifications carry it back in X-Goog-Channel-ID. */
+  channelId: string;
+  /** https address Google POSTs notifications to. */
+  address: string;
+  /** Echoed in X-Goog-Channel-Token, so a notification can be told from a forgery. */
+  token: string;
+  /** Requested lifetime; the calendar may grant less (the answer says). */
+  ttlMs?: number | undefined;
+}
+
+export interface WatchChannel {
+  resourceId: string;
+  expiresAt: Date;
+}
+
+/** The sync token is too old (Google answers 410 Gone): list everything again without it. */
+export class SyncTokenExpiredError extends ProviderError {
+  constructor(provider: string, calendarId: string) {
+    super(provider, `sync token for calendar ${calendarId} is no longer valid; a full sync is required`, {
+      status: 410,
+      retryable: false,
+    });
+  }
+}
+
+/**
+ * What a calendar offers beyond CalendarProvider so the database can follow staff edits: an
+ * incremental change listing and push notifications. Google has both; the local calendar, which
+ * is the database itself, needs neither.
+ */
+export interface CalendarChangeFeed {
+  /**
+   * One page of the calendar's events, deleted ones included: everything when `syncToken` is
+   * undefined, else only what changed since it. Throws SyncTokenExpiredError when the token is gone.
+   */
+  listChanges(
+    calendarId: string,
+    page: { syncToken?: string | undefined; pageToken?: string | undefined; pageSize?: number | undefined },
+    options?: CalendarCallOptions,
+  ): Promise<ChangePage>;
+  /** Opens a push channel on the calendar's events. */
+  watch(calendarId: string, request: WatchRequest, options?: CalendarCallOptions): Promise<WatchChannel>;
+  /** Closes a channel; one that is already gone counts as success. */
+  stopChannel(channel: { channelId: string; resourceId: string }, options?: CalendarCallOptions): Promise<void>;
+}
+
+export function hasChangeFeed<T extends CalendarProvider>(calendar: T): calendar is T & CalendarChangeFeed {
+  const candidate = calendar as Partial<CalendarChangeFeed>;
+  return typeof candidate.listChanges === 'function' && typeof candidate.watch === 'function' && typeof candidate.stopChannel === 'function';
 }

@@ -9,7 +9,18 @@ import type { calendar_v3 } from '@googleapis/calendar';
 import { OAuth2Client } from 'google-auth-library';
 import { ProviderError, isAbortError } from '../core/errors.js';
 import { retry } from '../core/retry.js';
-import type { CalendarCallOptions, CalendarEvent, CalendarProvider, TimeRange } from './calendar.js';
+import { SyncTokenExpiredError } from './calendar.js';
+import type {
+  CalendarCallOptions,
+  CalendarChangeFeed,
+  CalendarEvent,
+  CalendarProvider,
+  ChangePage,
+  ListedEvent,
+  TimeRange,
+  WatchChannel,
+  WatchRequest,
+} from './calendar.js';
 
 const PROVIDER = 'google_calendar';
 const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
@@ -42,7 +53,10 @@ export interface GoogleCalendarOptions {
   onRetry?: (info: GoogleCalendarRetryInfo) => void;
 }
 
-export function createGoogleCalendar(options: GoogleCalendarOptions): CalendarProvider {
+/** Google Calendar: a CalendarProvider that also feeds staff edits back (CalendarChangeFeed). */
+export type GoogleCalendar = CalendarProvider & CalendarChangeFeed;
+
+export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCalendar {
   const calendarId = options.calendarId ?? 'primary';
   const tokenUrl = options.tokenUri ?? GOOGLE_TOKEN_URI;
   const defaultBudgetMs = options.defaultBudgetMs ?? 2000;
@@ -180,7 +194,81 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): CalendarPr
         }
       });
     },
+
+    // --- CalendarChangeFeed: staff edits coming back (events.list with sync tokens, events.watch) ---
+
+    async listChanges(
+      listedCalendarId: string,
+      page: { syncToken?: string | undefined; pageToken?: string | undefined; pageSize?: number | undefined },
+      callOptions?: CalendarCallOptions,
+    ): Promise<ChangePage> {
+      return run('events.list', callOptions, async (signal) => {
+        try {
+          const { data } = await api.events.list(
+            {
+              calendarId: listedCalendarId,
+              // Full details of deleted events too; incremental listings carry deletions either way.
+              showDeleted: true,
+              ...(page.syncToken === undefined ? {} : { syncToken: page.syncToken }),
+              ...(page.pageToken === undefined ? {} : { pageToken: page.pageToken }),
+              ...(page.pageSize === undefined ? {} : { maxResults: page.pageSize }),
+            },
+            requestOptions(signal),
+          );
+          return {
+            events: (data.items ?? []).flatMap((item) => listedEvent(item)),
+            nextPageToken: data.nextPageToken ?? undefined,
+            nextSyncToken: data.nextSyncToken ?? undefined,
+          };
+        } catch (error) {
+          if (statusOf(error) === 410) throw new SyncTokenExpiredError(PROVIDER, listedCalendarId);
+          throw error;
+        }
+      });
+    },
+
+    async watch(watchedCalendarId: string, request: WatchRequest, callOptions?: CalendarCallOptions): Promise<WatchChannel> {
+      return run('events.watch', callOptions, async (signal) => {
+        const { data } = await api.events.watch(
+          {
+            calendarId: watchedCalendarId,
+            requestBody: {
+              id: request.channelId,
+              type: 'web_hook',
+              address: request.address,
+              token: request.token,
+              ...(request.ttlMs === undefined ? {} : { params: { ttl: String(Math.ceil(request.ttlMs / 1000)) } }),
+            },
+          },
+          requestOptions(signal),
+        );
+        if (!data.resourceId) throw new ProviderError(PROVIDER, 'events.watch: the answer has no resourceId', { retryable: false });
+        // int64 travels as a string; without one, Google's documented default for Calendar is a week.
+        const expiration = Number(data.expiration);
+        return { resourceId: data.resourceId, expiresAt: new Date(Number.isFinite(expiration) && expiration > 0 ? expiration : Date.now() + 7 * 86_400_000) };
+      });
+    },
+
+    async stopChannel(channel: { channelId: string; resourceId: string }, callOptions?: CalendarCallOptions): Promise<void> {
+      await run('channels.stop', callOptions, async (signal) => {
+        try {
+          await api.channels.stop({ requestBody: { id: channel.channelId, resourceId: channel.resourceId } }, requestOptions(signal));
+        } catch (error) {
+          // Already stopped, or expired: either way it sends nothing more.
+          if (statusOf(error) !== 404) throw error;
+        }
+      });
+    },
   };
+}
+
+/** A listed Google event in our terms; an item without an id (never seen in practice) is skipped. */
+function listedEvent(item: calendar_v3.Schema$Event): ListedEvent[] {
+  if (!item.id) return [];
+  const status = item.status === 'cancelled' ? 'cancelled' : item.status === 'tentative' ? 'tentative' : 'confirmed';
+  const start = item.start?.dateTime ? new Date(item.start.dateTime) : undefined;
+  const end = item.end?.dateTime ? new Date(item.end.dateTime) : undefined;
+  return [{ eventId: item.id, status, start, end, allDay: Boolean(item.start?.date && !item.start.dateTime) }];
 }
 
 function eventBody(event: CalendarEvent, shopZone: string): calendar_v3.Schema$Event {

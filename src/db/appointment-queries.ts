@@ -95,11 +95,20 @@ export async function claimDueSyncs(db: Db, now: Date, leaseMs: number, limit: n
     .returning();
 }
 
-/** Marks the row synced only if nothing changed it since `version` was projected. */
+/**
+ * Marks the row synced only if nothing changed it since `version` was projected. The calendar now
+ * shows the row as it is, which also settles a staff edit flagged as a conflict.
+ */
 export async function markSynced(db: Db, id: string, version: number): Promise<boolean> {
   const rows = await db
     .update(appointments)
-    .set({ calendarSyncState: 'synced', calendarSyncError: null, calendarSyncNextAt: null })
+    .set({
+      calendarSyncState: 'synced',
+      calendarSyncError: null,
+      calendarSyncNextAt: null,
+      calendarConflictAt: null,
+      calendarConflictDetail: null,
+    })
     .where(and(eq(appointments.id, id), eq(appointments.syncVersion, version)))
     .returning({ id: appointments.id });
   return rows.length === 1;

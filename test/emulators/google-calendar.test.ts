@@ -596,6 +596,16 @@ describe('google calendar emulator: push notifications', () => {
     expect(receiver.received).toHaveLength(before);
   });
 
+  it('accepts an https address as Google does, but never dials a host off loopback', async () => {
+    await api.events.watch({ calendarId: bay, requestBody: { id: 'channel-https', type: 'web_hook', address: 'https://agent.example.test/google/calendar/notifications' } });
+    emulator.staff.insertEvent(bay, { summary: 'Oil change', start: at(9), end: at(10) });
+    await emulator.pushesSettled();
+    expect(emulator.pushDeliveries.map((d) => [d.state, d.attempt, d.status, d.error])).toEqual([
+      ['sync', 1, undefined, 'ENOTLOOPBACK'],
+      ['exists', 1, undefined, 'ENOTLOOPBACK'],
+    ]);
+  });
+
   it('refuses a plain-http address off loopback, a duplicate channel id and a malformed one', async () => {
     const offLoopback = api.events.watch({ calendarId: bay, requestBody: { id: 'channel-x', type: 'web_hook', address: 'http://example.com/hook' } });
     expect(await googleErrorOf(offLoopback)).toMatchObject({ status: 400, reason: 'push.webhookUrlNotHttps' });

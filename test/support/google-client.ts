@@ -3,11 +3,11 @@ import { calendar as calendarApi } from '@googleapis/calendar';
 import type { calendar_v3 } from '@googleapis/calendar';
 import { OAuth2Client } from 'google-auth-library';
 import { createGoogleCalendar } from '../../src/calendar/google.js';
-import type { CalendarProvider } from '../../src/calendar/calendar.js';
+import type { GoogleCalendar } from '../../src/calendar/google.js';
 import type { GoogleCalendarEmulator } from '../emulators/google-calendar.js';
 
 /** The real Google Calendar provider pointed at the local emulator, as main.ts would build it. */
-export function googleCalendarFor(emulator: GoogleCalendarEmulator, timeZone: string, defaultBudgetMs?: number): CalendarProvider {
+export function googleCalendarFor(emulator: GoogleCalendarEmulator, timeZone: string, defaultBudgetMs?: number): GoogleCalendar {
   return createGoogleCalendar({
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
