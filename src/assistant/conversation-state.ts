@@ -1,113 +1,104 @@
 /**
- * The offline assistant's memory is the conversation itself: the session re-sends every message
- * on every request, so this module replays them from the start (caller sentences, the tool calls
- * made and their JSON results, the last question asked) into one plain state. Nothing is kept
- * between requests, so two sessions can never leak into each other and a retried request sees
- * exactly what the first one saw.
+ * The offline assistant's memory is the conversation itself: the session re-sends every message on
+ * every request, so this module replays them from the start into one typed state. Two kinds of
+ * message count: the caller's sentences and the tool results. The assistant's own sentences are
+ * never read back; which question the caller was answering (the `Phase`) is recomputed at each of
+ * their turns by asking the same deterministic planner what it said at that point. Nothing is kept
+ * between requests, so two calls can never leak into each other, a retried request sees exactly
+ * what the first one saw, and a context cut short (barge-in, trimming) still replays cleanly.
  */
+import { DateTime } from 'luxon';
 import type { ChatMessage } from '../providers/llm.js';
+import { understandWhen } from './spoken-when.js';
+import type { ClockTime, DayWish, TimeWish, WhenWish } from './spoken-when.js';
 import {
+  asksAboutBookings,
   detectIntent,
   detectService,
   isFarewell,
   isNo,
   isYes,
   normalizeText,
-  parseDay,
   parseName,
   parseOrdinal,
   parsePhoneNumber,
-  parseTime,
-  parseVehicle,
   serviceFromAnswer,
   titleCase,
   wantsHuman,
+  wantsOtherTimes,
 } from './understanding.js';
-import type { ClockTime, PersonName, VehicleMention } from './understanding.js';
+import type { PersonName } from './understanding.js';
+import { isComplete, mergeMention, parseVehicle, pickVehicle } from './vehicles.js';
+import type { KnownVehicle, VehicleMention } from './vehicles.js';
 
-/** What the last assistant question asked for, which decides how a short answer is read. */
-export type Awaiting =
-  | 'none'
-  | 'name'
-  | 'last_name'
-  | 'phone'
-  | 'vehicle'
-  | 'service'
-  | 'day'
-  | 'time'
-  | 'confirm_book'
-  | 'confirm_cancel'
-  | 'confirm_move'
-  | 'which'
-  | 'anything_else'
-  | 'offer_book'
-  | 'offer_human';
-
-/** The phrases the assistant asks with; `classifyQuestion` reads them back. Order: most specific first. */
-const QUESTION_PATTERNS: ReadonlyArray<[Awaiting, RegExp]> = [
-  ['confirm_book', /\bshall i book\b/i],
-  ['confirm_cancel', /\bshall i cancel\b/i],
-  ['confirm_move', /\bshall i move\b/i],
-  ['phone', /\bwhat phone number is your account under\b/i],
-  ['last_name', /\byour last name\?/i],
-  ['name', /\bfirst and last name\b/i],
-  ['vehicle', /\byear, make and model\b/i],
-  ['service', /\bwhat service does\b/i],
-  ['which', /\bwhich appointment\b/i],
-  ['time', /\bwhich time works\b/i],
-  ['day', /\b(which day|what day|another day)\b/i],
-  ['offer_book', /\bwould you like to book one\b/i],
-  ['offer_human', /\btalk to someone at the shop\b/i],
-  ['anything_else', /\banything else\b/i],
-];
-
-export function classifyQuestion(text: string): Awaiting {
-  const questions = text.match(/[^.?!]*\?/g);
-  const last = questions?.[questions.length - 1];
-  if (last === undefined) return 'none';
-  for (const [awaiting, pattern] of QUESTION_PATTERNS) if (pattern.test(last)) return awaiting;
-  return 'none';
-}
-
-export interface VehicleInfo {
-  id: string;
-  year: number;
-  make: string;
-  model: string;
-}
+export type VehicleInfo = KnownVehicle;
 
 export interface AppointmentInfo {
   id: string;
   service_type: string;
-  when: string;
+  /** ISO 8601 with the shop's offset. */
   starts_at: string;
   vehicle_id: string;
 }
 
+/** One bookable start, read from a get_available_slots result. */
 export interface SlotInfo {
+  /** ISO 8601 with the shop's offset. */
   start: string;
-  label: string;
+  /** Shop-local 'YYYY-MM-DD'. */
+  date: string;
+  /** Minutes after shop-local midnight. */
+  minutes: number;
 }
 
 export interface DaySlots {
   date: string;
+  /** "Friday, December 11", as the tool says it. */
   dateLabel: string;
   slots: SlotInfo[];
   /** The tool's sentence about the day (closed, full, or the times). */
   message: string;
 }
 
-export type IntentKind = 'book' | 'cancel' | 'reschedule';
+/**
+ * The question the caller is answering: what the assistant last asked. It decides how a short
+ * answer is read ("the second one", "yes", "4", "the civic").
+ */
+export type Phase =
+  | { kind: 'idle' }
+  | { kind: 'asking_name' }
+  | { kind: 'asking_last_name'; first: string }
+  | { kind: 'asking_phone' }
+  | { kind: 'asking_vehicle'; draft: VehicleMention | undefined }
+  | { kind: 'confirming_vehicle'; vehicle: Required<VehicleMention> }
+  | { kind: 'choosing_vehicle'; options: VehicleInfo[] }
+  | { kind: 'asking_service' }
+  | { kind: 'asking_day' }
+  | { kind: 'offering'; offered: SlotInfo[]; wish: TimeWish | undefined; suggested: SlotInfo | undefined }
+  | { kind: 'confirming_booking'; slot: SlotInfo; service: string; vehicleId: string }
+  | { kind: 'choosing_appointment'; purpose: 'cancel' | 'reschedule'; options: AppointmentInfo[] }
+  | { kind: 'confirming_cancel'; appointment: AppointmentInfo }
+  | { kind: 'confirming_move'; appointment: AppointmentInfo; slot: SlotInfo }
+  | { kind: 'anything_else' }
+  | { kind: 'offering_to_book' }
+  | { kind: 'offering_human' };
 
-export interface Request {
-  intent: IntentKind | undefined;
+export type JobKind = 'book' | 'cancel' | 'reschedule';
+
+/** What the caller wants done, as far as they have said. */
+export interface Job {
+  intent: JobKind | undefined;
   service: string | undefined;
-  date: string | undefined;
-  time: ClockTime | undefined;
+  day: DayWish | undefined;
+  time: TimeWish | undefined;
+  /** "What else do you have?": offer times not offered yet. */
+  more: 'next' | 'later' | 'earlier' | undefined;
   vehicleId: string | undefined;
   appointmentId: string | undefined;
   /** The caller's words that asked to cancel or move, to find the appointment once the list is known. */
   hint: string | undefined;
+  /** "Push it to the following monday" said before the appointment was known: read again once it is. */
+  pendingWhen: string | undefined;
   confirmed: boolean;
 }
 
@@ -122,8 +113,7 @@ export interface ParsedToolResult {
 }
 
 export interface ConversationState {
-  awaiting: Awaiting;
-  lastAssistantText: string;
+  phase: Phase;
   lookup: 'none' | 'found' | 'not_found' | 'not_found_other' | 'needs_number' | 'failed';
   lookupsTried: string[];
   customer: { id: string; firstName: string } | undefined;
@@ -131,13 +121,21 @@ export interface ConversationState {
   appointments: AppointmentInfo[];
   /** Availability seen so far, by `slotsKey(date, service)`. */
   slots: Map<string, DaySlots>;
+  /** Starts of every slot offered so far, so "what else?" never repeats them. */
+  offeredSoFar: Set<string>;
   name: PersonName | undefined;
   namesTried: string[];
   createBlocked: boolean;
-  vehicleMention: VehicleMention | undefined;
+  /** A car the caller named that is not on file yet; saved only once complete and confirmed. */
+  vehicleDraft: VehicleMention | undefined;
+  vehicleConfirmed: boolean;
   vehiclesTried: string[];
+  /** Answers to the car question that named no car on the list. */
+  vehicleMisses: number;
   phoneGiven: { phone: string; lastName: string | undefined } | undefined;
-  request: Request;
+  job: Job;
+  /** The newest sentence asked what is booked ("when is my appointment?"). */
+  asksList: boolean;
   farewell: boolean;
   wantsHuman: boolean;
   transferred: boolean;
@@ -148,15 +146,25 @@ export interface ConversationState {
   latestResults: ParsedToolResult[];
 }
 
-export function freshRequest(intent?: IntentKind): Request {
+export interface Clock {
+  now: Date;
+  zone: string;
+}
+
+/** What the planner would say in this state: the question the caller then answers. */
+export type PhaseOf = (state: ConversationState) => Phase;
+
+export function freshJob(intent?: JobKind): Job {
   return {
     intent,
     service: undefined,
-    date: undefined,
+    day: undefined,
     time: undefined,
+    more: undefined,
     vehicleId: undefined,
     appointmentId: undefined,
     hint: undefined,
+    pendingWhen: undefined,
     confirmed: false,
   };
 }
@@ -170,40 +178,34 @@ export function nameKey(name: PersonName): string {
 }
 
 export function vehicleKey(vehicle: VehicleMention): string {
-  return `${vehicle.year} ${vehicle.make} ${vehicle.model}`.toLowerCase();
+  return `${vehicle.year ?? ''} ${vehicle.make ?? ''} ${vehicle.model ?? ''}`.toLowerCase();
 }
 
-/** Times said in an assistant sentence ("9 AM, 9:30 AM, and noon"), in order, as clock times. */
-export function timesIn(text: string): ClockTime[] {
-  const out: ClockTime[] = [];
-  for (const match of text.matchAll(/\b(\d{1,2})(?::(\d{2}))?\s*(AM|PM)\b|\bnoon\b/gi)) {
-    if (match[0].toLowerCase() === 'noon') {
-      out.push({ hour: 12, minute: 0 });
-      continue;
-    }
-    const hour = Number(match[1]) % 12 + (match[3]!.toUpperCase() === 'PM' ? 12 : 0);
-    out.push({ hour, minute: Number(match[2] ?? 0) });
-  }
-  return out;
+/** Minutes after shop-local midnight of an ISO time written with the shop's offset. */
+export function minutesOfIso(iso: string): number {
+  return Number(iso.slice(11, 13)) * 60 + Number(iso.slice(14, 16));
 }
 
-export function replayConversation(messages: readonly ChatMessage[], clock: { now: Date; zone: string }): ConversationState {
+export function replayConversation(messages: readonly ChatMessage[], clock: Clock, phaseOf: PhaseOf): ConversationState {
   const state: ConversationState = {
-    awaiting: 'none',
-    lastAssistantText: '',
+    phase: { kind: 'idle' },
     lookup: 'none',
     lookupsTried: [],
     customer: undefined,
     vehicles: [],
     appointments: [],
     slots: new Map(),
+    offeredSoFar: new Set(),
     name: undefined,
     namesTried: [],
     createBlocked: false,
-    vehicleMention: undefined,
+    vehicleDraft: undefined,
+    vehicleConfirmed: false,
     vehiclesTried: [],
+    vehicleMisses: 0,
     phoneGiven: undefined,
-    request: freshRequest(),
+    job: freshJob(),
+    asksList: false,
     farewell: false,
     wantsHuman: false,
     transferred: false,
@@ -212,34 +214,36 @@ export function replayConversation(messages: readonly ChatMessage[], clock: { no
     latestResults: [],
   };
   const calls = new Map<string, { name: string; args: Record<string, unknown> }>();
+  // Whether the assistant's reply to the latest turn was spoken (a question the caller then answers).
+  let replied = false;
 
   for (const message of messages) {
     switch (message.role) {
       case 'system':
         break;
       case 'user':
+        // Only a reply the caller heard poses a question; one cut off before any words does not.
+        state.phase = replied ? phaseOf(state) : { kind: 'idle' };
+        if (state.phase.kind === 'offering') for (const slot of state.phase.offered) state.offeredSoFar.add(slot.start);
         state.latestResults = [];
         applyUser(state, message.content, clock);
-        state.awaiting = 'none';
+        replied = false;
         break;
-      case 'assistant': {
-        const text = message.content ?? '';
+      case 'assistant':
         if (message.tool_calls !== undefined && message.tool_calls.length > 0) {
           state.latestResults = [];
           for (const call of message.tool_calls) calls.set(call.id, { name: call.function.name, args: parseObject(call.function.arguments) });
-        }
-        if (text.trim() !== '') {
-          state.lastAssistantText = text;
-          state.awaiting = classifyQuestion(text);
+          replied = false;
+        } else {
+          replied = (message.content ?? '').trim() !== '';
         }
         break;
-      }
       case 'tool': {
         const call = calls.get(message.tool_call_id);
         if (call === undefined) break;
         const outcome = parseToolResult(call, message.content);
         state.latestResults.push(outcome);
-        applyResult(state, outcome);
+        applyResult(state, outcome, clock);
         break;
       }
     }
@@ -269,138 +273,318 @@ function parseToolResult(call: { name: string; args: Record<string, unknown> }, 
   };
 }
 
+function latestModelYear(clock: Clock): number {
+  return DateTime.fromJSDate(clock.now, { zone: clock.zone }).year + 1;
+}
+
 // ---- the caller's sentences ----------------------------------------------------------------------
 
-function applyUser(state: ConversationState, text: string, clock: { now: Date; zone: string }): void {
-  const awaiting = state.awaiting;
+function applyUser(state: ConversationState, text: string, clock: Clock): void {
+  const phase = state.phase;
   const t = normalizeText(text);
-  const lastUser = { text, understood: false, declined: false, wantsMore: false };
-  state.lastUser = lastUser;
-  const request = state.request;
-  const confirming = awaiting === 'confirm_book' || awaiting === 'confirm_cancel' || awaiting === 'confirm_move';
+  const heard = { text, understood: false, declined: false, wantsMore: false };
+  state.lastUser = heard;
+  state.asksList = false;
+  const yes = isYes(t);
+  const no = isNo(t);
+  const intent = detectIntent(t);
 
-  if (isFarewell(t) || ((awaiting === 'anything_else' || awaiting === 'offer_book') && isNo(t) && detectIntent(t) === undefined)) {
+  if (isFarewell(t) || ((phase.kind === 'anything_else' || phase.kind === 'offering_to_book') && no && intent === undefined)) {
     state.farewell = true;
-    lastUser.understood = true;
+    heard.understood = true;
     return;
   }
-  if (wantsHuman(t) || (awaiting === 'offer_human' && isYes(t))) {
+  if (wantsHuman(t) || (phase.kind === 'offering_human' && yes)) {
     state.wantsHuman = true;
-    lastUser.understood = true;
+    heard.understood = true;
     return;
   }
 
-  if (awaiting === 'phone') {
-    const phone = parsePhoneNumber(text);
-    if (phone !== undefined) {
+  const when = understandWhen(text, {
+    now: clock.now,
+    zone: clock.zone,
+    anchor: anchorDate(state, intent, text),
+    expectingTime: phase.kind === 'offering' || phase.kind === 'confirming_booking' || phase.kind === 'confirming_move',
+  });
+  const changesWhen = when.day !== undefined || when.time !== undefined;
+
+  // Answers that only mean something after the question just asked.
+  switch (phase.kind) {
+    case 'asking_phone': {
+      const phone = parsePhoneNumber(text);
+      if (phone === undefined) break;
       const words = text
         .replace(/[^\p{L}\s'’-]/gu, ' ')
         .split(/\s+/)
         .filter((w) => w.length > 1 && !/^(my|is|the|last|name|number|it's|and|its|under|phone)$/i.test(w));
       const lastName = words[words.length - 1];
       state.phoneGiven = { phone, lastName: lastName === undefined ? undefined : titleCase(lastName) };
-      lastUser.understood = true;
+      heard.understood = true;
       return;
     }
+    case 'confirming_vehicle':
+      if (parseVehicle(text, latestModelYear(clock)) === undefined && !changesWhen) {
+        if (yes) {
+          state.vehicleConfirmed = true;
+          heard.understood = true;
+          return;
+        }
+        if (no) {
+          state.vehicleDraft = undefined;
+          heard.understood = true;
+          heard.declined = true;
+          return;
+        }
+      }
+      break;
+    case 'choosing_vehicle': {
+      const ordinal = parseOrdinal(text);
+      const picked =
+        pickVehicle(text, phase.options, latestModelYear(clock)) ??
+        (ordinal === undefined ? undefined : ordinal < 0 ? phase.options[phase.options.length - 1] : phase.options[ordinal]);
+      if (picked !== undefined) {
+        state.job.vehicleId = picked.id;
+        heard.understood = true;
+        return;
+      }
+      break;
+    }
+    case 'confirming_booking':
+    case 'confirming_move':
+    case 'confirming_cancel':
+      if (yes && !changesWhen) {
+        state.job.confirmed = true;
+        heard.understood = true;
+        return;
+      }
+      if (no && !changesWhen) {
+        heard.understood = true;
+        heard.declined = true;
+        if (phase.kind === 'confirming_cancel') state.job = freshJob();
+        else {
+          state.job.time = undefined;
+          state.job.confirmed = false;
+        }
+        return;
+      }
+      break;
+    case 'choosing_appointment': {
+      const target = pickAppointment(phase.options, text, parseOrdinal(text), when.day);
+      if (target !== undefined) {
+        state.job.appointmentId = target.id;
+        heard.understood = true;
+        resolvePendingWhen(state, clock);
+        // Naming the appointment by its day is not asking for a new day.
+        return;
+      }
+      break;
+    }
+    case 'offering': {
+      const other = wantsOtherTimes(t);
+      if (other !== undefined && !changesWhen) {
+        state.job.more = other;
+        heard.understood = true;
+        return;
+      }
+      const ordinal = changesWhen ? undefined : parseOrdinal(text);
+      const byOrdinal = ordinal === undefined ? undefined : ordinal < 0 ? phase.offered[phase.offered.length - 1] : phase.offered[ordinal];
+      const byYes = yes && !changesWhen ? (phase.suggested ?? (phase.offered.length === 1 ? phase.offered[0] : undefined)) : undefined;
+      const picked = byOrdinal ?? byYes;
+      if (picked !== undefined) {
+        takeSlot(state.job, picked);
+        heard.understood = true;
+        return;
+      }
+      // "9:30" after times on several days: the day of the one offered at 9:30.
+      if (when.day === undefined && when.time?.kind === 'at') {
+        const wanted = when.time.time.hour * 60 + when.time.time.minute;
+        const offered = phase.offered.find((slot) => slot.minutes === wanted);
+        if (offered !== undefined) {
+          takeSlot(state.job, offered);
+          heard.understood = true;
+          return;
+        }
+      }
+      break;
+    }
+    case 'anything_else':
+      if (yes && intent === undefined && !changesWhen && detectService(text) === undefined) {
+        heard.understood = true;
+        heard.wantsMore = true;
+        return;
+      }
+      break;
+    case 'offering_to_book':
+      if (yes) {
+        state.job = freshJob('book');
+        heard.understood = true;
+        return;
+      }
+      break;
+    default:
+      break;
   }
 
-  const intent = detectIntent(t);
-  const date = parseDay(text, clock.now, clock.zone);
-  let time = parseTime(text, { expectingTime: awaiting === 'time' || confirming });
-  const ordinal = parseOrdinal(text);
-  if (time === undefined && ordinal !== undefined && awaiting === 'time') {
-    const offered = timesIn(state.lastAssistantText);
-    time = ordinal < 0 ? offered[offered.length - 1] : offered[ordinal];
-  }
-  const changesSomething = date !== undefined || time !== undefined;
-
-  if (confirming && isYes(t) && !changesSomething) {
-    request.confirmed = true;
-    lastUser.understood = true;
-    return;
-  }
-  if (confirming && isNo(t) && !changesSomething) {
-    lastUser.understood = true;
-    lastUser.declined = true;
-    if (awaiting === 'confirm_cancel') state.request = freshRequest();
-    else request.time = undefined;
-    request.confirmed = false;
-    return;
-  }
-  if (awaiting === 'anything_else' && isYes(t) && intent === undefined && !changesSomething) {
-    lastUser.understood = true;
-    lastUser.wantsMore = true;
-    return;
-  }
-  if (awaiting === 'offer_book' && isYes(t)) {
-    state.request = freshRequest('book');
-    lastUser.understood = true;
+  if (asksAboutBookings(t) && (intent === undefined || intent === 'availability')) {
+    state.asksList = true;
+    heard.understood = true;
     return;
   }
 
   if (intent !== undefined) {
-    const kind: IntentKind = intent === 'availability' ? (request.intent ?? 'book') : intent;
-    if (kind !== request.intent) state.request = freshRequest(kind);
-    if (kind === 'cancel' || kind === 'reschedule') state.request.hint = text;
-    lastUser.understood = true;
+    const kind: JobKind = intent === 'availability' ? (state.job.intent ?? 'book') : intent;
+    if (kind !== state.job.intent) state.job = freshJob(kind);
+    if (kind === 'cancel' || kind === 'reschedule') state.job.hint = text;
+    heard.understood = true;
   }
-  const current = state.request;
+  const job = state.job;
 
   const name =
-    awaiting === 'last_name' && state.name !== undefined && state.name.last === undefined
+    phase.kind === 'asking_last_name' && state.name !== undefined && state.name.last === undefined
       ? lastNameAnswer(text, state.name)
-      : parseName(text, awaiting === 'name');
+      : state.customer === undefined
+        ? parseName(text, phase.kind === 'asking_name')
+        : undefined;
   if (name !== undefined) {
     state.name = name;
-    lastUser.understood = true;
+    heard.understood = true;
   }
 
-  const vehicle = parseVehicle(text, clock.now);
-  if (vehicle !== undefined) {
-    lastUser.understood = true;
-    const known = state.vehicles.find((v) => vehicleKey(v) === vehicleKey(vehicle));
-    if (known !== undefined) current.vehicleId = known.id;
-    else state.vehicleMention = vehicle;
-  } else {
-    // "the Civic": a car already on file, picked by make or model.
-    const picked = state.vehicles.find((v) => new RegExp(`\\b(${escape(v.model)}|${escape(v.make)})\\b`, 'i').test(text));
-    if (picked !== undefined) {
-      current.vehicleId = picked.id;
-      lastUser.understood = true;
-    }
+  readVehicle(state, text, clock, phase);
+
+  const service = phase.kind === 'asking_service' ? serviceFromAnswer(text) : detectService(text)?.name;
+  if (service !== undefined && job.intent !== 'cancel' && job.intent !== 'reschedule') {
+    job.service = service;
+    job.confirmed = false;
+    job.intent ??= 'book';
+    heard.understood = true;
   }
 
-  const service = awaiting === 'service' ? serviceFromAnswer(text) : detectService(text)?.name;
-  if (service !== undefined && current.intent !== 'cancel' && current.intent !== 'reschedule') {
-    current.service = service;
-    current.confirmed = false;
-    current.intent ??= 'book';
-    lastUser.understood = true;
-  }
-
-  if (awaiting === 'which' || current.intent === 'cancel' || current.intent === 'reschedule') {
-    const target = pickAppointment(state, text, ordinal, current.intent === 'cancel' ? date : undefined);
+  if (job.intent === 'cancel' || job.intent === 'reschedule') {
+    const target = pickAppointment(state.appointments, text, undefined, job.intent === 'cancel' ? when.day : undefined);
     if (target !== undefined) {
-      current.appointmentId = target.id;
-      lastUser.understood = true;
-      // Naming the appointment by its day is not asking for a new day.
-      if (awaiting === 'which') return;
+      job.appointmentId = target.id;
+      heard.understood = true;
     }
   }
+  if (job.intent === 'cancel') return;
 
-  if (date !== undefined && current.intent !== 'cancel') {
-    if (current.date !== date) current.time = undefined;
-    current.date = date;
-    current.confirmed = false;
-    current.intent ??= 'book';
-    lastUser.understood = true;
+  if (changesWhen) applyWhen(state, when, text);
+  if (when.day === undefined && when.time === undefined && phase.kind === 'asking_vehicle' && !heard.understood) state.vehicleMisses += 1;
+}
+
+/** A new day or time for the job; the time resets when only the day changes. */
+function applyWhen(state: ConversationState, when: WhenWish, text: string): void {
+  const job = state.job;
+  if (when.day !== undefined) {
+    if (!sameDay(job.day, when.day)) job.time = undefined;
+    job.day = when.day;
+    // "Push it to the following monday" before the appointment is known: read it again once it is.
+    if (when.relative === true && job.intent === 'reschedule' && targetAppointment(state) === undefined) job.pendingWhen = text;
   }
-  if (time !== undefined && current.intent !== 'cancel') {
-    current.time = time;
-    current.confirmed = false;
-    current.intent ??= 'book';
-    lastUser.understood = true;
+  if (when.time !== undefined) job.time = when.time;
+  if (when.keepsTime === true && when.time === undefined && job.intent === 'reschedule') {
+    const target = targetAppointment(state);
+    if (target !== undefined) job.time = { kind: 'at', time: clockOf(target.starts_at) };
   }
+  job.more = undefined;
+  job.confirmed = false;
+  job.intent ??= 'book';
+  if (state.lastUser !== undefined) state.lastUser.understood = true;
+}
+
+function sameDay(a: DayWish | undefined, b: DayWish): boolean {
+  if (a === undefined) return false;
+  if (a.kind === 'date' && b.kind === 'date') return a.date === b.date;
+  if (a.kind === 'range' && b.kind === 'range') return a.from === b.from && a.to === b.to;
+  return false;
+}
+
+function takeSlot(job: Job, slot: SlotInfo): void {
+  job.day = { kind: 'date', date: slot.date };
+  job.time = { kind: 'at', time: { hour: Math.floor(slot.minutes / 60), minute: slot.minutes % 60 } };
+  job.more = undefined;
+  job.confirmed = false;
+  job.intent ??= 'book';
+}
+
+function clockOf(iso: string): ClockTime {
+  const minutes = minutesOfIso(iso);
+  return { hour: Math.floor(minutes / 60), minute: minutes % 60 };
+}
+
+/**
+ * The date under discussion, which "the following monday" and "a week later" count from: the day
+ * being looked at, else the appointment being moved.
+ */
+function anchorDate(state: ConversationState, intent: ReturnType<typeof detectIntent>, text: string): string | undefined {
+  const job = state.job;
+  const startsMove = intent === 'reschedule' && job.intent !== 'reschedule';
+  if (startsMove) return appointmentFor(state.appointments, undefined, text)?.starts_at.slice(0, 10);
+  if (job.day?.kind === 'date') return job.day.date;
+  const phase = state.phase;
+  if (phase.kind === 'offering' && phase.offered[0] !== undefined) return phase.offered[0].date;
+  if (job.intent === 'reschedule') return targetAppointment(state)?.starts_at.slice(0, 10);
+  return undefined;
+}
+
+/** The appointment being moved or cancelled, when it is known which one. */
+export function targetAppointment(state: ConversationState): AppointmentInfo | undefined {
+  return appointmentFor(state.appointments, state.job.appointmentId, state.job.hint);
+}
+
+function appointmentFor(list: readonly AppointmentInfo[], id: string | undefined, hint: string | undefined): AppointmentInfo | undefined {
+  const chosen = list.find((a) => a.id === id);
+  if (chosen !== undefined) return chosen;
+  if (list.length === 1) return list[0];
+  return hint === undefined ? undefined : appointmentNamedIn(list, hint, undefined);
+}
+
+/** A day said relative to an appointment that was not known yet, read again now that it is. */
+function resolvePendingWhen(state: ConversationState, clock: Clock): void {
+  const text = state.job.pendingWhen;
+  const target = targetAppointment(state);
+  if (text === undefined || target === undefined) return;
+  state.job.pendingWhen = undefined;
+  const when = understandWhen(text, { now: clock.now, zone: clock.zone, anchor: target.starts_at.slice(0, 10) });
+  if (when.day !== undefined) state.job.day = when.day;
+  if (when.time !== undefined) state.job.time = when.time;
+  else if (when.keepsTime === true) state.job.time = { kind: 'at', time: clockOf(target.starts_at) };
+}
+
+/** A car in the caller's words: one on file is picked, a new one becomes the draft to confirm. */
+function readVehicle(state: ConversationState, text: string, clock: Clock, phase: Phase): void {
+  const latestYear = latestModelYear(clock);
+  let mention = parseVehicle(text, latestYear);
+  const answering = phase.kind === 'asking_vehicle' || phase.kind === 'confirming_vehicle';
+  // "2017", "it's a 2017": the year the car question asked for.
+  if (mention === undefined && answering) {
+    const year = /\b(19[5-9]\d|20\d\d)\b/.exec(text);
+    if (year && Number(year[1]) <= latestYear) mention = { year: Number(year[1]) };
+  }
+  if (mention === undefined) return;
+  if (state.lastUser !== undefined) state.lastUser.understood = true;
+
+  const onFile = state.vehicles.length > 0 ? pickVehicle(text, state.vehicles, latestYear) : undefined;
+  if (onFile !== undefined && !answering) {
+    state.job.vehicleId = onFile.id;
+    return;
+  }
+  if (mention.make === undefined && mention.model === undefined && !answering) return;
+  const earlier = answering ? (phase.kind === 'asking_vehicle' ? phase.draft : phase.vehicle) : undefined;
+  state.vehicleDraft = mergeMention(earlier ?? state.vehicleDraft, mention);
+  state.vehicleConfirmed = false;
+  matchDraftToFile(state);
+}
+
+/** A car the caller described that turns out to be on file already is used, not added again. */
+function matchDraftToFile(state: ConversationState): void {
+  const draft = state.vehicleDraft;
+  if (!isComplete(draft)) return;
+  const known = state.vehicles.find((v) => vehicleKey(v) === vehicleKey(draft));
+  if (known === undefined) return;
+  state.job.vehicleId = known.id;
+  state.vehicleDraft = undefined;
 }
 
 function lastNameAnswer(text: string, name: PersonName): PersonName | undefined {
@@ -412,15 +596,14 @@ function lastNameAnswer(text: string, name: PersonName): PersonName | undefined 
 }
 
 function pickAppointment(
-  state: ConversationState,
+  list: readonly AppointmentInfo[],
   text: string,
   ordinal: number | undefined,
-  date: string | undefined,
+  day: DayWish | undefined,
 ): AppointmentInfo | undefined {
-  const list = state.appointments;
   if (list.length === 0) return undefined;
-  if (ordinal !== undefined && state.awaiting === 'which') return ordinal < 0 ? list[list.length - 1] : list[ordinal];
-  return appointmentNamedIn(list, text, date);
+  if (ordinal !== undefined) return ordinal < 0 ? list[list.length - 1] : list[ordinal];
+  return appointmentNamedIn(list, text, day?.kind === 'date' ? day.date : undefined);
 }
 
 /** The first appointment whose service (and, when given, day) the caller's words name. */
@@ -435,15 +618,11 @@ export function appointmentNamedIn(list: readonly AppointmentInfo[], text: strin
   return undefined;
 }
 
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 // ---- tool results --------------------------------------------------------------------------------
 
-function applyResult(state: ConversationState, outcome: ParsedToolResult): void {
+function applyResult(state: ConversationState, outcome: ParsedToolResult, clock: Clock): void {
   const { data } = outcome;
-  const request = state.request;
+  const job = state.job;
   switch (outcome.name) {
     case 'lookup_customer': {
       state.lookupsTried.push(String(outcome.args.phone_number ?? ''));
@@ -454,6 +633,7 @@ function applyResult(state: ConversationState, outcome: ParsedToolResult): void 
       if (data.found === true) {
         adoptCustomer(state, data);
         state.lookup = 'found';
+        resolvePendingWhen(state, clock);
       } else {
         state.lookup = outcome.args.phone_number === undefined ? 'not_found' : 'not_found_other';
       }
@@ -472,29 +652,25 @@ function applyResult(state: ConversationState, outcome: ParsedToolResult): void 
       return;
     case 'add_vehicle': {
       state.vehiclesTried.push(`${String(outcome.args.year)} ${String(outcome.args.make)} ${String(outcome.args.model)}`.toLowerCase());
-      state.vehicleMention = undefined;
+      state.vehicleDraft = undefined;
+      state.vehicleConfirmed = false;
       const vehicle = asVehicle(data.vehicle);
       if (outcome.success && vehicle !== undefined) {
         if (!state.vehicles.some((v) => v.id === vehicle.id)) state.vehicles.push(vehicle);
-        request.vehicleId = vehicle.id;
+        job.vehicleId = vehicle.id;
       }
       return;
     }
     case 'get_available_slots': {
       const date = String(outcome.args.date ?? '');
       const service = typeof outcome.args.service_type === 'string' ? outcome.args.service_type : undefined;
-      const slots = Array.isArray(data.slots) ? data.slots.flatMap((s) => (isSlot(s) ? [{ start: s.start, label: s.label }] : [])) : [];
+      const slots = Array.isArray(data.slots) ? data.slots.flatMap((s) => slotOf(s)) : [];
       state.slots.set(slotsKey(date, service), {
         date,
         dateLabel: typeof data.date_label === 'string' ? data.date_label : date,
         slots,
         message: outcome.message,
       });
-      // A day with nothing to offer is dropped, so the next question is for another day.
-      if (slots.length === 0 && request.date === date) {
-        request.date = undefined;
-        request.time = undefined;
-      }
       return;
     }
     case 'book_appointment':
@@ -504,12 +680,15 @@ function applyResult(state: ConversationState, outcome: ParsedToolResult): void 
         state.appointments = [...state.appointments.filter((a) => a.id !== appointment.id), appointment].sort((a, b) =>
           a.starts_at.localeCompare(b.starts_at),
         );
-        state.request = freshRequest();
+        state.job = freshJob();
       } else {
         // The time did not hold (taken meanwhile, too soon...): look at the day again.
-        if (request.date !== undefined) state.slots.delete(slotsKey(request.date, request.service));
-        request.time = undefined;
-        request.confirmed = false;
+        if (job.day?.kind === 'date') {
+          const service = outcome.name === 'book_appointment' ? job.service : targetAppointment(state)?.service_type;
+          state.slots.delete(slotsKey(job.day.date, service));
+        }
+        job.time = undefined;
+        job.confirmed = false;
       }
       return;
     }
@@ -518,7 +697,7 @@ function applyResult(state: ConversationState, outcome: ParsedToolResult): void 
       if (outcome.success && appointment !== undefined) {
         state.appointments = state.appointments.filter((a) => a.id !== appointment.id);
       }
-      state.request = freshRequest();
+      state.job = freshJob();
       return;
     }
     case 'get_upcoming_appointments':
@@ -527,6 +706,7 @@ function applyResult(state: ConversationState, outcome: ParsedToolResult): void 
           const appointment = asAppointment(a);
           return appointment === undefined ? [] : [appointment];
         });
+        resolvePendingWhen(state, clock);
       }
       return;
     case 'transfer_to_human':
@@ -555,15 +735,7 @@ function adoptCustomer(state: ConversationState, data: Record<string, unknown>):
       return appointment === undefined ? [] : [appointment];
     });
   }
-  // A car the caller named before the account existed is on file already if it matches.
-  const mention = state.vehicleMention;
-  if (mention !== undefined) {
-    const known = state.vehicles.find((v) => vehicleKey(v) === vehicleKey(mention));
-    if (known !== undefined) {
-      state.request.vehicleId = known.id;
-      state.vehicleMention = undefined;
-    }
-  }
+  matchDraftToFile(state);
 }
 
 function asVehicle(value: unknown): VehicleInfo | undefined {
@@ -573,18 +745,19 @@ function asVehicle(value: unknown): VehicleInfo | undefined {
 }
 
 function asAppointment(value: unknown): AppointmentInfo | undefined {
-  const a = value as Partial<AppointmentInfo> & { status?: unknown } | undefined;
+  const a = value as Partial<AppointmentInfo> | undefined;
   if (a === undefined || a === null || typeof a.id !== 'string' || typeof a.starts_at !== 'string') return undefined;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(a.starts_at)) return undefined;
   return {
     id: a.id,
     service_type: String(a.service_type ?? 'appointment'),
-    when: String(a.when ?? a.starts_at),
     starts_at: a.starts_at,
     vehicle_id: String(a.vehicle_id ?? ''),
   };
 }
 
-function isSlot(value: unknown): value is SlotInfo {
-  const s = value as Partial<SlotInfo> | undefined;
-  return s !== undefined && s !== null && typeof s.start === 'string' && typeof s.label === 'string';
+function slotOf(value: unknown): SlotInfo[] {
+  const s = value as { start?: unknown } | undefined;
+  if (s === undefined || s === null || typeof s.start !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(s.start)) return [];
+  return [{ start: s.start, date: s.start.slice(0, 10), minutes: minutesOfIso(s.start) }];
 }
