@@ -28,7 +28,7 @@ import {
   wantsOtherTimes,
 } from './understanding.js';
 import type { PersonName } from './understanding.js';
-import { isComplete, mergeMention, parseVehicle, pickVehicle } from './vehicles.js';
+import { mergeMention, parseVehicle, pickVehicle, tokenize } from './vehicles.js';
 import type { KnownVehicle, VehicleMention } from './vehicles.js';
 
 export type VehicleInfo = KnownVehicle;
@@ -323,7 +323,7 @@ function applyUser(state: ConversationState, text: string, clock: Clock): void {
       return;
     }
     case 'confirming_vehicle':
-      if (parseVehicle(text, latestModelYear(clock)) === undefined && !changesWhen) {
+      if (vehicleAnswer(text, phase, latestModelYear(clock)) === undefined && !changesWhen) {
         if (yes) {
           state.vehicleConfirmed = true;
           heard.understood = true;
@@ -477,13 +477,14 @@ function applyUser(state: ConversationState, text: string, clock: Clock): void {
 function applyWhen(state: ConversationState, when: WhenWish, text: string): void {
   const job = state.job;
   if (when.day !== undefined) {
-    if (!sameDay(job.day, when.day)) job.time = undefined;
+    // A new day drops the time asked for the old one, unless it was "a week later" (same time).
+    if (!sameDay(job.day, when.day) && when.keepsTime !== true) job.time = undefined;
     job.day = when.day;
     // "Push it to the following monday" before the appointment is known: read it again once it is.
     if (when.relative === true && job.intent === 'reschedule' && targetAppointment(state) === undefined) job.pendingWhen = text;
   }
   if (when.time !== undefined) job.time = when.time;
-  if (when.keepsTime === true && when.time === undefined && job.intent === 'reschedule') {
+  if (when.keepsTime === true && when.time === undefined && job.time === undefined && job.intent === 'reschedule') {
     const target = targetAppointment(state);
     if (target !== undefined) job.time = { kind: 'at', time: clockOf(target.starts_at) };
   }
@@ -555,13 +556,8 @@ function resolvePendingWhen(state: ConversationState, clock: Clock): void {
 /** A car in the caller's words: one on file is picked, a new one becomes the draft to confirm. */
 function readVehicle(state: ConversationState, text: string, clock: Clock, phase: Phase): void {
   const latestYear = latestModelYear(clock);
-  let mention = parseVehicle(text, latestYear);
+  const mention = vehicleAnswer(text, phase, latestYear);
   const answering = phase.kind === 'asking_vehicle' || phase.kind === 'confirming_vehicle';
-  // "2017", "it's a 2017": the year the car question asked for.
-  if (mention === undefined && answering) {
-    const year = /\b(19[5-9]\d|20\d\d)\b/.exec(text);
-    if (year && Number(year[1]) <= latestYear) mention = { year: Number(year[1]) };
-  }
   if (mention === undefined) return;
   if (state.lastUser !== undefined) state.lastUser.understood = true;
 
@@ -577,13 +573,30 @@ function readVehicle(state: ConversationState, text: string, clock: Clock, phase
   matchDraftToFile(state);
 }
 
-/** A car the caller described that turns out to be on file already is used, not added again. */
+/** What a sentence says about a car; after a car question, a bare "2017" is its year. */
+function vehicleAnswer(text: string, phase: Phase, latestYear: number): VehicleMention | undefined {
+  const mention = parseVehicle(text, latestYear);
+  if (mention !== undefined || (phase.kind !== 'asking_vehicle' && phase.kind !== 'confirming_vehicle')) return mention;
+  const year = /\b(19[5-9]\d|20\d\d)\b/.exec(text);
+  return year && Number(year[1]) <= latestYear ? { year: Number(year[1]) } : undefined;
+}
+
+/**
+ * A car the caller described that turns out to be on file already is used, not added again:
+ * "for the ford" said before the account was looked up is their Ford once it is.
+ */
 function matchDraftToFile(state: ConversationState): void {
   const draft = state.vehicleDraft;
-  if (!isComplete(draft)) return;
-  const known = state.vehicles.find((v) => vehicleKey(v) === vehicleKey(draft));
-  if (known === undefined) return;
-  state.job.vehicleId = known.id;
+  if (draft === undefined) return;
+  const same = (a: string, b: string): boolean => tokenize(a).join(' ') === tokenize(b).join(' ');
+  const fits = state.vehicles.filter(
+    (v) =>
+      (draft.year === undefined || draft.year === v.year) &&
+      (draft.make === undefined || same(draft.make, v.make)) &&
+      (draft.model === undefined || same(draft.model, v.model)),
+  );
+  if (fits.length !== 1) return;
+  state.job.vehicleId = fits[0]!.id;
   state.vehicleDraft = undefined;
 }
 

@@ -109,7 +109,8 @@ export function chooseSlots(request: OfferRequest): Choice {
 /** "What else?": times not offered yet, after (or before) the ones already offered. */
 function moreSlots(request: OfferRequest, all: readonly SlotInfo[], label: (date: string) => string): Choice {
   const { wish, seen } = request;
-  const window = wish?.kind === 'part' ? partWindow(wish.part) : undefined;
+  // "What else?" stays within the part of the day asked for; "earlier" and "later" leave it.
+  const window = wish?.kind === 'part' && request.more === 'next' ? partWindow(wish.part) : undefined;
   const pool = all.filter((s) => window === undefined || (s.minutes >= window.from && s.minutes < window.to));
   const seenInPool = pool.filter((s) => seen.has(s.start));
   const unseen = pool.filter((s) => !seen.has(s.start));
@@ -124,7 +125,7 @@ function moreSlots(request: OfferRequest, all: readonly SlotInfo[], label: (date
   }
   const days = new Set(pool.map((s) => s.date));
   const where =
-    request.rangeLabel ?? `on ${label([...days][0] ?? request.days[0]!.date)}${wish?.kind === 'part' ? ` ${PART_WORDS[wish.part]}` : ''}`;
+    request.rangeLabel ?? `on ${label([...days][0] ?? request.days[0]!.date)}${window !== undefined && wish?.kind === 'part' ? ` ${PART_WORDS[wish.part]}` : ''}`;
   if (offered.length === 0) {
     const direction = request.more === 'earlier' ? 'earlier ' : request.more === 'later' ? 'later ' : '';
     return { kind: 'nothing', text: `I don't have anything ${direction}${where} besides the times I mentioned.` };

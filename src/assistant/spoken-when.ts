@@ -262,7 +262,7 @@ function timeWish(t: string, results: chrono.ParsedResult[], expectingTime: bool
   if (expectingTime) {
     // An answer to "which time works?": "4", "how about 4", "4 works", "let's do 10:30".
     const bare = new RegExp(
-      `^(?:(?:ok|okay|yes|yeah|um|uh|so|then)[,]? )*(?:how about |what about |maybe |let's do |let's say |can i do |can we do |i'll take |i'd like |i'll do |do |is )?${CLOCK}(?:,? (?:please|works|is fine|is good|then|would work|works for me|is ok|ok))*[.!?]?$`,
+      `^(?:(?:ok|okay|yes|yeah|um|uh|so|then|actually|hmm)[,]? )*(?:how about |what about |maybe |let's do |let's say |let's go with |go with |can i do |can we do |could we do |make it |change it to |i'll take |i'd like |i'll do |do |is )?${CLOCK}(?:,? (?:please|works|is fine|is good|then|would work|works for me|is ok|ok))*[.!?]?$`,
     ).exec(t);
     if (bare) {
       const time = clockOf(bare[1]!, bare[2], bare[3]);
