@@ -63,7 +63,12 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+export interface StartOptions {
+  /** The shop's clock; tests fix it so "tomorrow" and open times are known in advance. */
+  now?: () => Date;
+}
+
+export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const metrics = createMetrics();
   const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir });
   const closers: Array<() => Promise<void> | void> = [() => database.close()];
@@ -102,7 +107,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     reconciler.start();
     closers.push(() => reconciler.stop());
 
-    const now = () => new Date();
+    const now = options.now ?? (() => new Date());
     const booking = createBookingService({
       db: database.db,
       calendar,
@@ -115,7 +120,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     const services: ToolServices = { db: database.db, booking, cache, rules: config.business, shopName: config.shopName, now };
 
-    const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics);
+    const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics, now);
     closers.push(closeProviders);
     // Fixed phrases are synthesised once at start-up: the greeting plays without waiting for TTS,
     // and the apology still plays when TTS is what failed.
@@ -269,7 +274,7 @@ function createCalendar(config: Config, database: Database, metrics: Metrics): C
 }
 
 /** Each cloud vendor takes over as soon as its key is set; without keys the call still works offline. */
-function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics) {
+function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics, now: () => Date) {
   const stt = config.deepgram.apiKey
     ? createDeepgramStt({
         apiKey: config.deepgram.apiKey,
@@ -284,7 +289,7 @@ function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics) 
         model: config.openai.model,
         onRetry: () => metrics.providerRetry('openai'),
       })
-    : createOfflineAssistant({ timeZone: config.business.timeZone, now: () => new Date() });
+    : createOfflineAssistant({ timeZone: config.business.timeZone, now });
   const elevenlabs = config.elevenlabs.apiKey
     ? createElevenLabsTts({
         apiKey: config.elevenlabs.apiKey,

@@ -28,18 +28,27 @@ async function openMigratedPglite(): Promise<Database> {
 }
 
 async function openThrowawayPostgres(adminUrl: string): Promise<Database> {
-  const name = `test_${randomBytes(6).toString('hex')}`;
-  await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ url: url.toString(), maxConnections: 60 });
+  const throwaway = await createThrowawayPostgres(adminUrl);
+  const database = await openDatabase({ url: throwaway.url, maxConnections: 60 });
   await database.migrate();
   return {
     ...database,
     async close() {
       await database.close();
-      await withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      await throwaway.drop();
     },
+  };
+}
+
+/** An empty PostgreSQL database for one suite (e.g. a whole app's DATABASE_URL), dropped by `drop`. */
+export async function createThrowawayPostgres(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `test_${randomBytes(6).toString('hex')}`;
+  await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
   };
 }
 
