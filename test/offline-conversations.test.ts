@@ -267,9 +267,8 @@ describe.each(backends())('offline assistant conversations over the harness sock
     const cars = profile === 'two_cars'
       ? [{ year: 2019, make: 'Honda', model: 'Civic' }, { year: 2021, make: 'Ford', model: 'F-150' }]
       : [{ year: 2020, make: 'Toyota', model: 'Camry' }];
-    // One insert each, so they are on file (and listed) in this order.
-    const carRows: Array<typeof vehicles.$inferSelect> = [];
-    for (const car of cars) carRows.push((await db.insert(vehicles).values({ ...car, customerId: customer!.id }).returning())[0]!);
+    const carRows = await db.insert(vehicles).values(cars.map((c) => ({ ...c, customerId: customer!.id }))).returning();
+    carRows.sort((a, b) => a.year - b.year);
     const ids: Record<string, string> = { $customer: customer!.id, $car1: carRows[0]!.id };
     if (carRows[1] !== undefined) ids.$car2 = carRows[1].id;
     const booking = createBookingService({ db, calendar: running.calendar, rules: config.business, shopName: config.shopName, now: () => NOW });

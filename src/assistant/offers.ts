@@ -5,7 +5,7 @@
  */
 import { formatClock } from '../scheduling/time.js';
 import { spokenList } from '../tools/spoken.js';
-import type { DaySlots, SlotInfo } from './conversation-state.js';
+import type { DaySlots, SlotInfo } from './dialogue.js';
 import { partWindow } from './spoken-when.js';
 import type { ClockTime, DayPart, TimeWish } from './spoken-when.js';
 

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LlmEvent, LlmProvider, LlmRequest } from '../providers/llm.js';
 import { replayConversation } from './conversation-state.js';
-import type { Clock, ConversationState } from './conversation-state.js';
+import type { Clock, ConversationState } from './dialogue.js';
 import { OFFLINE_HELP, planNextStep } from './planner.js';
 
 export { OFFLINE_HELP } from './planner.js';

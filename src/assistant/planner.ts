@@ -7,8 +7,8 @@
 import { DateTime } from 'luxon';
 import { formatClock } from '../scheduling/time.js';
 import { withArticle } from '../tools/spoken.js';
-import { minutesOfIso, nameKey, slotsKey, targetAppointment, vehicleKey } from './conversation-state.js';
-import type { AppointmentInfo, ConversationState, DaySlots, ParsedToolResult, Phase, SlotInfo, VehicleInfo } from './conversation-state.js';
+import { minutesOfIso, nameKey, slotsKey, targetAppointment, vehicleKey } from './dialogue.js';
+import type { AppointmentInfo, ConversationState, DaySlots, ParsedToolResult, Phase, SlotInfo, VehicleInfo } from './dialogue.js';
 import { chooseSlots, clock } from './offers.js';
 import type { DayWish } from './spoken-when.js';
 import { isComplete, vehicleName } from './vehicles.js';
@@ -186,7 +186,8 @@ function planBooking(turn: Turn, customerId: string): PlannedStep {
     return say({ kind: 'asking_service' }, sorry, `What service does your ${carLabel(vehicle)} need? ${SERVICE_EXAMPLES}`);
   }
   if (vehicle === undefined) {
-    const options = state.vehicles;
+    // Oldest first, whatever order the account lists them in: "the second one" must stay the same car.
+    const options = [...state.vehicles].sort((a, b) => a.year - b.year || a.make.localeCompare(b.make) || a.model.localeCompare(b.model));
     return say({ kind: 'choosing_vehicle', options }, sorry, `Which car is this for: ${spokenOr(options.map((v) => `your ${carLabel(v)}`))}?`);
   }
   if (!job.confirmed) {
