@@ -134,7 +134,8 @@ export function applyUser(state: ConversationState, text: string, clock: Clock):
       break;
     }
     case 'offering': {
-      const other = wantsOtherTimes(t);
+      // "No" to "which time works?" means none of these.
+      const other = wantsOtherTimes(t) ?? (no && intent === undefined ? 'next' : undefined);
       if (other !== undefined && !changesWhen) {
         state.job.more = other;
         heard.understood = true;
@@ -161,6 +162,20 @@ export function applyUser(state: ConversationState, text: string, clock: Clock):
       }
       break;
     }
+    case 'asking_day':
+      // "Would another day work?" "Yes": then which day is the next question; "no": leave it.
+      if ((yes || no) && !changesWhen && intent === undefined) {
+        heard.understood = true;
+        if (no) {
+          heard.declined = true;
+          state.job = freshJob();
+        } else {
+          state.job.day = undefined;
+          state.job.more = undefined;
+        }
+        return;
+      }
+      break;
     case 'anything_else':
       if (yes && intent === undefined && !changesWhen && detectService(text) === undefined) {
         heard.understood = true;

@@ -259,7 +259,7 @@ function pickSlot(turn: Turn, day: DayWish, service: string | undefined): { slot
   const open = looked.days.filter((d) => d.slots.length > 0);
   if (open.length === 0) {
     const why = day.kind === 'date' ? (looked.days[0]?.message ?? '') : `I don't have anything open ${rangeWords(day)}.`;
-    return say({ kind: 'asking_day' }, why, 'Would another day work for you?');
+    return say({ kind: 'asking_day' }, turn.sorry, why, 'Would another day work for you?');
   }
   const choice = chooseSlots({
     days: open,
@@ -280,7 +280,7 @@ function pickSlot(turn: Turn, day: DayWish, service: string | undefined): { slot
         'Which time works for you?',
       );
     case 'nothing':
-      return say({ kind: 'asking_day' }, choice.text, 'Would another day work for you?');
+      return say({ kind: 'asking_day' }, turn.sorry, choice.text, 'Would another day work for you?');
   }
 }
 
