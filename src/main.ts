@@ -73,7 +73,12 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+export interface StartOptions {
+  /** The shop's clock; tests fix it so "tomorrow" and open times are known in advance. */
+  now?: () => Date;
+}
+
+export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const metrics = createMetrics();
   const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir });
   const closers: Array<() => Promise<void> | void> = [() => database.close()];
@@ -116,7 +121,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     if (calendarSync !== undefined) closers.push(() => calendarSync.stop());
     metrics.setCalendarConflictSource(async () => (await calendarConflicts(database.db, 0)).count);
 
-    const now = () => new Date();
+    const now = options.now ?? (() => new Date());
     const booking = createBookingService({
       db: database.db,
       calendar,
@@ -136,7 +141,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     const services: ToolServices = { booking, customers, rules: config.business, shopName: config.shopName, now };
 
-    const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics);
+    const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics, now);
     closers.push(closeProviders);
     // Fixed phrases are synthesised once at start-up: the greeting plays without waiting for TTS,
     // and the apology still plays when TTS is what failed.
@@ -363,7 +368,7 @@ function logCalendarSyncEvent(log: Logger, event: CalendarSyncEvent): void {
 }
 
 /** Each cloud vendor takes over as soon as its key is set; without keys the call still works offline. */
-function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics) {
+function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics, now: () => Date) {
   const stt = config.deepgram.apiKey
     ? createDeepgramStt({
         apiKey: config.deepgram.apiKey,
@@ -378,7 +383,7 @@ function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics) 
         model: config.openai.model,
         onRetry: () => metrics.providerRetry('openai'),
       })
-    : createOfflineAssistant({ timeZone: config.business.timeZone, now: () => new Date() });
+    : createOfflineAssistant({ timeZone: config.business.timeZone, now });
   const elevenlabs = config.elevenlabs.apiKey
     ? createElevenLabsTts({
         apiKey: config.elevenlabs.apiKey,
