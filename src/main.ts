@@ -91,7 +91,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     closers.push(() => cache.close());
 
-    const calendar = createCalendar(config, database, metrics);
+    const calendar = createCalendar(config, metrics);
     const reconciler = createCalendarReconciler({
       db: database.db,
       calendar,
@@ -275,14 +275,16 @@ function isSuccess(result: unknown): boolean {
   return typeof result === 'object' && result !== null && (result as { success?: unknown }).success === true;
 }
 
-function createCalendar(config: Config, database: Database, metrics: Metrics): CalendarProvider {
-  if (config.google === undefined) return createLocalCalendar(database.db);
+function createCalendar(config: Config, metrics: Metrics): CalendarProvider {
+  if (config.google === undefined) return createLocalCalendar({ bays: config.serviceBays });
   return createGoogleCalendar({
     onRetry: () => metrics.providerRetry('google_calendar'),
     clientId: config.google.clientId,
     clientSecret: config.google.clientSecret,
     refreshToken: config.google.refreshToken,
     calendarId: config.google.calendarId,
+    bayCalendarIds: config.google.bayCalendarIds,
+    bays: config.serviceBays,
     ...(config.google.apiBaseUrl === undefined ? {} : { apiBaseUrl: config.google.apiBaseUrl }),
     ...(config.google.tokenUri === undefined ? {} : { tokenUri: config.google.tokenUri }),
     timeZone: config.business.timeZone,

@@ -80,6 +80,8 @@ export interface SlotCheckRequest {
   busy: readonly Interval[];
   /** Each bay's own busy time, bay n at index n - 1; default one bay with none of its own. */
   bays?: ReadonlyArray<readonly Interval[]> | undefined;
+  /** The bay to keep if it is free (a booking being moved); otherwise the lowest free bay. */
+  preferBay?: number | undefined;
   now: Date;
   rules: BusinessRules;
 }
@@ -227,7 +229,7 @@ export function checkSlot(request: SlotCheckRequest): SlotCheck {
     const during = pause ? ` our break from ${speakRange(pause.range.start, pause.range.end)}` : ' a break';
     return reject('during_break', `A ${length} appointment starting ${when} would overlap${during}.`);
   }
-  const bay = pickBay(slot, busy);
+  const bay = pickBay(slot, busy, request.preferBay);
   if (bay === undefined) return reject('busy', `${when} is already taken.`);
   return { ok: true, bay };
 }

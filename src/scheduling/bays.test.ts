@@ -22,6 +22,17 @@ describe('pickBay and freeBays', () => {
   });
 });
 
+describe('pickBay for a booking being moved', () => {
+  const busy: BayBusy = { shop: [], bays: [[], [range(9, 10)], []] };
+  it.each([
+    { name: 'keeps its bay when free', prefer: 3, want: range(10, 11), bay: 3 },
+    { name: 'takes the lowest free when its bay is busy', prefer: 2, want: range(9, 10), bay: 1 },
+    { name: 'takes the lowest free when its bay is gone', prefer: 7, want: range(10, 11), bay: 1 },
+  ])('$name', ({ prefer, want, bay }) => {
+    expect(pickBay(want, busy, prefer)).toBe(bay);
+  });
+});
+
 describe('bayBusyFrom', () => {
   it('puts each appointment in its own bay and each bay calendar in its bay', () => {
     const busy = bayBusyFrom({

@@ -55,9 +55,13 @@ export function freeBays(range: Interval, busy: BayBusy): number[] {
   return free;
 }
 
-/** The bay a booking for `range` takes: the lowest-numbered one free for all of it, if any. */
-export function pickBay(range: Interval, busy: BayBusy): number | undefined {
-  return freeBays(range, busy)[0];
+/**
+ * The bay a booking for `range` takes: the lowest-numbered one free for all of it, if any. A
+ * booking being moved keeps its bay (`prefer`) when that is free: its calendar event then stays put.
+ */
+export function pickBay(range: Interval, busy: BayBusy, prefer?: number): number | undefined {
+  const free = freeBays(range, busy);
+  return prefer !== undefined && free.includes(prefer) ? prefer : free[0];
 }
 
 /**
