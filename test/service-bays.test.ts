@@ -205,6 +205,18 @@ describe.each(databaseBackends())('service bays on $name', (backend) => {
       expect(after.appointment.bay).toBe(1);
     });
 
+    it("lets a move overlap its own old time, even where free/busy merged it with the booking before it", async () => {
+      const { bays, calendar } = withBayCalendars(2);
+      const booking = service(calendar);
+      emulator.staff.insertEvent(bays[1]!, { summary: 'Bay 2 closed', start: '2027-01-19T14:00:00Z', end: '2027-01-19T17:00:00Z' });
+      await booking.book(request(await caller(), '2027-01-19T09:00'));
+      const mover = await caller();
+      const { appointment } = await booking.book(request(mover, '2027-01-19T09:30'));
+      // Bay 1's calendar now answers one busy period, 9:00-10:00, for the two bookings.
+      const { appointment: moved } = await booking.reschedule({ appointmentId: appointment.id, customerId: mover.customer.id, newScheduledAt: '2027-01-19T09:45' });
+      expect(moved).toMatchObject({ bay: 1, startsAt: '2027-01-19T09:45:00-05:00' });
+    });
+
     it('writes a pending event to its bay calendar when the reconciler catches up', async () => {
       const { bays, calendar } = withBayCalendars(2);
       const booking = service(calendar);

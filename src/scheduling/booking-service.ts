@@ -30,6 +30,7 @@ import type { Appointment } from '../db/schema.js';
 import { checkSlot, computeAvailability, shopDay } from './availability.js';
 import type { Availability } from './availability.js';
 import { bayBusyFrom, type BayBusy } from './bays.js';
+import { subtractIntervals } from './intervals.js';
 import { createCalendarBusyReader } from './calendar-busy.js';
 import { checkBookingWindow } from './business-rules.js';
 import type { BusinessRules } from './business-rules.js';
@@ -168,12 +169,12 @@ export function createBookingService(deps: BookingServiceDeps) {
   /**
    * Each bay's busy time: its active appointments, its own calendar, and the shop calendar (which
    * blocks every bay). A booking being moved leaves out its own time, in the database and in the
-   * calendar that holds its event (which still shows it at its old time).
+   * calendar that holds its event (which still shows it at its old time, merged by free/busy with
+   * any booking right before or after it, so its range is cut out rather than matched).
    */
   function bayBusy(rows: readonly Appointment[], calendarBusyNow: FreeBusy, moving?: Appointment): BayBusy {
-    const own = moving === undefined ? undefined : { start: moving.startsAt.getTime(), end: moving.endsAt.getTime() };
-    const notOwn = (list: readonly TimeRange[]): TimeRange[] =>
-      own === undefined ? [...list] : list.filter((b) => !(b.start.getTime() === own.start && b.end.getTime() === own.end));
+    const own = moving === undefined ? [] : [{ start: moving.startsAt, end: moving.endsAt }];
+    const notOwn = (list: readonly TimeRange[]): TimeRange[] => (own.length === 0 ? [...list] : subtractIntervals(list, own));
     const ownCalendar = moving === undefined ? undefined : (moving.calendarId ?? calendar.shopCalendarId);
     return bayBusyFrom({
       bayCount: calendar.bays,
