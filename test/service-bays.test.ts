@@ -14,6 +14,7 @@ import type { Database } from '../src/db/client.js';
 import { appointments, customers, vehicles } from '../src/db/schema.js';
 import { createBookingService } from '../src/scheduling/booking-service.js';
 import { defaultBusinessRules } from '../src/scheduling/business-rules.js';
+import { projectAppointment } from '../src/scheduling/calendar-projection.js';
 import { createCalendarReconciler } from '../src/scheduling/calendar-reconciler.js';
 import { startGoogleCalendarEmulator } from './emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
@@ -242,6 +243,21 @@ describe.each(databaseBackends())('service bays on $name', (backend) => {
       expect(emulator.getEvent(bays[1]!, eventIdForAppointment(id))).toMatchObject({ status: 'confirmed', summary: expect.stringMatching(/^Bay 2 - /) });
       expect(emulator.getEvent(bays[0]!, eventIdForAppointment(id))).toBeUndefined();
       expect((await rowOf(id))!.calendarSyncState).toBe('synced');
+    });
+
+    it('follows an event another projection already moved, instead of writing a second one', async () => {
+      const { bays, calendar } = withBayCalendars(3);
+      const { appointment } = await service(calendar).book(request(await caller(), '2027-01-20T09:00'));
+      const stale = (await rowOf(appointment.id))!;
+      const eventId = eventIdForAppointment(appointment.id);
+      // Meanwhile a newer version of the row had its event moved to bay 2, and recorded that.
+      await calendar.moveEvent(eventId, bays[0]!, bays[1]!);
+      await database.db.update(appointments).set({ calendarId: bays[1]! }).where(eq(appointments.id, appointment.id));
+
+      // The stale projection (still saying bay 1) now puts the booking in bay 3.
+      await projectAppointment({ db: database.db, calendar, timeZone: ZONE, shopName: 'Test Garage' }, { ...stale, bay: 3 }, 'update', {});
+      expect(bays.map((id) => emulator.getEvent(id, eventId)?.status)).toEqual(['cancelled', 'cancelled', 'confirmed']);
+      expect((await rowOf(appointment.id))!.calendarId).toBe(bays[2]);
     });
 
     it('moves an event from before bays out of the shop calendar into its bay calendar when next changed', async () => {

@@ -44,11 +44,20 @@ export async function projectAppointment(
   }
   const event = await eventFor(context, row, eventId);
   let mode = hint;
-  if (current !== target) mode = (await moveToTarget(context, row.id, eventId, current, target, options)) ? 'update' : 'create';
+  let recorded = row.calendarId;
+  if (current !== target) {
+    const moved = await moveToTarget(context, row.id, eventId, current, target, options);
+    if (moved) recorded = target;
+    mode = moved ? 'update' : 'create';
+  }
+  // The event is in `target` from here on (a row from before bays learns where its event is).
+  const record = async (): Promise<void> => {
+    if (recorded !== target) await recordEventCalendar(context.db, row.id, target);
+  };
   if (mode === 'update') {
     try {
       await calendar.updateEvent(target, eventId, withoutId(event), options);
-      await recordIfChanged(context, row, target);
+      await record();
       return;
     } catch (error) {
       if (!(error instanceof ProviderError && (error.status === 404 || error.status === 410))) throw error;
@@ -57,7 +66,7 @@ export async function projectAppointment(
   const { created } = await calendar.createEvent(target, event, options);
   // Already there (an earlier attempt's insert landed, or the row moved since): bring it up to date.
   if (!created) await calendar.updateEvent(target, eventId, withoutId(event), options);
-  await recordIfChanged(context, row, target);
+  await record();
 }
 
 /**
@@ -81,10 +90,6 @@ async function moveToTarget(
   }
   if (moved) await recordEventCalendar(context.db, appointmentId, target);
   return moved;
-}
-
-async function recordIfChanged(context: ProjectionContext, row: Appointment, calendarId: string): Promise<void> {
-  if (row.calendarId !== calendarId) await recordEventCalendar(context.db, row.id, calendarId);
 }
 
 /**
