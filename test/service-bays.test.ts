@@ -6,6 +6,7 @@
  */
 import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMemoryCache } from '../src/cache/memory-cache.js';
 import type { CalendarProvider } from '../src/calendar/calendar.js';
 import { eventIdForAppointment } from '../src/calendar/event-id.js';
 import { createLocalCalendar } from '../src/calendar/local.js';
@@ -216,6 +217,28 @@ describe.each(databaseBackends())('service bays on $name', (backend) => {
       // Bay 1's calendar now answers one busy period, 9:00-10:00, for the two bookings.
       const { appointment: moved } = await booking.reschedule({ appointmentId: appointment.id, customerId: mover.customer.id, newScheduledAt: '2027-01-19T09:45' });
       expect(moved).toMatchObject({ bay: 1, startsAt: '2027-01-19T09:45:00-05:00' });
+    });
+
+    it("remembers each bay's busy time, so a booking made while the calendar is briefly down still avoids a blocked bay", async () => {
+      const { bays, calendar } = withBayCalendars(2);
+      const booking = createBookingService({
+        db: database.db,
+        calendar,
+        rules,
+        shopName: 'Test Garage',
+        now: () => NOW,
+        cache: createMemoryCache(),
+        callerBudgetMs: 300,
+      });
+      emulator.staff.insertEvent(bays[0]!, { summary: 'Lift inspection', start: '2027-01-21T15:00:00Z', end: '2027-01-21T16:00:00Z' });
+      expect(await labels(booking, '2027-01-21')).toContain('10:00 AM');
+      await emulator.setDown(true);
+      try {
+        const { appointment } = await booking.book(request(await caller(), '2027-01-21T10:00'));
+        expect(appointment).toMatchObject({ bay: 2, calendarEvent: 'pending' });
+      } finally {
+        await emulator.setDown(false);
+      }
     });
 
     it('writes a pending event to its bay calendar when the reconciler catches up', async () => {
