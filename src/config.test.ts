@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       database: { url: undefined, dataDir: './data', migrateOnStart: true },
       redisUrl: undefined,
       google: undefined,
+      serviceBays: 1,
       secrets: [],
     });
     expect(config.business.timeZone).toBe('America/New_York');
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
       clientSecret: 'client-secret-value',
       refreshToken: 'refresh-token-value',
       calendarId: 'primary',
+      bayCalendarIds: [],
       apiBaseUrl: 'http://127.0.0.1:9999/',
       tokenUri: undefined,
     });
@@ -110,6 +112,54 @@ describe('loadConfig', () => {
     ['3650', 3650],
   ])('reads MAX_BOOKING_DAYS=%s into the business rules', (value, days) => {
     expect(loadConfig({ MAX_BOOKING_DAYS: value }).business.maxBookingDays).toBe(days);
+  });
+
+  describe('service bays', () => {
+    const GOOGLE = { GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret-value', GOOGLE_REFRESH_TOKEN: 'token-value' };
+
+    it('reads SERVICE_BAYS for the local calendar', () => {
+      expect(loadConfig({ SERVICE_BAYS: '4' })).toMatchObject({ serviceBays: 4, google: undefined });
+      expect(loadConfig({ SERVICE_BAYS: '50' }).serviceBays).toBe(50);
+    });
+
+    it('counts one bay per GOOGLE_BAY_CALENDAR_IDS entry, trimmed, in order', () => {
+      const config = loadConfig({ ...GOOGLE, GOOGLE_CALENDAR_ID: 'shop@example.com', GOOGLE_BAY_CALENDAR_IDS: ' bay1@group.calendar.google.com, bay2@resource.calendar.google.com ,bay3@x ' });
+      expect(config.serviceBays).toBe(3);
+      expect(config.google).toMatchObject({
+        calendarId: 'shop@example.com',
+        bayCalendarIds: ['bay1@group.calendar.google.com', 'bay2@resource.calendar.google.com', 'bay3@x'],
+      });
+      // SERVICE_BAYS may say the same thing.
+      expect(loadConfig({ ...GOOGLE, SERVICE_BAYS: '2', GOOGLE_BAY_CALENDAR_IDS: 'a@x,b@x' }).serviceBays).toBe(2);
+    });
+
+    it('without bay calendars, gives Google SERVICE_BAYS bays sharing the shop calendar', () => {
+      expect(loadConfig({ ...GOOGLE, SERVICE_BAYS: '3' })).toMatchObject({ serviceBays: 3, google: { bayCalendarIds: [] } });
+    });
+
+    it.each([
+      ['no bays', { SERVICE_BAYS: '0' }, /^SERVICE_BAYS: must be an integer from 1 to 50 \(service bays, cars worked on at once\), got "0"$/],
+      ['more than 50 bays', { SERVICE_BAYS: '51' }, /^SERVICE_BAYS: must be an integer from 1 to 50 .*got "51"$/],
+      ['a word for SERVICE_BAYS', { SERVICE_BAYS: 'two' }, /^SERVICE_BAYS: .*got "two"$/],
+      [
+        'a SERVICE_BAYS that disagrees with the bay calendars',
+        { ...GOOGLE, SERVICE_BAYS: '2', GOOGLE_BAY_CALENDAR_IDS: 'a@x,b@x,c@x' },
+        /^SERVICE_BAYS: 2 disagrees with GOOGLE_BAY_CALENDAR_IDS, which names 3 bay calendars \(one per bay\)/,
+      ],
+      ['a bay calendar named twice', { ...GOOGLE, GOOGLE_BAY_CALENDAR_IDS: 'a@x, b@x, a@x' }, /^GOOGLE_BAY_CALENDAR_IDS: names a@x more than once/],
+      ['an empty item', { ...GOOGLE, GOOGLE_BAY_CALENDAR_IDS: 'a@x,,b@x' }, /^GOOGLE_BAY_CALENDAR_IDS: has an empty item/],
+      ['51 bay calendars', { ...GOOGLE, GOOGLE_BAY_CALENDAR_IDS: Array.from({ length: 51 }, (_, i) => `b${i}@x`).join(',') }, /^GOOGLE_BAY_CALENDAR_IDS: names 51 calendars; at most 50$/],
+      [
+        'the shop calendar as a bay',
+        { ...GOOGLE, GOOGLE_CALENDAR_ID: 'shop@x', GOOGLE_BAY_CALENDAR_IDS: 'a@x,shop@x' },
+        /^GOOGLE_BAY_CALENDAR_IDS: shop@x is also GOOGLE_CALENDAR_ID, the shop-wide calendar whose busy time blocks every bay/,
+      ],
+      ['bay calendars without Google', { GOOGLE_BAY_CALENDAR_IDS: 'a@x,b@x' }, /^GOOGLE_BAY_CALENDAR_IDS: bay calendars need Google Calendar/],
+    ])('rejects %s with one clear line', (_name, env, pattern) => {
+      const problems = problemsOf(env);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(pattern);
+    });
   });
 
   it('reports every problem at once, one line each', () => {

@@ -102,7 +102,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     });
     closers.push(() => cache.close());
 
-    const calendar = createCalendar(config, database, metrics);
+    const calendar = createCalendar(config, metrics);
     const reconciler = createCalendarReconciler({
       db: database.db,
       calendar,
@@ -304,14 +304,16 @@ function isSuccess(result: unknown): boolean {
   return typeof result === 'object' && result !== null && (result as { success?: unknown }).success === true;
 }
 
-function createCalendar(config: Config, database: Database, metrics: Metrics): CalendarProvider {
-  if (config.google === undefined) return createLocalCalendar(database.db);
+function createCalendar(config: Config, metrics: Metrics): CalendarProvider {
+  if (config.google === undefined) return createLocalCalendar({ bays: config.serviceBays });
   return createGoogleCalendar({
     onRetry: () => metrics.providerRetry('google_calendar'),
     clientId: config.google.clientId,
     clientSecret: config.google.clientSecret,
     refreshToken: config.google.refreshToken,
     calendarId: config.google.calendarId,
+    bayCalendarIds: config.google.bayCalendarIds,
+    bays: config.serviceBays,
     ...(config.google.apiBaseUrl === undefined ? {} : { apiBaseUrl: config.google.apiBaseUrl }),
     ...(config.google.tokenUri === undefined ? {} : { tokenUri: config.google.tokenUri }),
     timeZone: config.business.timeZone,
@@ -332,10 +334,14 @@ function createStaffEditSync(config: Config, database: Database, calendar: Calen
     );
   }
   const log = logger.child({ component: 'calendar_sync' });
+  const shopCalendarId = config.google.calendarId;
   return createCalendarSync({
     db: database.db,
     feed: calendar,
-    calendarIds: [config.google.calendarId],
+    // The shop calendar and every bay calendar; an event counts in the calendar its appointment
+    // records (a move between bay calendars leaves a deletion behind in the old one).
+    calendarIds: [config.google.calendarId, ...config.google.bayCalendarIds],
+    calendarOf: (appointment) => appointment.calendarId ?? shopCalendarId,
     timeZone: config.business.timeZone,
     intervalMs: config.calendarSyncIntervalMs,
     cache,

@@ -16,6 +16,7 @@ import type {
   CalendarEvent,
   CalendarProvider,
   ChangePage,
+  FreeBusy,
   ListedEvent,
   TimeRange,
   WatchChannel,
@@ -38,8 +39,15 @@ export interface GoogleCalendarOptions {
   clientId: string;
   clientSecret: string;
   refreshToken: string;
-  /** Default 'primary'. */
+  /** The shop-wide calendar, whose busy time blocks every bay. Default 'primary'. */
   calendarId?: string;
+  /**
+   * One calendar per service bay (bay n is the nth); their number is the number of bays. Unset:
+   * `bays` bays whose events all go to the shop calendar.
+   */
+  bayCalendarIds?: readonly string[] | undefined;
+  /** Number of bays when they have no calendars of their own; default 1. */
+  bays?: number;
   /** googleapis' rootUrl (the API root, e.g. https://www.googleapis.com/). */
   apiBaseUrl?: string;
   /** OAuth2 token endpoint; default Google's. */
@@ -58,6 +66,8 @@ export type GoogleCalendar = CalendarProvider & CalendarChangeFeed;
 
 export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCalendar {
   const calendarId = options.calendarId ?? 'primary';
+  const bayCalendarIds = options.bayCalendarIds ?? [];
+  const bays = bayCalendarIds.length > 0 ? bayCalendarIds.length : (options.bays ?? 1);
   const tokenUrl = options.tokenUri ?? GOOGLE_TOKEN_URI;
   const defaultBudgetMs = options.defaultBudgetMs ?? 2000;
   const tokenTimeoutMs = options.tokenTimeoutMs ?? 5000;
@@ -123,10 +133,21 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCale
 
   const requestOptions = (signal: AbortSignal) => ({ signal, retry: false });
 
+  /**
+   * The shop calendar's busy time blocks every bay, so the agent's own events there are written
+   * "show as available": otherwise, with bays sharing that calendar, one booking would block them
+   * all (the database already counts it against its bay). In a bay's own calendar they show busy.
+   */
+  const transparencyIn = (targetId: string): 'transparent' | 'opaque' =>
+    targetId === calendarId ? 'transparent' : 'opaque';
+
   return {
     kind: 'google',
+    bays,
+    shopCalendarId: calendarId,
+    calendarIdFor: (bay: number) => bayCalendarIds[bay - 1] ?? calendarId,
 
-    async freeBusy(range: TimeRange, callOptions?: CalendarCallOptions): Promise<TimeRange[]> {
+    async freeBusy(range: TimeRange, callOptions?: CalendarCallOptions): Promise<FreeBusy> {
       return run('freeBusy', callOptions, async (signal) => {
         const response = await api.freebusy.query(
           {
@@ -134,31 +155,41 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCale
               timeMin: range.start.toISOString(),
               timeMax: range.end.toISOString(),
               timeZone: options.timeZone,
-              items: [{ id: calendarId }],
+              items: [calendarId, ...bayCalendarIds].map((id) => ({ id })),
             },
           },
           requestOptions(signal),
         );
-        const entry = response.data.calendars?.[calendarId];
-        const problem = entry?.errors?.[0] ?? (entry === undefined ? { reason: 'missing' } : undefined);
-        if (problem) {
-          // A per-calendar error comes back inside a 200; backendError is transient, the rest is configuration.
-          throw new ProviderError(PROVIDER, `freeBusy: calendar ${calendarId} reported ${problem.reason ?? 'an error'}`, {
-            retryable: problem.reason === 'backendError',
-          });
-        }
-        return (entry?.busy ?? []).flatMap((period) =>
-          period.start && period.end ? [{ start: new Date(period.start), end: new Date(period.end) }] : [],
-        );
+        const busyOf = (id: string, what: string): TimeRange[] => {
+          const entry = response.data.calendars?.[id];
+          const problem = entry?.errors?.[0] ?? (entry === undefined ? { reason: 'missing' } : undefined);
+          if (problem) {
+            // A per-calendar error comes back inside a 200; backendError is transient, the rest is configuration.
+            throw new ProviderError(PROVIDER, `freeBusy: ${what} ${id} reported ${problem.reason ?? 'an error'}`, {
+              retryable: problem.reason === 'backendError',
+            });
+          }
+          return (entry?.busy ?? []).flatMap((period) =>
+            period.start && period.end ? [{ start: new Date(period.start), end: new Date(period.end) }] : [],
+          );
+        };
+        return {
+          shop: busyOf(calendarId, 'calendar'),
+          bays: new Map(bayCalendarIds.map((id, index) => [index + 1, busyOf(id, `bay ${index + 1} calendar`)])),
+        };
       });
     },
 
-    async createEvent(event: CalendarEvent, callOptions?: CalendarCallOptions): Promise<{ created: boolean }> {
-      const body = eventBody(event, options.timeZone);
+    async createEvent(
+      targetId: string,
+      event: CalendarEvent,
+      callOptions?: CalendarCallOptions,
+    ): Promise<{ created: boolean }> {
+      const body = { ...eventBody(event, options.timeZone), transparency: transparencyIn(targetId) };
       return run('events.insert', callOptions, async (signal) => {
         try {
           await api.events.insert(
-            { calendarId, sendUpdates: 'all', requestBody: { id: event.eventId, ...body } },
+            { calendarId: targetId, sendUpdates: 'all', requestBody: { id: event.eventId, ...body } },
             requestOptions(signal),
           );
           return { created: true };
@@ -173,24 +204,43 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCale
     },
 
     async updateEvent(
+      targetId: string,
       eventId: string,
       patch: Partial<Omit<CalendarEvent, 'eventId'>>,
       callOptions?: CalendarCallOptions,
     ): Promise<void> {
-      const body = patchBody(patch, options.timeZone);
+      const body = { ...patchBody(patch, options.timeZone), transparency: transparencyIn(targetId) };
       await run('events.patch', callOptions, async (signal) => {
-        await api.events.patch({ calendarId, eventId, sendUpdates: 'all', requestBody: body }, requestOptions(signal));
+        await api.events.patch(
+          { calendarId: targetId, eventId, sendUpdates: 'all', requestBody: body },
+          requestOptions(signal),
+        );
       });
     },
 
-    async deleteEvent(eventId: string, callOptions?: CalendarCallOptions): Promise<void> {
+    async deleteEvent(targetId: string, eventId: string, callOptions?: CalendarCallOptions): Promise<void> {
       await run('events.delete', callOptions, async (signal) => {
         try {
-          await api.events.delete({ calendarId, eventId, sendUpdates: 'all' }, requestOptions(signal));
+          await api.events.delete({ calendarId: targetId, eventId, sendUpdates: 'all' }, requestOptions(signal));
         } catch (error) {
           // 404: never existed (or another calendar); 410: already deleted. Either way it is gone.
           const status = statusOf(error);
           if (status !== 404 && status !== 410) throw error;
+        }
+      });
+    },
+
+    async moveEvent(eventId: string, from: string, to: string, callOptions?: CalendarCallOptions): Promise<{ moved: boolean }> {
+      if (from === to) return { moved: true };
+      return run('events.move', callOptions, async (signal) => {
+        try {
+          await api.events.move({ calendarId: from, eventId, destination: to, sendUpdates: 'all' }, requestOptions(signal));
+          return { moved: true };
+        } catch (error) {
+          // Not in `from`: never written there, or an earlier attempt already moved it.
+          const status = statusOf(error);
+          if (status === 404 || status === 410) return { moved: false };
+          throw error;
         }
       });
     },

@@ -75,8 +75,10 @@ export const calendarSyncState = pgEnum('calendar_sync_state', ['pending', 'sync
 
 /**
  * Active appointments (scheduled or completed) in the same bay may not overlap: enforced by
- * `appointments_no_overlap`, an EXCLUDE USING gist constraint over tstzrange(starts_at, ends_at)
- * added in the custom migration. Cancelling (or marking no-show) frees the time.
+ * `appointments_no_overlap`, an EXCLUDE USING gist constraint over (bay, tstzrange(starts_at,
+ * ends_at)) added in a custom migration (drizzle/0001_*.sql). Nor may one vehicle's, whatever their
+ * bays: `appointments_vehicle_no_overlap` over (vehicle_id, tstzrange), drizzle/0004_*.sql. Cancelling
+ * (or marking no-show) frees the time.
  */
 export const appointments = pgTable(
   'appointments',
@@ -89,12 +91,18 @@ export const appointments = pgTable(
     serviceType: cleanText('service_type').notNull(),
     startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
     endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
-    /** Service bay; one today, a column already so more bays need no constraint change. */
+    /** Service bay, 1 to SERVICE_BAYS (or the number of GOOGLE_BAY_CALENDAR_IDS). */
     bay: smallint('bay').notNull().default(1),
     status: appointmentStatus('status').notNull().default('scheduled'),
     cancellationReason: cleanText('cancellation_reason'),
     notes: cleanText('notes'),
     calendarEventId: cleanText('calendar_event_id'),
+    /**
+     * The calendar the event lives in (before its first write: the one it goes to), so a change of
+     * bay or of configuration updates or deletes it where it is; null on the local calendar and for
+     * rows from before bays, whose events are in the shop calendar (GOOGLE_CALENDAR_ID).
+     */
+    calendarId: cleanText('calendar_id'),
     /**
      * Bumped by every change the calendar must reflect. The reconciler marks a row synced only if
      * the version it projected is still current, so a reschedule during a slow sync is not lost.

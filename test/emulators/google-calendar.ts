@@ -6,7 +6,7 @@
  *
  * The account has a primary calendar (`primary` is its alias) and any calendars a test creates;
  * events live per calendar and an unknown calendar is 404 notFound. Served: calendarList.list,
- * events insert/get/patch/update/delete/list (with sync tokens, google/events-list.ts)/watch,
+ * events insert/get/patch/update/delete/move/list (with sync tokens, google/events-list.ts)/watch,
  * channels.stop (push notifications, google/push.ts) and freebusy.query (google/free-busy.ts).
  * Tests can also act as the shop's staff in the Google UI (google/staff.ts).
  *
@@ -280,11 +280,15 @@ export async function startGoogleCalendarEmulator(
       push.stop(body);
       return undefined;
     }
-    const match = /^\/calendars\/([^/]+)\/events(?:\/([^/]+))?$/.exec(path);
+    const match = /^\/calendars\/([^/]+)\/events(?:\/([^/]+)(\/move)?)?$/.exec(path);
     if (!match) throw notFound();
     const requestedId = match[1] as string;
     const calendar = store.get(requestedId);
     const eventId = match[2];
+    if (eventId !== undefined && match[3] !== undefined) {
+      only('POST');
+      return moveEvent(calendar, eventId, params.get('destination'));
+    }
     if (eventId === 'watch') {
       only('POST');
       return push.watch(calendar, requestedId, body, `${origin}/`);
@@ -312,6 +316,17 @@ export async function startGoogleCalendarEmulator(
       default:
         throw methodNotAllowed();
     }
+  }
+
+  /** events.move: `destination` is required; the account must be able to write both calendars. */
+  function moveEvent(from: StoredCalendar, eventId: string, destination: string | null): StoredEvent {
+    if (destination === null || destination === '') {
+      throw new HttpError(400, 'required', 'Required parameter: destination', {}, 'destination');
+    }
+    const to = store.get(destination);
+    requireRole(from, 'writer');
+    requireRole(to, 'writer');
+    return store.moveEvent(from, eventId, to);
   }
 
   function calendarList(minAccessRole: string | null): unknown {

@@ -6,8 +6,16 @@ import { createGoogleCalendar } from '../../src/calendar/google.js';
 import type { GoogleCalendar } from '../../src/calendar/google.js';
 import type { GoogleCalendarEmulator } from '../emulators/google-calendar.js';
 
-/** The real Google Calendar provider pointed at the local emulator, as main.ts would build it. */
-export function googleCalendarFor(emulator: GoogleCalendarEmulator, timeZone: string, defaultBudgetMs?: number): GoogleCalendar {
+/**
+ * The real Google Calendar provider pointed at the local emulator, as main.ts would build it;
+ * `bays` lays out the service bays (GOOGLE_BAY_CALENDAR_IDS, or SERVICE_BAYS sharing the shop calendar).
+ */
+export function googleCalendarFor(
+  emulator: GoogleCalendarEmulator,
+  timeZone: string,
+  defaultBudgetMs?: number,
+  bays: { bayCalendarIds?: string[]; bays?: number } = {},
+): GoogleCalendar {
   return createGoogleCalendar({
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
@@ -16,6 +24,7 @@ export function googleCalendarFor(emulator: GoogleCalendarEmulator, timeZone: st
     tokenUri: emulator.tokenUrl,
     timeZone,
     ...(defaultBudgetMs === undefined ? {} : { defaultBudgetMs }),
+    ...bays,
   });
 }
 

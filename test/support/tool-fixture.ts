@@ -55,7 +55,7 @@ export async function openToolFixture(
   const rules = defaultBusinessRules(FIXTURE_ZONE);
   const fixed = options.now ?? FIXTURE_NOW;
   const now = () => fixed;
-  const calendar = options.calendar?.(database) ?? createLocalCalendar(database.db);
+  const calendar = options.calendar?.(database) ?? createLocalCalendar();
   const booking = createBookingService({ db: database.db, calendar, rules, shopName: 'Test Garage', cache, now });
   const customerService = createCustomerService({ db: database.db, cache, timeZone: rules.timeZone, now, upcomingAppointments: booking.upcoming });
   const services: ToolServices = { booking, customers: customerService, rules, shopName: 'Test Garage', now };
