@@ -4,12 +4,15 @@
  */
 import { spawn } from 'node:child_process';
 
+export function browserOpener(platform: NodeJS.Platform = process.platform): string {
+  return platform === 'darwin' ? 'open' : 'xdg-open';
+}
+
 /** Resolves true when the opener started, false when there is none; never rejects. */
-export function openInBrowser(url: string, platform: NodeJS.Platform = process.platform): Promise<boolean> {
-  const command = platform === 'darwin' ? 'open' : 'xdg-open';
+export function openInBrowser(url: string, opener: string = browserOpener()): Promise<boolean> {
   return new Promise((resolve) => {
     try {
-      const child = spawn(command, [url], { stdio: 'ignore', detached: true });
+      const child = spawn(opener, [url], { stdio: 'ignore', detached: true });
       child.once('error', () => resolve(false));
       child.once('spawn', () => {
         // The opener hands the URL to the browser and exits; we do not wait for either.
