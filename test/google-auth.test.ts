@@ -123,6 +123,14 @@ describe('google:auth', () => {
     expect(lines).toContain(`Authorised. GOOGLE_REFRESH_TOKEN updated in ${envFile}.`);
   });
 
+  it('prints the token after all when the .env file cannot be written, and says so', async () => {
+    const envFile = join(dir, 'no-such-dir', '.env');
+    const { result, page, lines } = await authorise((url) => fetch(url), { writeEnvFile: envFile });
+    await page;
+    await expect(result).rejects.toThrow(`could not write ${envFile} (ENOENT); the token is printed above`);
+    expect(lines).toContain(`  GOOGLE_REFRESH_TOKEN=${google.issuedRefreshTokens[0] ?? 'none issued'}`);
+  });
+
   it('stops with a clear error, saving nothing, when consent is denied', async () => {
     google.setConsent('deny');
     const envFile = join(dir, 'denied.env');

@@ -98,7 +98,18 @@ export async function runGoogleAuth(options: GoogleAuthOptions): Promise<GoogleA
       print('');
       print(`  GOOGLE_REFRESH_TOKEN=${refreshToken}`);
     } else {
-      const { created } = writeEnvValue(options.writeEnvFile, 'GOOGLE_REFRESH_TOKEN', refreshToken);
+      let created: boolean;
+      try {
+        ({ created } = writeEnvValue(options.writeEnvFile, 'GOOGLE_REFRESH_TOKEN', refreshToken));
+      } catch (error) {
+        // The consent is spent: the token must not be lost with the file.
+        print('');
+        print(`Authorised, but ${options.writeEnvFile} could not be written. Put this line in it by hand:`);
+        print('');
+        print(`  GOOGLE_REFRESH_TOKEN=${refreshToken}`);
+        const code = (error as { code?: unknown }).code;
+        throw new SetupError(`could not write ${options.writeEnvFile} (${typeof code === 'string' ? code : 'error'}); the token is printed above`);
+      }
       print('');
       print(`Authorised. GOOGLE_REFRESH_TOKEN ${created ? 'written to a new' : 'updated in'} ${options.writeEnvFile}.`);
     }
