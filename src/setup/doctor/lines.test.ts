@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { GoogleCalendarConfig } from '../../config.js';
+import { configuredCalendarIds } from './google-checks.js';
 import { migrationLine } from './storage-checks.js';
 import { harnessLine, publicUrlLine } from './twilio-checks.js';
 
@@ -42,5 +44,22 @@ describe('lines judged from the configuration alone', () => {
     const line = migrationLine('PostgreSQL', { ...status, pending: [...status.pending] }, migrateOnStart);
     expect(line.status).toBe(expected);
     expect(line.detail).toMatch(detail);
+  });
+});
+
+describe('configuredCalendarIds', () => {
+  const google: GoogleCalendarConfig = {
+    clientId: 'id',
+    clientSecret: 'secret',
+    refreshToken: 'token',
+    calendarId: 'primary',
+    apiBaseUrl: undefined,
+    tokenUri: undefined,
+  };
+
+  it('is the shop-wide calendar, then each bay calendar once (GOOGLE_BAY_CALENDAR_IDS)', () => {
+    expect(configuredCalendarIds(google)).toEqual(['primary']);
+    const withBays = { ...google, bayCalendarIds: ['bay-1@example.com', 'bay-2@example.com', 'bay-1@example.com'] };
+    expect(configuredCalendarIds(withBays)).toEqual(['primary', 'bay-1@example.com', 'bay-2@example.com']);
   });
 });
