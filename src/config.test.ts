@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactUrl } from './config.js';
+import { ConfigError, loadConfig, loadGoogleOAuthClientConfig, redactUrl } from './config.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -80,6 +80,8 @@ describe('loadConfig', () => {
     ['a DATABASE_URL with the wrong scheme', { DATABASE_URL: 'mysql://x@y/z' }, /^DATABASE_URL: must use postgres or postgresql/],
     ['a malformed REDIS_URL', { REDIS_URL: 'redis//oops' }, /^REDIS_URL: must be a URL/],
     ['a malformed GOOGLE_API_BASE_URL', { GOOGLE_API_BASE_URL: '::' }, /^GOOGLE_API_BASE_URL: must be a URL/],
+    ['a malformed GOOGLE_AUTH_URI', { GOOGLE_AUTH_URI: 'accounts.google.com' }, /^GOOGLE_AUTH_URI: must be a URL/],
+    ['a TWILIO_PHONE_NUMBER that is no number', { TWILIO_PHONE_NUMBER: '555-CALL-NOW' }, /^TWILIO_PHONE_NUMBER: must be a phone number in E\.164 form/],
     ['an invalid LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     ['bad BUSINESS_HOURS', { BUSINESS_HOURS: 'mon-fri 09:00-25:00' }, /^BUSINESS_HOURS: .*25:00/],
     ['an impossible holiday', { HOLIDAYS: '2026-02-30' }, /^HOLIDAYS: .*2026-02-30/],
@@ -175,5 +177,39 @@ describe('loadConfig', () => {
     const problems = problemsOf({ DATABASE_URL: 'postgres//user:hunter2@db' });
     expect(problems.join('\n')).not.toContain('hunter2');
     expect(redactUrl('redis://:pw123@host:1/0')).toBe('redis://***@host:1/0');
+  });
+
+  it('reads the shop\'s Twilio number into E.164', () => {
+    expect(loadConfig({ TWILIO_PHONE_NUMBER: '(555) 123-4567' }).twilio.phoneNumber).toBe('+15551234567');
+    expect(loadConfig({}).twilio.phoneNumber).toBeUndefined();
+  });
+});
+
+describe('loadGoogleOAuthClientConfig', () => {
+  it('needs only the client id and secret: the refresh token is what it is for', () => {
+    expect(
+      loadGoogleOAuthClientConfig({
+        GOOGLE_CLIENT_ID: 'id.apps.example',
+        GOOGLE_CLIENT_SECRET: 'client-secret-value',
+        GOOGLE_AUTH_URI: 'http://127.0.0.1:9999/o/oauth2/v2/auth',
+        // Problems elsewhere are not this step's business.
+        PORT: 'not-a-port',
+      }),
+    ).toEqual({
+      clientId: 'id.apps.example',
+      clientSecret: 'client-secret-value',
+      authUri: 'http://127.0.0.1:9999/o/oauth2/v2/auth',
+      tokenUri: undefined,
+      apiBaseUrl: undefined,
+      secrets: ['client-secret-value'],
+    });
+  });
+
+  it('says what to create when the client is missing, and validates its URLs like loadConfig', () => {
+    expect(() => loadGoogleOAuthClientConfig({ GOOGLE_CLIENT_ID: 'id' })).toThrow(/GOOGLE_CLIENT_SECRET missing: create an OAuth client/);
+    expect(() => loadGoogleOAuthClientConfig({})).toThrow(/GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET missing/);
+    expect(() => loadGoogleOAuthClientConfig({ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 's', GOOGLE_TOKEN_URI: 'ftp://x' })).toThrow(
+      /GOOGLE_TOKEN_URI: must use https or http/,
+    );
   });
 });

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { normalizePhone } from './core/phone.js';
 import {
   DEFAULT_BREAKS_SPEC,
   DEFAULT_MAX_BOOKING_DAYS,
@@ -125,6 +126,19 @@ function parsedField<T>(fallback: string, parse: (spec: string) => T) {
   });
 }
 
+/** A phone number as Twilio lists it (E.164); written forms people use are accepted and normalised. */
+function phoneField() {
+  return optionalString.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const e164 = normalizePhone(value);
+    if (e164 === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be a phone number in E.164 form such as +15551234567, got "${value}"` });
+      return z.NEVER;
+    }
+    return e164;
+  });
+}
+
 const envSchema = z.object({
   NODE_ENV: optionalString,
   HOST: optionalString.transform((v) => v ?? '0.0.0.0'),
@@ -170,11 +184,13 @@ const envSchema = z.object({
   GOOGLE_BAY_CALENDAR_IDS: idListField(MAX_BAYS, 'one calendar id per bay'),
   GOOGLE_API_BASE_URL: urlField(['https', 'http']),
   GOOGLE_TOKEN_URI: urlField(['https', 'http']),
+  GOOGLE_AUTH_URI: urlField(['https', 'http']),
   CALENDAR_SYNC_INTERVAL_MS: intField(30_000, 1_000, 3_600_000),
 
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_API_BASE_URL: urlField(['https', 'http']),
+  TWILIO_PHONE_NUMBER: phoneField(),
   SHOP_TRANSFER_NUMBER: optionalString,
   HARNESS_TOKEN: optionalString,
   SHUTDOWN_DRAIN_MS: intField(30_000, 0, 600_000),
@@ -222,6 +238,8 @@ export interface Config {
     accountSid: string | undefined;
     apiBaseUrl: string | undefined;
     transferNumber: string | undefined;
+    /** The shop's Twilio number (E.164) whose webhook `npm run doctor` and `twilio:connect` look at. */
+    phoneNumber: string | undefined;
   };
   harnessToken: string | undefined;
   shutdownDrainMs: number;
@@ -320,6 +338,7 @@ export function loadConfig(env: Env): Config {
       accountSid: e.TWILIO_ACCOUNT_SID,
       apiBaseUrl: e.TWILIO_API_BASE_URL,
       transferNumber: e.SHOP_TRANSFER_NUMBER,
+      phoneNumber: e.TWILIO_PHONE_NUMBER,
     },
     harnessToken: e.HARNESS_TOKEN,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
@@ -368,8 +387,66 @@ function bayProblems(e: ParsedEnv, google: boolean): string[] {
  * then validates. Kept apart from loadConfig so tests can pass an explicit environment.
  */
 export function loadConfigFromProcess(envFile = '.env'): Config {
+  return loadConfig(processEnv(envFile));
+}
+
+/** The OAuth client `npm run google:auth` uses: it runs before a refresh token exists. */
+export interface GoogleOAuthClientConfig {
+  clientId: string;
+  clientSecret: string;
+  /** Authorization (consent) endpoint; undefined: Google's. */
+  authUri: string | undefined;
+  /** Token endpoint; undefined: Google's. */
+  tokenUri: string | undefined;
+  /** Calendar API root; undefined: Google's. */
+  apiBaseUrl: string | undefined;
+  secrets: string[];
+}
+
+const GOOGLE_OAUTH_FIELDS = envSchema.pick({
+  GOOGLE_CLIENT_ID: true,
+  GOOGLE_CLIENT_SECRET: true,
+  GOOGLE_AUTH_URI: true,
+  GOOGLE_TOKEN_URI: true,
+  GOOGLE_API_BASE_URL: true,
+});
+
+/**
+ * Only the settings of the OAuth client, validated by the same fields as loadConfig. The rest of
+ * the configuration is not this step's business, and GOOGLE_REFRESH_TOKEN is what it produces:
+ * loadConfig would refuse the client id and secret without it.
+ */
+export function loadGoogleOAuthClientConfig(env: Env): GoogleOAuthClientConfig {
+  const result = GOOGLE_OAUTH_FIELDS.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
+  }
+  const e = result.data;
+  const missing = (['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET'] as const).filter((name) => e[name] === undefined);
+  if (e.GOOGLE_CLIENT_ID === undefined || e.GOOGLE_CLIENT_SECRET === undefined) {
+    throw new ConfigError([
+      `${missing.join(' and ')} missing: create an OAuth client (type "Desktop app") in Google Cloud and set ` +
+        'GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET',
+    ]);
+  }
+  return {
+    clientId: e.GOOGLE_CLIENT_ID,
+    clientSecret: e.GOOGLE_CLIENT_SECRET,
+    authUri: e.GOOGLE_AUTH_URI,
+    tokenUri: e.GOOGLE_TOKEN_URI,
+    apiBaseUrl: e.GOOGLE_API_BASE_URL,
+    secrets: [e.GOOGLE_CLIENT_SECRET],
+  };
+}
+
+export function loadGoogleOAuthClientFromProcess(envFile = '.env'): GoogleOAuthClientConfig {
+  return loadGoogleOAuthClientConfig(processEnv(envFile));
+}
+
+/** process.env after `.env` (if present) is read into it; values the shell set win. */
+function processEnv(envFile: string): Env {
   if (existsSync(envFile)) process.loadEnvFile(envFile);
-  return loadConfig(process.env);
+  return process.env;
 }
 
 function urlPassword(value: string | undefined): string | undefined {

@@ -32,7 +32,7 @@ import { createCallManager, formatKey } from './pipeline/call-manager.js';
 import type { CallManager, CallProviders } from './pipeline/call-manager.js';
 import { DEFAULT_PHRASES } from './pipeline/call-session.js';
 import { createDeepgramStt } from './providers/deepgram/deepgram-stt.js';
-import { createElevenLabsTts } from './providers/elevenlabs/elevenlabs-tts.js';
+import { createElevenLabsTts, DEFAULT_VOICE_ID as DEFAULT_ELEVENLABS_VOICE } from './providers/elevenlabs/elevenlabs-tts.js';
 import { createOfflineAssistant } from './assistant/offline-assistant.js';
 import { createEspeakTts, espeakAvailable } from './providers/espeak/espeak-tts.js';
 import { createOpenAiLlm } from './providers/openai/openai-llm.js';
@@ -51,9 +51,6 @@ import { ALL_TOOLS } from './tools/index.js';
 import { createShopToolPorts, shopInstructions } from './tools/shop-ports.js';
 import type { ToolServices } from './tools/tool.js';
 import { createTwilioCallControl } from './transports/twilio/call-control.js';
-
-/** ElevenLabs' stock "Rachel" voice, used until the shop picks one. */
-const DEFAULT_ELEVENLABS_VOICE = '21m00Tcm4TlvDq8ikWAM';
 
 /** Words the STT should favour: the shop's services and the makes callers name. */
 const MAKES = ['Toyota', 'Honda', 'Ford', 'Chevrolet', 'Nissan', 'Hyundai', 'Kia', 'Subaru', 'Mazda', 'Volkswagen', 'Tesla', 'Jeep', 'BMW', 'Audi'];

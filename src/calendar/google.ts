@@ -455,3 +455,24 @@ function toProviderError(
   const text = `${where}: HTTP ${status}${reason ? ` ${reason}` : ''}${detail ? `: ${detail}` : ''}`;
   return new ProviderError(PROVIDER, redact(text), { status, retryable });
 }
+
+/**
+ * What a googleapis / google-auth-library error says, in parts safe to print: the HTTP status,
+ * Google's reason (API) or OAuth error code (token endpoint) with its description, or the network
+ * error code. Never the request itself, which carries credentials. Used by the setup commands.
+ */
+export function describeGoogleError(error: unknown): {
+  status: number | undefined;
+  reason: string | undefined;
+  detail: string | undefined;
+  network: string | undefined;
+  timedOut: boolean;
+} {
+  return {
+    status: statusOf(error),
+    reason: reasonOf(error),
+    detail: googleMessageOf(error),
+    network: networkCodeOf(error),
+    timedOut: abortKindOf(error) !== undefined,
+  };
+}

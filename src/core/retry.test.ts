@@ -61,7 +61,7 @@ describe('retry', () => {
     expect(Date.now() - started).toBeLessThan(120);
   });
 
-  it('cuts a settled attempt loose from the caller's signal, so a later abort never reaches its request', async () => {
+  it("cuts a settled attempt loose from the caller's signal, so a later abort never reaches its request", async () => {
     const turn = new AbortController();
     const seen: AbortSignal[] = [];
     let failures = 1;

@@ -14,6 +14,10 @@
  *
  * The "speech" is a quiet 440 Hz tone (so energy-based checks see it), `msPerChar` long per
  * character, in the requested output_format, cut into `chunkMs` chunks.
+ *
+ * For key checks, `GET /v1/voices/{voice_id}` answers the voice (`{ voice_id, name, category, ... }`)
+ * when it is one of the account's `voices`, 404 `{ detail: { status: 'voice_not_found', message } }`
+ * when not, and 401 `invalid_api_key` for a wrong `xi-api-key`.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -40,6 +44,8 @@ export interface ElevenLabsEmulatorOptions {
   authFailure?: 'close' | 'http';
   /** Cut chunks one byte off the sample grid, as a vendor may: clients must re-align PCM. */
   misalignChunks?: boolean;
+  /** The account's voices (GET /v1/voices/{id}), id -> name; default: the stock voice Rachel. */
+  voices?: Readonly<Record<string, string>>;
 }
 
 export interface EmulatorLatency {
@@ -103,6 +109,7 @@ export interface ElevenLabsEmulator {
 }
 
 const DEFAULT_SCHEDULE = [120, 160, 250, 290];
+const DEFAULT_VOICES: Readonly<Record<string, string>> = { '21m00Tcm4TlvDq8ikWAM': 'Rachel' };
 // Below this, try_trigger_generation keeps buffering (the documented "minimum threshold").
 const TRIGGER_THRESHOLD_CHARS = 50;
 const TONE_HZ = 440;
@@ -409,8 +416,24 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     }, latency.handshakeDelayMs);
   });
 
+  /** GET /v1/voices/{voice_id}. */
+  function serveVoice(req: IncomingMessage, res: ServerResponse, voiceId: string): void {
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers['xi-api-key'] !== apiKey) return send(401, { detail: { status: 'invalid_api_key', message: 'Invalid API key' } });
+    const name = (options.voices ?? DEFAULT_VOICES)[voiceId];
+    if (name === undefined) {
+      return send(404, { detail: { status: 'voice_not_found', message: `A voice with the voice_id ${voiceId} was not found.` } });
+    }
+    send(200, { voice_id: voiceId, name, category: 'premade', labels: {}, settings: null, available_for_tiers: [] });
+  }
+
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const voice = /^\/v1\/voices\/([^/]+)$/.exec(url.pathname);
+    if (voice?.[1] !== undefined && req.method === 'GET') return serveVoice(req, res, decodeURIComponent(voice[1]));
     const match = /^\/v1\/text-to-speech\/([^/]+)(\/stream)?$/.exec(url.pathname);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);

@@ -17,7 +17,9 @@ import { retry } from '../../core/retry.js';
 import type { TtsOptions, TtsProvider, TtsStream } from '../tts.js';
 
 const PROVIDER = 'elevenlabs';
-const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
+export const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
+/** ElevenLabs' stock "Rachel" voice, used until the shop picks one. */
+export const DEFAULT_VOICE_ID = '21m00Tcm4TlvDq8ikWAM';
 // ElevenLabs' documented default for `inactivity_timeout`.
 const VENDOR_IDLE_TIMEOUT_MS = 20_000;
 // A warm socket is renewed this long before the vendor would idle it out, so open() never takes
