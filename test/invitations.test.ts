@@ -124,7 +124,7 @@ describe('on Google Calendar', () => {
     expect(movedPending.data.invitation).toBe('pending');
 
     const cancelled = await call(google, 'cancel_appointment', { appointment_id: id }, me.number);
-    expect(cancelled.message).toBe("I've cancelled an oil change on Friday, December 4 at 3:00 PM. You'll get an email cancelling the calendar invitation.");
+    expect(cancelled.message).toBe("Your oil change on Friday, December 4 at 3:00 PM is cancelled. You'll get an email cancelling the calendar invitation.");
     expect(cancelled.data.invitation).toBe('sent');
   });
 

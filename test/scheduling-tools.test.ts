@@ -340,7 +340,7 @@ describe('cancel, reschedule and upcoming', () => {
     expect(moved.result).toMatchObject({ success: true, message: 'Done. Your brake service is now on Tuesday, December 8 at 1:00 PM.' });
 
     const cancelled = await call('cancel_appointment', { appointment_id: me.appointmentId, reason: 'sold the car' }, { phoneNumber: me.number });
-    expect(cancelled.result).toMatchObject({ success: true, message: "I've cancelled a brake service on Tuesday, December 8 at 1:00 PM." });
+    expect(cancelled.result).toMatchObject({ success: true, message: 'Your brake service on Tuesday, December 8 at 1:00 PM is cancelled.' });
     const again = await call('cancel_appointment', { appointment_id: me.appointmentId }, { phoneNumber: me.number });
     expect(again.result.message).toBe('That appointment on Tuesday, December 8 at 1:00 PM was already cancelled.');
 

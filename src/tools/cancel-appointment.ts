@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { appointmentData } from './appointment-data.js';
-import { withArticle } from './spoken.js';
 import { callerCustomerIds } from './caller-access.js';
 import { invitationOf, invitationSentence, ownerEmailOf } from './invitation.js';
 import { defineTool, idempotencyKey, ok } from './tool.js';
@@ -27,7 +26,7 @@ export const cancelAppointment = defineTool({
     const invitation = invitationOf(appointment, await ownerEmailOf(context, appointment));
     return ok(
       { appointment: appointmentData(appointment), invitation },
-      `I've cancelled ${withArticle(appointment.serviceType)} on ${appointment.when}.${invitationSentence('cancelled', invitation)}`,
+      `Your ${appointment.serviceType.toLowerCase()} on ${appointment.when} is cancelled.${invitationSentence('cancelled', invitation)}`,
     );
   },
 });
