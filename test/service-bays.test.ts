@@ -326,12 +326,13 @@ describe.each(databaseBackends())('service bays on $name', (backend) => {
       expect(overlapping).toMatchObject({ code: 'vehicle_already_booked' });
       expect(overlapping.safeMessage).toBe('That car already has an appointment on Thursday, January 14 at 1:00 PM, which overlaps that time.');
 
-      // Two calls at once for the same car at overlapping times: the database lets one through.
+      // Calls at once for the same car at times that all overlap one another (90-minute jobs; with
+      // 30-minute ones 14:45 and 15:15 would merely touch, and both could rightly win): one gets through.
       const twin = await caller();
       const results = await Promise.allSettled([
-        booking.book(request(twin, '2027-01-14T15:00')),
-        booking.book(request(twin, '2027-01-14T15:15')),
-        booking.book(request(twin, '2027-01-14T14:45')),
+        booking.book(request(twin, '2027-01-14T15:00', 'brake service')),
+        booking.book(request(twin, '2027-01-14T15:15', 'brake service')),
+        booking.book(request(twin, '2027-01-14T14:45', 'brake service')),
       ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       for (const r of results) if (r.status === 'rejected') expect((r.reason as AppError).code).toBe('vehicle_already_booked');
