@@ -14,7 +14,8 @@ import type { AudioFormat } from '../../core/frames.js';
 import { createAsyncQueue } from '../../core/async-queue.js';
 import { ProviderError, isAbortError } from '../../core/errors.js';
 import { retry } from '../../core/retry.js';
-import type { TtsOptions, TtsProvider, TtsStream } from '../tts.js';
+import type { TtsOptions, TtsProvider, TtsSession, TtsStream } from '../tts.js';
+import { openContextSession } from './multi-context.js';
 
 const PROVIDER = 'elevenlabs';
 export const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
@@ -68,6 +69,8 @@ export interface ElevenLabsTtsOptions {
 }
 
 export interface ElevenLabsTts extends TtsProvider {
+  /** One call's multi-stream-input socket: each stream opened from it is a context (see multi-context.ts). */
+  openSession(options: TtsOptions): Promise<TtsSession>;
   /**
    * Keeps a pool of sockets (at least one) for `format` open and initialised from now on (refilled
    * after each use).
@@ -114,32 +117,42 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     extra: { status?: number; cause?: unknown } = {},
   ): ProviderError => new ProviderError(PROVIDER, scrub(message), { retryable, ...extra });
 
-  function streamUrl(outputFormat: string): string {
+  function streamUrl(outputFormat: string, endpoint: 'stream-input' | 'multi-stream-input' = 'stream-input'): string {
     const params = new URLSearchParams({ model_id: options.modelId, output_format: outputFormat });
     if (options.inactivityTimeoutMs !== undefined) {
       params.set('inactivity_timeout', String(Math.round(options.inactivityTimeoutMs / 1000)));
     }
-    return `${wsBase}/v1/text-to-speech/${encodeURIComponent(options.voiceId)}/stream-input?${params}`;
+    if (endpoint === 'multi-stream-input') params.set('sync_alignment', 'true');
+    return `${wsBase}/v1/text-to-speech/${encodeURIComponent(options.voiceId)}/${endpoint}?${params}`;
   }
 
-  function initMessage(): string {
-    const message: Record<string, unknown> = { text: ' ' };
+  /** What the first message of a stream (or of a context) carries besides its text. */
+  function initFields(): Record<string, unknown> {
+    const message: Record<string, unknown> = {};
     if (options.voiceSettings) message.voice_settings = voiceSettingsOnTheWire(options.voiceSettings);
     if (options.chunkLengthSchedule) {
       message.generation_config = { chunk_length_schedule: options.chunkLengthSchedule };
     }
-    return JSON.stringify(message);
+    return message;
   }
 
-  /** One connection attempt: resolves with an open socket whose initial message has been sent. */
+  function initMessage(): string {
+    return JSON.stringify({ text: ' ', ...initFields() });
+  }
+
+  /** One connection attempt: resolves with an open socket, its initial message (if any) sent. */
   function connect(outputFormat: string, signal: AbortSignal): Promise<WebSocket> {
+    return connectTo(streamUrl(outputFormat), initMessage(), signal);
+  }
+
+  function connectTo(url: string, init: string | undefined, signal: AbortSignal): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);
         return;
       }
       // The key goes in a header, never in the URL, so it cannot end up in a logged URL.
-      const ws = new WebSocket(streamUrl(outputFormat), {
+      const ws = new WebSocket(url, {
         headers: { 'xi-api-key': apiKey },
         perMessageDeflate: false,
       });
@@ -173,9 +186,11 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
       ws.once('error', (error) => settle(providerError(`connection failed: ${error.message}`, true, { cause: error })));
       ws.once('close', (code, reason) => settle(closeError(code, reason.toString())));
       ws.once('open', () => {
-        ws.send(initMessage(), (error) => {
-          if (error) settle(providerError(`initial message not sent: ${error.message}`, true));
-        });
+        if (init !== undefined) {
+          ws.send(init, (error) => {
+            if (error) settle(providerError(`initial message not sent: ${error.message}`, true));
+          });
+        }
         settle(undefined);
       });
     });
@@ -189,9 +204,13 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     return providerError(`WebSocket upgrade refused (HTTP ${status})`, retryable, { status });
   }
 
-  async function connectWithRetry(outputFormat: string, signal: AbortSignal): Promise<WebSocket> {
+  async function connectWithRetry(
+    outputFormat: string,
+    signal: AbortSignal,
+    attempt: (signal: AbortSignal) => Promise<WebSocket> = (attemptSignal) => connect(outputFormat, attemptSignal),
+  ): Promise<WebSocket> {
     try {
-      return await retry((_attempt, attemptSignal) => connect(outputFormat, attemptSignal), {
+      return await retry((_attempt, attemptSignal) => attempt(attemptSignal), {
         budgetMs: connectBudgetMs,
         baseDelayMs: 100,
         maxAttempts: 3,
@@ -566,6 +585,25 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
       if (signal.aborted) throw signal.reason;
       const ws = takeWarm(outputFormat) ?? (await connectWithRetry(outputFormat, signal));
       return createStream(ws, format, signal);
+    },
+
+    openSession({ format, signal }: TtsOptions) {
+      if (providerClosed) return Promise.reject(new Error('ElevenLabs TTS provider is closed'));
+      const outputFormat = toOutputFormat(format);
+      const url = streamUrl(outputFormat, 'multi-stream-input');
+      return openContextSession(
+        {
+          format,
+          connect: (connectSignal) =>
+            connectWithRetry(outputFormat, connectSignal, (attemptSignal) => connectTo(url, undefined, attemptSignal)),
+          contextInit: initFields(),
+          audioTimeoutMs,
+          keepAliveMs: renewAfterMs / 2,
+          error: (message, retryable) => providerError(message, retryable),
+          closeError,
+        },
+        signal,
+      );
     },
 
     warm(format) {
