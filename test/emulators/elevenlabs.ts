@@ -141,6 +141,8 @@ export interface ElevenLabsEmulator {
   readonly connections: readonly EmulatedConnection[];
   /** multi-stream-input sockets. */
   readonly multiConnections: readonly EmulatedMultiConnection[];
+  /** The text of every stream-input socket and every multi-stream-input context, in order. */
+  spokenTexts(): string[];
   readonly httpRequests: readonly EmulatedHttpRequest[];
   /** WebSocket upgrade requests seen, refused ones included. */
   readonly handshakes: number;
@@ -792,6 +794,12 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     connections,
     multiConnections,
     httpRequests,
+    spokenTexts() {
+      return [
+        ...connections.map((c) => c.texts.join('')),
+        ...multiConnections.flatMap((m) => m.contexts.map((c) => c.texts.join(''))),
+      ];
+    },
     get handshakes() {
       return handshakes;
     },

@@ -143,6 +143,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
     const timed: TimedChar[] = [];
     let receivedBytes = 0;
     let ended = false;
+    let complete = false;
     let carry: Uint8Array | undefined;
     let watchdog: NodeJS.Timeout | undefined;
     const settled = (): boolean => audio.state !== 'open';
@@ -193,6 +194,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
       },
       onFinal() {
         if (settled()) return;
+        complete = true;
         carry = undefined;
         audio.end();
         cleanup();
@@ -233,7 +235,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
       },
       audio,
       close,
-      spokenWithin: (audioMs) => wordsWithin(timed, audioMs),
+      spokenWithin: (audioMs) => wordsWithin(timed, audioMs, complete),
     };
   }
 
@@ -288,8 +290,11 @@ function recordAlignment(timed: TimedChar[], alignment: unknown, chunkStartMs: n
   }
 }
 
-/** The text whose characters all end within `audioMs`, cut after the last whole word. */
-export function wordsWithin(timed: readonly TimedChar[], audioMs: number): string {
+/**
+ * The text whose characters all end within `audioMs`, cut after the last whole word. A word at the
+ * very end of what arrived is whole only if the context is complete: more of it may have been lost.
+ */
+export function wordsWithin(timed: readonly TimedChar[], audioMs: number, complete: boolean): string {
   let covered = 0;
   while (covered < timed.length && (timed[covered]?.endMs ?? Infinity) <= audioMs) covered++;
   let text = timed
@@ -297,8 +302,9 @@ export function wordsWithin(timed: readonly TimedChar[], audioMs: number): strin
     .map((t) => t.char)
     .join('');
   const next = timed[covered]?.char;
+  const wordGoesOn = next === undefined ? !complete : !/\s/.test(next);
   // Part of a word was heard: that word was not.
-  if (next !== undefined && !/\s/.test(next) && !/\s$/.test(text)) {
+  if (wordGoesOn && !/\s$/.test(text)) {
     const space = text.search(/\s\S*$/);
     text = space < 0 ? '' : text.slice(0, space);
   }
