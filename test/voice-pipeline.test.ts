@@ -29,7 +29,7 @@ let callNumber = 0;
 const open: CallSession[] = [];
 
 beforeAll(async () => {
-  [fixture, stack] = await Promise.all([openToolFixture(), startVoiceStack({ prewarm: [PHONE_AUDIO] })]);
+  [fixture, stack] = await Promise.all([openToolFixture(), startVoiceStack()]);
   apologyAudio = await stack.tts.synthesizeOnce(DEFAULT_PHRASES.apology, PHONE_AUDIO, AbortSignal.timeout(5_000));
 }, 60_000);
 afterEach(async () => {

@@ -114,11 +114,18 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   let closed = false;
   const perMs = bytesPerMs(deps.format);
   const sessionController = new AbortController();
-  // Opened at once (before the greeting is due): the first reply then pays no handshake. A session
-  // that fails to open leaves the per-stream fallback.
-  const session: Promise<TtsSession | undefined> | undefined = deps.tts?.openSession
-    ?.call(deps.tts, { format: deps.format, signal: sessionController.signal })
-    .catch(() => undefined);
+  // Opened at once (before the greeting is due): the first reply then pays no handshake. One that
+  // failed to open is opened again by the next utterance, whose failure is then reported.
+  const offersSessions = deps.tts?.openSession !== undefined;
+  let session: Promise<TtsSession> | undefined;
+  const openSession = (): Promise<TtsSession> => {
+    const opening = deps.tts!.openSession!({ format: deps.format, signal: sessionController.signal });
+    opening.catch(() => {
+      if (session === opening) session = undefined;
+    });
+    return opening;
+  };
+  if (offersSessions) session = openSession();
   let openGroup: ReplyGroup | undefined;
 
   function enqueue(
@@ -267,8 +274,9 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
 
   /** A context of the call's session when there is one, else a stream of its own. */
   async function openStream(tts: TtsProvider, signal: AbortSignal): Promise<TtsStream> {
-    const opened = await session;
-    return opened ? opened.open(signal) : tts.open({ format: deps.format, signal });
+    if (!offersSessions) return tts.open({ format: deps.format, signal });
+    session ??= openSession();
+    return (await session).open(signal);
   }
 
   /** Ends the reply being appended to, if any: its audio ends once what it was given is spoken. */
@@ -373,7 +381,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
         // Text-only calls (typed harness turns): nothing to synthesise, the text is the speech.
         return enqueue(text, kind, turn, () => emptyAudio());
       }
-      if (session !== undefined && kind === 'reply') return sayInGroup(tts, text, turn);
+      if (offersSessions && kind === 'reply') return sayInGroup(tts, text, turn);
       endOpenGroup();
       return enqueue(text, kind, turn, (signal) => synthesize(() => openStream(tts, signal), text, signal));
     },
@@ -430,7 +438,10 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       closed = true;
       openGroup = undefined;
       sessionController.abort(new Error('closed'));
-      void session?.then((opened) => opened?.close());
+      void session?.then(
+        (opened) => opened.close(),
+        () => undefined,
+      );
       for (const entry of [...queue]) {
         entry.cut = true;
         entry.controller.abort(new Error('closed'));
