@@ -134,6 +134,17 @@ describe('barge-in: what the caller heard', () => {
     expect(speech.interrupt().map((c) => c.heard)).toEqual(['', '', '']);
   });
 
+  it('real-time playback counts only from when the reply could start playing, not while the greeting still played', async () => {
+    const { speech, advance } = await harness();
+    speech.say('Thanks for calling.', 'greeting', 0);
+    const said = SENTENCES.map((s) => speech.say(s, 'reply', 1));
+    speech.endReply(1);
+    await said[0]!.sent;
+    advance(10_000); // no mark of the greeting came back: the caller is still hearing it
+    const cut = speech.interrupt();
+    expect(cut.map((c) => c.heard)).toEqual(['', '', '', '']);
+  });
+
   it('a closed context’s late audio is never played', async () => {
     const { emulator, speech, sent } = await harness({ interChunkDelayMs: 20 });
     SENTENCES.forEach((s) => speech.say(s, 'reply', 1));

@@ -221,7 +221,8 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
           sends += 1;
           const piece = chunk.subarray(offset, Math.min(chunk.length, offset + maxChunkBytes));
           entry.utterance.firstAudioAtMs ??= deps.now();
-          entry.playingSinceMs ??= deps.now();
+          // Playback starts now only if nothing before it is still waiting to be heard.
+          if (queue[0] === entry) entry.playingSinceMs ??= deps.now();
           deps.send({ kind: 'audio', audio: piece });
           entry.totalBytes += piece.length;
           const mark = `u${entry.utterance.id}.${nextMark++}`;
@@ -248,6 +249,9 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   function finish(entry: Entry, heard: boolean): void {
     const index = queue.indexOf(entry);
     if (index >= 0) queue.splice(index, 1);
+    // What was sent behind it starts playing as it ends.
+    const next = queue[0];
+    if (next !== undefined && next.totalBytes > 0) next.playingSinceMs ??= deps.now();
     for (const mark of entry.pendingMarks.keys()) byMark.delete(mark);
     entry.pendingMarks.clear();
     entry.finishedSending = true;
