@@ -127,6 +127,8 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
 
   async function ensureSocket(): Promise<void> {
     if (ws?.readyState === WebSocket.OPEN) return;
+    // Closing but its 'close' not seen yet: its contexts fail now, not at their watchdog.
+    if (ws !== undefined) dropSocket(ws, deps.error('connection closing', true));
     connecting ??= deps.connect(sessionController.signal).finally(() => {
       connecting = undefined;
     });
