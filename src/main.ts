@@ -393,8 +393,6 @@ function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics, 
         ...(config.elevenlabs.baseUrl === undefined ? {} : { baseUrl: config.elevenlabs.baseUrl }),
         voiceId: config.elevenlabs.voiceId ?? DEFAULT_ELEVENLABS_VOICE,
         modelId: config.elevenlabs.model,
-        prewarm: [PHONE_AUDIO],
-        onWarmupError: (error) => logger.warn({ err: error }, 'ElevenLabs connection warm-up failed'),
       })
     : undefined;
   const tts: TtsProvider | undefined = elevenlabs ?? (espeakAvailable() ? createEspeakTts({}) : undefined);
