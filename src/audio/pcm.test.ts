@@ -3,6 +3,7 @@ import { BROWSER_AUDIO, PHONE_AUDIO } from '../core/frames.js';
 import {
   bytesForMs,
   bytesPerMs,
+  createSampleAligner,
   bytesPerSample,
   durationMs,
   pcm16FromBytes,
@@ -91,5 +92,16 @@ describe('sizes and durations', () => {
     expect(bytesForMs(1, { encoding: 'linear16', sampleRate: 11025 })).toBe(22);
     expect(bytesForMs(10, { encoding: 'linear16', sampleRate: 44100 })).toBe(882);
     expect(durationMs(1, { encoding: 'mulaw', sampleRate: 8000 })).toBe(0.125);
+  });
+});
+
+describe('createSampleAligner', () => {
+  it('hands on whole 16-bit samples only, holding an odd byte for the next chunk until reset', () => {
+    const aligner = createSampleAligner();
+    expect([...aligner.align(Uint8Array.of(1, 2, 3))]).toEqual([1, 2]);
+    expect([...aligner.align(Uint8Array.of(4, 5, 6))]).toEqual([3, 4, 5, 6]);
+    expect([...aligner.align(Uint8Array.of(7))]).toEqual([]);
+    aligner.reset();
+    expect([...aligner.align(Uint8Array.of(8, 9))]).toEqual([8, 9]);
   });
 });

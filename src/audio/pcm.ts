@@ -113,3 +113,29 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Re-chunks a byte stream of 16-bit PCM so every piece holds whole samples, whatever the sender's
+ * chunking: an odd trailing byte waits for the next chunk. `reset()` drops a held half sample
+ * (at the end of a stream it is not audio).
+ */
+export function createSampleAligner(): { align(bytes: Uint8Array): Uint8Array; reset(): void } {
+  let carry: Uint8Array | undefined;
+  return {
+    align(bytes) {
+      let chunk = bytes;
+      if (carry) {
+        chunk = concatBytes([carry, chunk]);
+        carry = undefined;
+      }
+      if (chunk.length % 2 === 1) {
+        carry = chunk.slice(chunk.length - 1);
+        chunk = chunk.subarray(0, chunk.length - 1);
+      }
+      return chunk;
+    },
+    reset() {
+      carry = undefined;
+    },
+  };
+}

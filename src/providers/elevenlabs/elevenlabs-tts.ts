@@ -11,6 +11,7 @@
 import WebSocket from 'ws';
 import type { AudioFormat } from '../../core/frames.js';
 import { createAsyncQueue } from '../../core/async-queue.js';
+import { createSampleAligner } from '../../audio/pcm.js';
 import { ProviderError, isAbortError } from '../../core/errors.js';
 import { retry } from '../../core/retry.js';
 import type { TtsOptions, TtsProvider, TtsSession, TtsStream } from '../tts.js';
@@ -204,9 +205,8 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     // A consumer that stops reading (break) wants no more audio: that closes the socket too.
     const audio = createAsyncQueue<Uint8Array>({ name: 'TtsStream.audio', onReturn: () => close() });
     let ended = false; // end() called
-    let carry: Uint8Array | undefined;
     let watchdog: NodeJS.Timeout | undefined;
-    const alignSamples = format.encoding === 'linear16';
+    const aligner = format.encoding === 'linear16' ? createSampleAligner() : undefined;
 
     /** All audio received, failed, or closed by us: the queue's state is the stream's. */
     const settled = (): boolean => audio.state !== 'open';
@@ -229,7 +229,7 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     const finish = (): void => {
       if (settled()) return;
       audio.end();
-      carry = undefined; // half a sample is not audio
+      aligner?.reset(); // half a sample is not audio
       cleanup();
       // The server closes after isFinal; closing too means a misbehaving server cannot leak the socket.
       if (ws.readyState === WebSocket.OPEN) ws.close(1000);
@@ -244,21 +244,8 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     };
 
     const push = (bytes: Uint8Array): void => {
-      let chunk = bytes;
-      if (alignSamples) {
-        // 16-bit PCM must reach consumers whole-sample aligned, whatever the vendor's chunking.
-        if (carry) {
-          const joined = new Uint8Array(carry.length + chunk.length);
-          joined.set(carry);
-          joined.set(chunk, carry.length);
-          chunk = joined;
-          carry = undefined;
-        }
-        if (chunk.length % 2 === 1) {
-          carry = chunk.slice(chunk.length - 1);
-          chunk = chunk.subarray(0, chunk.length - 1);
-        }
-      }
+      // 16-bit PCM must reach consumers whole-sample aligned, whatever the vendor's chunking.
+      const chunk = aligner === undefined ? bytes : aligner.align(bytes);
       if (chunk.length > 0) audio.push(chunk);
     };
 
@@ -300,7 +287,7 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     const close = (): void => {
       if (settled()) return;
       audio.close();
-      carry = undefined;
+      aligner?.reset();
       cleanup();
       ws.removeAllListeners();
       ws.on('error', () => undefined);

@@ -20,7 +20,7 @@ import WebSocket from 'ws';
 import type { AudioFormat } from '../../core/frames.js';
 import { createAsyncQueue } from '../../core/async-queue.js';
 import { ProviderError } from '../../core/errors.js';
-import { bytesPerMs } from '../../audio/pcm.js';
+import { bytesPerMs, createSampleAligner } from '../../audio/pcm.js';
 import type { TtsSession, TtsStream } from '../tts.js';
 
 export interface ContextSessionDeps {
@@ -146,7 +146,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
     let receivedBytes = 0;
     let ended = false;
     let complete = false;
-    let carry: Uint8Array | undefined;
+    const aligner = alignSamples ? createSampleAligner() : undefined;
     let watchdog: NodeJS.Timeout | undefined;
     const settled = (): boolean => audio.state !== 'open';
 
@@ -171,21 +171,8 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
         const chunkStartMs = receivedBytes / perMs;
         receivedBytes += bytes.length;
         recordAlignment(timed, alignment, chunkStartMs);
-        let chunk = bytes;
-        if (alignSamples) {
-          // 16-bit PCM must reach consumers whole-sample aligned, whatever the vendor's chunking.
-          if (carry) {
-            const joined = new Uint8Array(carry.length + chunk.length);
-            joined.set(carry);
-            joined.set(chunk, carry.length);
-            chunk = joined;
-            carry = undefined;
-          }
-          if (chunk.length % 2 === 1) {
-            carry = chunk.slice(chunk.length - 1);
-            chunk = chunk.subarray(0, chunk.length - 1);
-          }
-        }
+        // 16-bit PCM must reach consumers whole-sample aligned, whatever the vendor's chunking.
+        const chunk = aligner === undefined ? bytes : aligner.align(bytes);
         if (chunk.length > 0) audio.push(chunk);
         // Before end() a quiet spell is the LLM thinking, not a stall; after end() audio must keep coming.
         if (ended) armWatchdog();
@@ -197,7 +184,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
       onFinal() {
         if (settled()) return;
         complete = true;
-        carry = undefined;
+        aligner?.reset();
         audio.end();
         cleanup();
       },
@@ -212,7 +199,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
     const close = (): void => {
       if (settled()) return;
       audio.close();
-      carry = undefined;
+      aligner?.reset();
       cleanup();
       send({ context_id: id, close_context: true });
     };
