@@ -7,8 +7,10 @@
  *
  *   caller audio -> STT -> user turn -> LLM (streaming, tools) -> sentence chunks -> TTS -> audio out
  *
- * Barge-in: caller speech while the agent is talking stops playback (clear), aborts the turn's
- * LLM and TTS streams and its waits on tools, and keeps in the context only what was heard.
+ * Who has the floor is turn-taking's decision (turn-taking.ts, fed by the local VAD, the STT and
+ * the keypad); the session carries out what it decides. A barge-in (the caller takes the floor)
+ * stops playback (clear), aborts the turn's LLM and TTS streams and its waits on tools, and keeps
+ * in the context only what was heard; a pause stops playback but keeps the reply, to resume it.
  * Tools are not cancelled by a barge-in: their results always reach the context before the next
  * request, so the model never loses track of a change it made.
  */
@@ -20,13 +22,17 @@ import type { CallActions, ToolCall, ToolPortFactory } from '../core/tool-port.j
 import type { LlmProvider } from '../providers/llm.js';
 import type { SttEvent, SttProvider, SttStream } from '../providers/stt.js';
 import type { TtsProvider } from '../providers/tts.js';
+import type { VadProvider, VadStream } from '../providers/vad.js';
 import { createChatContext } from './chat-context.js';
 import { createTurnTimeline } from './latency.js';
 import type { TurnTimeline } from './latency.js';
 import { createSentenceChunker } from './sentence-chunker.js';
 import { createSpeechOutput } from './speech-output.js';
 import type { Utterance, UtteranceKind } from './speech-output.js';
+import { createTurnTaking, DEFAULT_TURN_TAKING } from './turn-taking.js';
+import type { TurnAction, TurnInput } from './turn-taking.js';
 import { createVoiceActivity } from './voice-activity.js';
+import type { VoiceActivity } from './voice-activity.js';
 
 export interface SessionTransport {
   readonly format: AudioFormat;
@@ -70,6 +76,14 @@ export interface SessionTiming {
   stillThinkingMs: number;
   /** Model responses per turn (a tool round each); beyond it the turn ends with an apology. */
   maxToolRounds: number;
+  /** VAD speech over the agent for this long stops it (MIN_INTERRUPTION_MS). */
+  minInterruptionMs: number;
+  /** A stop that brought no words resumes the reply after this long. */
+  resumeAfterMs: number;
+  /** Extra wait for the rest of a plainly unfinished turn (a number being dictated, "and..."). */
+  incompleteTurnExtraMs: number;
+  /** A keypad entry ends this long after its last key (or at #). */
+  keypadTimeoutMs: number;
 }
 
 export const DEFAULT_TIMING: SessionTiming = {
@@ -77,6 +91,7 @@ export const DEFAULT_TIMING: SessionTiming = {
   maxCallMs: 15 * 60_000,
   stillThinkingMs: 2_000,
   maxToolRounds: 6,
+  ...DEFAULT_TURN_TAKING,
 };
 
 export interface CallSessionOptions {
@@ -86,6 +101,8 @@ export interface CallSessionOptions {
   stt: SttProvider | undefined;
   llm: LlmProvider;
   tts: TtsProvider | undefined;
+  /** Local voice activity detection; without it only STT words can stop the agent. */
+  vad?: VadProvider | undefined;
   /** Asked once, at the start of the call, for the call's tools. */
   tools: ToolPortFactory;
   /** Asked before every LLM request. */
@@ -128,7 +145,8 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   const transport = options.transport;
   const context = createChatContext();
   const callController = new AbortController();
-  const voice = createVoiceActivity(transport.format);
+  // Replaced in start() by one that also runs the VAD, once its stream is open.
+  let voice: VoiceActivity = createVoiceActivity({ format: transport.format });
 
   const record: CallRecord = {
     callId: options.callId,
@@ -150,9 +168,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   /** The latest turn whose reply may still be playing (its generation may be done). */
   let speakingTurn: AgentTurn | undefined;
   let pendingToolWork: Promise<void> = Promise.resolve();
-  let finals: string[] = [];
-  let interim = '';
-  let sttFinalAtMs: number | undefined;
+  let turnTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let idleCount = 0;
   let maxCallTimer: NodeJS.Timeout | undefined;
@@ -180,6 +196,14 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     onSynthesisError: (utterance, error) => onSpeechFailure(utterance, error),
   });
 
+  const turnTaking = createTurnTaking({
+    minInterruptionMs: timing.minInterruptionMs,
+    resumeAfterMs: timing.resumeAfterMs,
+    incompleteTurnExtraMs: timing.incompleteTurnExtraMs,
+    keypadTimeoutMs: timing.keypadTimeoutMs,
+    agent: { talking: () => agentTalking(), paused: () => speech.isPaused() },
+  });
+
   function emit(event: SessionEvent): void {
     options.onEvent?.(event);
     transport.send({ kind: 'event', event });
@@ -194,6 +218,8 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   function say(text: string, kind: UtteranceKind, turn: AgentTurn | undefined): Utterance {
     const utterance = speech.say(text, kind, turn?.id ?? 0);
     if (kind !== 'filler') emit({ type: 'agent_text', text, turn: turn?.id ?? 0 });
+    // Only noted (it never produces an action): whether the agent asked for a number.
+    if (kind === 'reply') turnTaking.handle({ type: 'agent_said', text, atMs: now() });
     if (turn !== undefined && kind === 'reply') {
       void utterance.sent.then(() => {
         if (utterance.firstAudioAtMs !== undefined) turn.timeline.mark('first_reply_audio_out', utterance.firstAudioAtMs);
@@ -235,33 +261,11 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     if (ended) return;
     switch (event.type) {
       case 'speech_started':
-        callerActive();
-        if (agentTalking()) bargeIn();
-        return;
-      case 'transcript': {
-        const text = event.text.trim();
-        if (text !== '') {
-          callerActive();
-          if (agentTalking()) bargeIn();
-          if (event.isFinal) {
-            finals.push(text);
-            interim = '';
-          } else {
-            interim = text;
-          }
-          emit({ type: 'user_transcript', text: [...finals, interim].join(' ').trim(), final: event.isFinal });
-        }
-        // Deepgram often sends the words in one final and then an empty speech_final: the pause
-        // still ends the turn.
-        if (event.isFinal && event.speechFinal) {
-          sttFinalAtMs = event.atMs;
-          completeUserTurn();
-        }
-        return;
-      }
       case 'utterance_end':
-        sttFinalAtMs ??= event.atMs;
-        completeUserTurn();
+        takeTurns(event);
+        return;
+      case 'transcript':
+        takeTurns({ type: 'transcript', text: event.text, isFinal: event.isFinal, speechFinal: event.speechFinal, atMs: event.atMs });
         return;
       case 'reconnected':
         emit({ type: 'stt_reconnected', attempt: event.attempt });
@@ -269,6 +273,51 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       case 'error':
         report(event.error, 'stt');
         return;
+    }
+  }
+
+  /** Hands an input to turn-taking and carries out what it decides; re-arms its timer. */
+  function takeTurns(input: TurnInput): void {
+    if (ended) return;
+    for (const action of turnTaking.handle(input)) act(action);
+    if (turnTimer !== undefined) clearTimeout(turnTimer);
+    turnTimer = undefined;
+    const due = turnTaking.deadline();
+    if (due === undefined || ended) return;
+    turnTimer = setTimeout(() => takeTurns({ type: 'tick', atMs: now() }), Math.max(0, due - now()));
+    turnTimer.unref?.();
+  }
+
+  function act(action: TurnAction): void {
+    switch (action.type) {
+      case 'caller_active':
+        callerActive();
+        return;
+      case 'pause':
+        speech.pause();
+        emit({ type: 'agent_paused', turn: (currentTurn ?? speakingTurn)?.id ?? 0 });
+        return;
+      case 'resume':
+        if (!speech.isPaused()) return;
+        speech.resume();
+        emit({ type: 'agent_resumed', turn: (currentTurn ?? speakingTurn)?.id ?? 0 });
+        return;
+      case 'interrupt':
+        bargeIn();
+        return;
+      case 'transcript':
+        emit({ type: 'user_transcript', text: action.text, final: action.final });
+        return;
+      case 'user_turn':
+        startUserTurn(action.text, action.via, action.sttFinalAtMs);
+        return;
+      case 'keypad_shortcut': {
+        const call = tools.keypadShortcut?.(action.key);
+        if (call === undefined) return;
+        if (agentTalking()) bargeIn();
+        startUserTurn(`${action.key} (pressed on the keypad)`, 'keypad', undefined, [call]);
+        return;
+      }
     }
   }
 
@@ -282,19 +331,16 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     return speech.busy() || currentTurn !== undefined;
   }
 
-  function completeUserTurn(): void {
-    const text = finals.join(' ').trim();
-    finals = [];
-    interim = '';
-    if (text === '') return;
-    startUserTurn(text, 'speech');
-  }
-
-  function startUserTurn(text: string, via: 'speech' | 'text'): void {
+  /**
+   * `presetCalls`: tool calls the turn starts with instead of asking the model first (a keypad
+   * shortcut); the model then answers their results.
+   */
+  function startUserTurn(text: string, via: 'speech' | 'keypad' | 'text', sttFinalAtMs?: number, presetCalls?: ToolCall[]): void {
     callerActive();
     record.transcript.push({ role: 'caller', text, atMs: now() });
-    if (via === 'text') emit({ type: 'user_transcript', text, final: true });
-    if (currentTurn !== undefined) bargeIn();
+    if (via !== 'speech') emit({ type: 'user_transcript', text, final: true });
+    // A paused reply is not coming back: the caller has said what they wanted.
+    if (currentTurn !== undefined || speech.isPaused()) bargeIn();
     const turn = beginTurn();
     if (via === 'speech') {
       const speechEnd = voice.lastVoiceAtMs();
@@ -303,9 +349,8 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       }
       if (sttFinalAtMs !== undefined) turn.timeline.mark('stt_final', sttFinalAtMs);
     }
-    sttFinalAtMs = undefined;
     const previous = pendingToolWork;
-    turn.done = runTurn(turn, text, previous);
+    turn.done = runTurn(turn, text, previous, presetCalls);
   }
 
   function bargeIn(): void {
@@ -360,7 +405,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     return turn;
   }
 
-  async function runTurn(turn: AgentTurn, userText: string, previousTools: Promise<void>): Promise<void> {
+  async function runTurn(turn: AgentTurn, userText: string, previousTools: Promise<void>, presetCalls?: ToolCall[]): Promise<void> {
     const signal = turn.controller.signal;
     let stillThinking: NodeJS.Timeout | undefined;
     try {
@@ -374,7 +419,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
 
       let spokeAnything = false;
       for (let round = 0; round < timing.maxToolRounds; round += 1) {
-        const outcome = await modelRound(turn);
+        const outcome = round === 0 && presetCalls !== undefined ? await presetRound(turn, presetCalls) : await modelRound(turn);
         if (signal.aborted) return;
         spokeAnything ||= outcome.spoke;
         if (outcome.toolCalls === undefined) break;
@@ -469,6 +514,16 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     return { toolCalls, endsCall, spoke: spoken !== '' };
   }
 
+  /** A round whose tool calls were made for the model (a keypad shortcut): they run as if it had. */
+  async function presetRound(
+    turn: AgentTurn,
+    calls: ToolCall[],
+  ): Promise<{ toolCalls: ReadonlyArray<{ id: string; name: string }>; endsCall: boolean; spoke: boolean }> {
+    turn.spoken.push({ messageIndex: context.addToolCalls(null, calls), utterances: [] });
+    const { endsCall } = await runTools(turn, calls);
+    return { toolCalls: calls, endsCall, spoke: false };
+  }
+
   /** Runs one response's tool calls; `endsCall` when one of them ends the call (as the port says). */
   async function runTools(turn: AgentTurn, calls: ToolCall[]): Promise<{ endsCall: boolean }> {
     const signal = turn.controller.signal;
@@ -520,6 +575,17 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     if (currentTurn === undefined) armIdle();
   }
 
+  /** The call's VAD stream; a VAD that cannot serve this call leaves barge-in to STT words. */
+  async function openVad(): Promise<VadStream | undefined> {
+    if (options.vad === undefined) return undefined;
+    try {
+      return await options.vad.open({ sampleRate: transport.format.sampleRate, signal: callController.signal });
+    } catch (error) {
+      report(error, 'vad');
+      return undefined;
+    }
+  }
+
   // ---- silence and limits --------------------------------------------------------------------
 
   function armIdle(): void {
@@ -555,6 +621,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     if (ended) return;
     ended = true;
     clearIdle();
+    if (turnTimer !== undefined) clearTimeout(turnTimer);
     if (maxCallTimer !== undefined) clearTimeout(maxCallTimer);
     currentTurn?.controller.abort(new Error(`call ended: ${reason}`));
     callController.abort(new Error(`call ended: ${reason}`));
@@ -579,12 +646,19 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     record,
     finished,
     async start() {
-      if (options.stt !== undefined) {
-        stt = await options.stt.connect(
-          { format: transport.format, keyterms: options.keyterms ?? [], signal: callController.signal },
-          onSttEvent,
-        );
-      }
+      const [sttStream, vadStream] = await Promise.all([
+        options.stt?.connect({ format: transport.format, keyterms: options.keyterms ?? [], signal: callController.signal }, onSttEvent),
+        openVad(),
+      ]);
+      stt = sttStream;
+      voice = createVoiceActivity({
+        format: transport.format,
+        vad: vadStream,
+        // Only while the agent talks: that is when an interruption must be told from noise.
+        wanted: agentTalking,
+        onWindow: (window) => takeTurns({ type: 'vad', atMs: window.atMs, speech: window.speech, durationMs: window.durationMs }),
+        onError: (error) => report(error, 'vad'),
+      });
       maxCallTimer = setTimeout(() => {
         void (async () => {
           bargeIn();
@@ -614,6 +688,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
           return;
         }
         case 'dtmf':
+          takeTurns({ type: 'dtmf', digit: frame.digit, atMs: now() });
           return;
         case 'stop':
           void end('caller_hung_up');

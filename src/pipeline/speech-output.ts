@@ -2,12 +2,13 @@
  * What the agent says, in order. Each utterance (a sentence of a reply, a filler, the greeting)
  * is synthesised as soon as it is queued, so the next sentence is ready while the current one
  * plays, and its audio goes out strictly in queue order. A mark follows every audio chunk, so
- * when the caller barges in we know how much of each utterance they actually heard.
+ * when the caller barges in we know how much of each utterance they actually heard. Playback can
+ * also be paused (the caller may be starting to talk) and resumed from the last mark the caller
+ * heard, with nothing lost: an utterance's audio is kept until all of it has been heard.
  */
-import { createAsyncQueue } from '../core/async-queue.js';
 import type { AudioFormat, OutboundFrame } from '../core/frames.js';
 import type { TtsProvider } from '../providers/tts.js';
-import { bytesPerMs, concatBytes } from '../audio/pcm.js';
+import { bytesPerMs } from '../audio/pcm.js';
 
 export type UtteranceKind = 'greeting' | 'reply' | 'filler' | 'prompt' | 'apology';
 
@@ -45,9 +46,19 @@ interface Entry {
   utterance: Utterance;
   controller: AbortController;
   source: (signal: AbortSignal) => AsyncIterable<Uint8Array>;
-  /** Audio as it arrives from TTS (or all at once for pre-synthesised audio); set once started. */
-  chunks: AsyncIterable<Uint8Array> | undefined;
-  totalBytes: number;
+  /** Synthesis has been started (it runs ahead of playback, within the lookahead). */
+  started: boolean;
+  /**
+   * Every byte synthesised so far, kept until the utterance is heard: a pause rewinds to what the
+   * caller heard and sends the rest again.
+   */
+  audio: Uint8Array;
+  receivedBytes: number;
+  sourceDone: boolean;
+  sourceError: { error: unknown } | undefined;
+  /** Handed to the transport (rewound to `ackedBytes` by a pause). */
+  sentBytes: number;
+  /** Played to the caller, as the marks say. */
   ackedBytes: number;
   pendingMarks: Map<string, number>;
   finishedSending: boolean;
@@ -68,15 +79,25 @@ export interface SpeechOutput {
   onMark(name: string): void;
   /**
    * Barge-in: stops everything queued or playing, tells the transport to clear its buffer, and
-   * returns, per cut utterance, the part the caller heard.
+   * returns, per cut utterance, the part the caller heard. Ends a pause.
    */
   interrupt(): Array<{ utterance: Utterance; heard: string }>;
-  /** True while anything is queued, being sent, or sent but not yet heard. */
+  /**
+   * Stops playback at once (the transport clears its buffer) but keeps every utterance: what the
+   * caller had not heard yet, and what is still being synthesised, waits for `resume`.
+   */
+  pause(): void;
+  /** Plays on from where the caller last heard (the last mark played before the pause). */
+  resume(): void;
+  isPaused(): boolean;
+  /** True while anything is queued, being sent, paused, or sent but not yet heard. */
   busy(): boolean;
   /** Resolves once nothing is queued or unplayed. */
   whenIdle(): Promise<void>;
   close(): void;
 }
+
+const NO_AUDIO = new Uint8Array(0);
 
 export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   const maxChunkBytes = deps.maxChunkBytes ?? Math.round(bytesPerMs(deps.format) * 200);
@@ -88,6 +109,19 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   let pumping = false;
   let idleWaiters: Array<() => void> = [];
   let closed = false;
+  let paused = false;
+  /** Wakes the pump when audio arrives or the state changes (pause, resume, cut, close). */
+  let wakePump: (() => void) | undefined;
+
+  function notify(): void {
+    const wake = wakePump;
+    wakePump = undefined;
+    wake?.();
+  }
+
+  function nextChange(): Promise<void> {
+    return new Promise<void>((resolve) => (wakePump = resolve));
+  }
 
   function enqueue(
     text: string,
@@ -111,8 +145,12 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       utterance,
       controller,
       source,
-      chunks: undefined,
-      totalBytes: 0,
+      started: false,
+      audio: NO_AUDIO,
+      receivedBytes: 0,
+      sourceDone: false,
+      sourceError: undefined,
+      sentBytes: 0,
       ackedBytes: 0,
       pendingMarks: new Map(),
       finishedSending: false,
@@ -138,8 +176,39 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       if (entry.finishedSending || entry.cut) continue;
       if (inWindow > lookahead) break;
       inWindow += 1;
-      entry.chunks ??= prefetch(entry.source(entry.controller.signal), entry.controller.signal);
+      if (!entry.started) startSynthesis(entry);
     }
+  }
+
+  /** Reads the utterance's audio as it is synthesised, into its buffer. */
+  function startSynthesis(entry: Entry): void {
+    entry.started = true;
+    const signal = entry.controller.signal;
+    void (async () => {
+      try {
+        for await (const chunk of entry.source(signal)) {
+          if (signal.aborted) return;
+          append(entry, chunk);
+          notify();
+        }
+      } catch (error) {
+        if (!signal.aborted) entry.sourceError = { error };
+      }
+      entry.sourceDone = true;
+      notify();
+    })();
+  }
+
+  function append(entry: Entry, chunk: Uint8Array): void {
+    const needed = entry.receivedBytes + chunk.length;
+    if (needed > entry.audio.length) {
+      // Doubling keeps appends linear; what was sent stays valid (views of the old buffer).
+      const grown = new Uint8Array(Math.max(needed, entry.audio.length * 2, 4096));
+      grown.set(entry.audio.subarray(0, entry.receivedBytes));
+      entry.audio = grown;
+    }
+    entry.audio.set(chunk, entry.receivedBytes);
+    entry.receivedBytes = needed;
   }
 
   /** Sends queued utterances' audio in order, one at a time. */
@@ -147,7 +216,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     if (pumping) return;
     pumping = true;
     try {
-      for (let entry = firstUnsent(); entry !== undefined; entry = firstUnsent()) {
+      for (let entry = firstUnsent(); entry !== undefined && !paused && !closed; entry = firstUnsent()) {
         await sendEntry(entry);
       }
     } finally {
@@ -163,36 +232,40 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   async function sendEntry(entry: Entry): Promise<void> {
     startWithinWindow();
     let sends = 0;
-    try {
-      for await (const chunk of entry.chunks ?? []) {
-        if (entry.cut) break;
-        for (let offset = 0; offset < chunk.length && !entry.cut; offset += maxChunkBytes) {
-          // Let other calls' frames through between bursts: one long sentence must not hold the
-          // event loop while hundreds of concurrent calls wait for theirs.
-          if (sends > 0 && sends % 8 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (;;) {
+      if (entry.cut || paused || closed) return;
+      if (entry.sentBytes < entry.receivedBytes) {
+        // Let other calls' frames through between bursts: one long sentence must not hold the
+        // event loop while hundreds of concurrent calls wait for theirs.
+        if (sends > 0 && sends % 8 === 0) {
           sends += 1;
-          const piece = chunk.subarray(offset, Math.min(chunk.length, offset + maxChunkBytes));
-          entry.utterance.firstAudioAtMs ??= deps.now();
-          deps.send({ kind: 'audio', audio: piece });
-          entry.totalBytes += piece.length;
-          const mark = `u${entry.utterance.id}.${nextMark++}`;
-          entry.pendingMarks.set(mark, entry.totalBytes);
-          byMark.set(mark, entry);
-          deps.send({ kind: 'mark', name: mark });
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
         }
+        sends += 1;
+        // What was buffered goes out in a few large pieces, not as the vendor's many small chunks.
+        const end = Math.min(entry.receivedBytes, entry.sentBytes + maxChunkBytes);
+        entry.utterance.firstAudioAtMs ??= deps.now();
+        deps.send({ kind: 'audio', audio: entry.audio.subarray(entry.sentBytes, end) });
+        entry.sentBytes = end;
+        const mark = `u${entry.utterance.id}.${nextMark++}`;
+        entry.pendingMarks.set(mark, end);
+        byMark.set(mark, entry);
+        deps.send({ kind: 'mark', name: mark });
+        continue;
       }
-    } catch (error) {
-      if (!entry.cut) {
-        entry.failed = true;
-        deps.onSynthesisError?.(entry.utterance, error);
-      }
+      if (entry.sourceDone) break;
+      await nextChange();
     }
     entry.finishedSending = true;
+    if (entry.sourceError !== undefined && !entry.failed) {
+      entry.failed = true;
+      deps.onSynthesisError?.(entry.utterance, entry.sourceError.error);
+    }
     entry.resolveSent();
     startWithinWindow();
-    if (entry.cut) finish(entry, false);
     // Nothing left to hear about: text-only speech, or a failure before any audio.
-    else if (entry.pendingMarks.size === 0) finish(entry, !entry.failed);
+    if (entry.pendingMarks.size === 0) finish(entry, !entry.failed);
   }
 
   function finish(entry: Entry, heard: boolean): void {
@@ -201,6 +274,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     for (const mark of entry.pendingMarks.keys()) byMark.delete(mark);
     entry.pendingMarks.clear();
     entry.finishedSending = true;
+    entry.audio = NO_AUDIO;
     entry.resolveSent();
     entry.resolvePlayed(heard);
     settleIdle();
@@ -211,6 +285,19 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     const waiters = idleWaiters;
     idleWaiters = [];
     for (const wake of waiters) wake();
+  }
+
+  function cutAll(reason: string): Array<{ utterance: Utterance; heard: string }> {
+    const cut: Array<{ utterance: Utterance; heard: string }> = [];
+    for (const entry of [...queue]) {
+      entry.cut = true;
+      entry.controller.abort(new Error(reason));
+      const heard = entry.receivedBytes === 0 ? '' : heardPrefix(entry.utterance.text, entry.ackedBytes / entry.receivedBytes);
+      cut.push({ utterance: entry.utterance, heard });
+      finish(entry, false);
+    }
+    notify();
+    return cut;
   }
 
   return {
@@ -229,7 +316,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
 
     onMark(name) {
       const entry = byMark.get(name);
-      if (entry === undefined) return; // a mark of a cut utterance, echoed back after a clear
+      if (entry === undefined) return; // a mark of cut or paused audio, echoed back after a clear
       byMark.delete(name);
       const bytes = entry.pendingMarks.get(name) ?? 0;
       entry.pendingMarks.delete(name);
@@ -238,17 +325,41 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     },
 
     interrupt() {
-      const cut: Array<{ utterance: Utterance; heard: string }> = [];
-      const hadAudioOut = queue.some((e) => e.totalBytes > e.ackedBytes);
-      for (const entry of [...queue]) {
-        entry.cut = true;
-        entry.controller.abort(new Error('interrupted'));
-        const heard = entry.totalBytes === 0 ? '' : heardPrefix(entry.utterance.text, entry.ackedBytes / entry.totalBytes);
-        cut.push({ utterance: entry.utterance, heard });
-        finish(entry, false);
-      }
+      const hadAudioOut = queue.some((e) => e.sentBytes > e.ackedBytes);
+      const cut = cutAll('interrupted');
+      paused = false;
       if (hadAudioOut) deps.send({ kind: 'clear' });
       return cut;
+    },
+
+    pause() {
+      if (paused || closed) return;
+      paused = true;
+      let hadAudioOut = false;
+      for (const entry of queue) {
+        // Marks still out belong to audio the clear drops: their echoes must not count as heard.
+        for (const mark of entry.pendingMarks.keys()) byMark.delete(mark);
+        entry.pendingMarks.clear();
+        if (entry.sentBytes > entry.ackedBytes) {
+          hadAudioOut = true;
+          entry.sentBytes = entry.ackedBytes;
+          entry.finishedSending = false;
+        }
+      }
+      if (hadAudioOut) deps.send({ kind: 'clear' });
+      notify();
+    },
+
+    resume() {
+      if (!paused || closed) return;
+      paused = false;
+      startWithinWindow();
+      notify();
+      void pump();
+    },
+
+    isPaused() {
+      return paused;
     },
 
     busy() {
@@ -262,11 +373,8 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
 
     close() {
       closed = true;
-      for (const entry of [...queue]) {
-        entry.cut = true;
-        entry.controller.abort(new Error('closed'));
-        finish(entry, false);
-      }
+      paused = false;
+      cutAll('closed');
     },
   };
 }
@@ -303,38 +411,6 @@ async function* synthesize(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-/**
- * Starts consuming `source` at once and buffers it, so an utterance is synthesised while the one
- * before it is still playing; the returned iterable replays the buffer and then follows live.
- */
-function prefetch(source: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncIterable<Uint8Array> {
-  // Aborting (barge-in, close) drops what was buffered: the utterance is cut, nobody will send it.
-  const buffered = createAsyncQueue<Uint8Array>({ signal });
-  void (async () => {
-    try {
-      for await (const chunk of source) buffered.push(chunk);
-      buffered.end();
-    } catch (error) {
-      buffered.fail(error);
-    }
-  })();
-  return {
-    async *[Symbol.asyncIterator]() {
-      for await (const chunk of buffered) {
-        // Everything buffered goes out as one piece (sendEntry re-splits it into marked chunks
-        // of maxChunkBytes): a prefetched sentence is a few large writes, not hundreds of 20 ms ones.
-        if (buffered.size === 0) {
-          yield chunk;
-          continue;
-        }
-        const all = buffered.takeAll();
-        all.unshift(chunk);
-        yield concatBytes(all);
-      }
-    },
-  };
 }
 
 async function* once(audio: Uint8Array): AsyncIterable<Uint8Array> {
