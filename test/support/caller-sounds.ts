@@ -268,9 +268,10 @@ export function impactWrench(ms: number, rate: Rate, seed = 8): Int16Array {
 
 /**
  * Babble that carries no words: several espeak-ng voices, each clip time-reversed and cut into
- * shuffled 60 ms pieces, overlapped at offsets and mixed well below a talker (a busy shop floor).
+ * shuffled 60 ms pieces, overlapped, at `dbfs` (default -45: people talking a few metres from a
+ * caller's phone; the caller's own voice reaches it 20 dB or more louder).
  */
-export function babble(ms: number, rate: Rate, seed = 9): Int16Array {
+export function babble(ms: number, rate: Rate, seed = 9, dbfs = -45): Int16Array {
   const random = seeded(seed);
   const lines = [
     ['en-us', 'We can have the car ready by four if the part arrives this morning'],
@@ -292,7 +293,7 @@ export function babble(ms: number, rate: Rate, seed = 9): Int16Array {
     while (garbled.length < out.length) garbled = concat(garbled, garbled);
     out = mix(out, garbled.subarray(0, out.length), 0);
   }
-  return atLevel(out, -30);
+  return atLevel(out, dbfs);
 }
 
 /** The non-speech corpus: name -> sound (about 1-3 s each), none of which may stop the agent. */
