@@ -51,20 +51,27 @@ describe.each([PHONE_AUDIO, BROWSER_AUDIO])('voice activity ($encoding)', (forma
   });
 
   it('asks the model about loud windows only, and reports every window in order with Silero hysteresis', async () => {
-    // 0.9, 0.4 (still speech: above 0.35 once started), 0.2, 0.4 (not speech: below 0.5 to start)
-    const vad = fakeVad(windowSamples, (i) => [0.9, 0.4, 0.2, 0.4][i] ?? 0, 20);
+    // 0.9, 0.4 (still speech: above 0.35 once started), 0.2, 0.4 (still: a dip of one window does
+    // not end the stretch), then 0 0 0 0 (ended) and 0.4 (not speech: below 0.5 to start)
+    const probabilities = [0.9, 0.4, 0.2, 0.4, 0, 0, 0, 0, 0.4];
+    const vad = fakeVad(windowSamples, (i) => probabilities[i] ?? 0, 20);
     const windows: VadWindow[] = [];
     const voice = createVoiceActivity({ format, vad: vad.stream, onWindow: (w) => windows.push(w) });
-    const loud = toFrames(speechLike(windowMs * 4, format), format);
+    const loud = toFrames(speechLike(windowMs * 9, format), format);
     loud.forEach((frame, i) => voice.push(frame, i * 20));
     toFrames(silence(windowMs * 2, format), format).forEach((frame, i) => voice.push(frame, 1000 + i * 20));
     await settle();
-    expect(vad.asked).toHaveLength(4);
-    expect(voice.inferences()).toBe(4);
+    expect(vad.asked).toHaveLength(9);
+    expect(voice.inferences()).toBe(9);
     expect(windows.map((w) => [w.probability, w.speech])).toEqual([
       [0.9, true],
       [0.4, true],
       [0.2, false],
+      [0.4, true],
+      [0, false],
+      [0, false],
+      [0, false],
+      [0, false],
       [0.4, false],
       [0, false],
       [0, false],

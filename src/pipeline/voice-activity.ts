@@ -49,9 +49,14 @@ const VOICE_RMS = 500;
  * about -20 to -35 dBFS into it, people talking a few metres away reach it 20 dB or more lower.
  */
 export const FOREGROUND_RMS = 260;
-/** Silero's own thresholds: speech starts at 0.5 and goes on while above 0.35. */
+/**
+ * Silero's own rule (its VADIterator): speech starts at 0.5 and goes on while above 0.35, and a
+ * stretch of speech ends only after about 100 ms below that (the closure of a "t" or a "k" is
+ * silence inside a word, not the end of it).
+ */
 const SPEECH_START = 0.5;
 const SPEECH_CONTINUE = 0.35;
+const SEGMENT_END_WINDOWS = 3;
 /** After this many windows without the model (quiet, or not wanted), its memory of the audio is stale. */
 const STALE_AFTER_WINDOWS = 8;
 /** Windows waiting for the model beyond this are judged silence: a saturated CPU must not queue audio without end. */
@@ -79,13 +84,15 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
   let windowsWithoutModel = STALE_AFTER_WINDOWS;
   let backlog = 0;
   let inferences = 0;
-  let wasSpeech = false;
+  /** Windows since the last speech window: the stretch of speech goes on while few. */
+  let sinceSpeech = SEGMENT_END_WINDOWS + 1;
   // Verdicts go out in window order, whether the model was asked or the window was too quiet.
   let verdicts: Promise<void> = Promise.resolve();
 
   function emit(atMs: number, probability: number): void {
-    const speech = probability >= (wasSpeech ? SPEECH_CONTINUE : SPEECH_START);
-    wasSpeech = speech;
+    const inSpeech = sinceSpeech <= SEGMENT_END_WINDOWS;
+    const speech = probability >= (inSpeech ? SPEECH_CONTINUE : SPEECH_START);
+    sinceSpeech = speech ? 0 : sinceSpeech + 1;
     options.onWindow?.({ atMs, durationMs: windowMs, probability, speech });
   }
 
@@ -125,7 +132,7 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
       filled = 0;
       energy = 0;
       windowsWithoutModel = STALE_AFTER_WINDOWS;
-      wasSpeech = false;
+      sinceSpeech = SEGMENT_END_WINDOWS + 1;
       return;
     }
     const view = mulaw ? undefined : new DataView(audio.buffer, audio.byteOffset, samples * 2);
