@@ -14,25 +14,26 @@
  * Tools are not cancelled by a barge-in: their results always reach the context before the next
  * request, so the model never loses track of a change it made.
  */
-import type { CallRecord, TranscriptEntry } from '../core/call-record.js';
+import type { CallRecord } from '../core/call-record.js';
 import type { AudioFormat, InboundFrame, OutboundFrame, SessionEvent } from '../core/frames.js';
 import { isAbortError } from '../core/errors.js';
 import type { InstructionsPort } from '../core/instructions-port.js';
 import type { CallActions, ToolCall, ToolPortFactory } from '../core/tool-port.js';
 import type { LlmProvider } from '../providers/llm.js';
-import type { SttEvent, SttProvider, SttStream } from '../providers/stt.js';
+import type { SttProvider } from '../providers/stt.js';
 import type { TtsProvider } from '../providers/tts.js';
-import type { VadProvider, VadStream } from '../providers/vad.js';
+import type { VadProvider } from '../providers/vad.js';
 import { createChatContext } from './chat-context.js';
 import { createTurnTimeline } from './latency.js';
 import type { TurnTimeline } from './latency.js';
 import { createSentenceChunker } from './sentence-chunker.js';
 import { createSpeechOutput } from './speech-output.js';
 import type { Utterance, UtteranceKind } from './speech-output.js';
-import { createTurnTaking, DEFAULT_TURN_TAKING } from './turn-taking.js';
-import type { TurnAction, TurnInput } from './turn-taking.js';
-import { createVoiceActivity } from './voice-activity.js';
-import type { VoiceActivity } from './voice-activity.js';
+import { createCallerInput } from './caller-input.js';
+import { keepWhatWasHeard } from './interrupted-reply.js';
+import type { SpokenPart } from './interrupted-reply.js';
+import { DEFAULT_TURN_TAKING } from './turn-taking.js';
+import type { TurnAction } from './turn-taking.js';
 
 export interface SessionTransport {
   readonly format: AudioFormat;
@@ -134,7 +135,7 @@ interface AgentTurn {
   controller: AbortController;
   timeline: TurnTimeline;
   /** Assistant messages of this turn, the utterances that carried them, and their transcript lines. */
-  spoken: Array<{ messageIndex: number | undefined; utterances: Utterance[]; transcript?: TranscriptEntry }>;
+  spoken: SpokenPart[];
   done: Promise<void>;
 }
 
@@ -145,8 +146,6 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   const transport = options.transport;
   const context = createChatContext();
   const callController = new AbortController();
-  // Replaced in start() by one that also runs the VAD, once its stream is open.
-  let voice: VoiceActivity = createVoiceActivity({ format: transport.format });
 
   const record: CallRecord = {
     callId: options.callId,
@@ -161,14 +160,12 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     outcome: undefined,
   };
 
-  let stt: SttStream | undefined;
   let turnCounter = 0;
   /** The turn whose reply is being generated. */
   let currentTurn: AgentTurn | undefined;
   /** The latest turn whose reply may still be playing (its generation may be done). */
   let speakingTurn: AgentTurn | undefined;
   let pendingToolWork: Promise<void> = Promise.resolve();
-  let turnTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let idleCount = 0;
   let maxCallTimer: NodeJS.Timeout | undefined;
@@ -196,12 +193,26 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     onSynthesisError: (utterance, error) => onSpeechFailure(utterance, error),
   });
 
-  const turnTaking = createTurnTaking({
-    minInterruptionMs: timing.minInterruptionMs,
-    resumeAfterMs: timing.resumeAfterMs,
-    incompleteTurnExtraMs: timing.incompleteTurnExtraMs,
-    keypadTimeoutMs: timing.keypadTimeoutMs,
+  const caller = createCallerInput({
+    format: transport.format,
+    stt: options.stt,
+    vad: options.vad,
+    keyterms: options.keyterms ?? [],
+    signal: callController.signal,
+    turnTaking: {
+      minInterruptionMs: timing.minInterruptionMs,
+      resumeAfterMs: timing.resumeAfterMs,
+      incompleteTurnExtraMs: timing.incompleteTurnExtraMs,
+      keypadTimeoutMs: timing.keypadTimeoutMs,
+    },
     agent: { talking: () => agentTalking(), paused: () => speech.isPaused() },
+    now,
+    onAction: (action) => act(action),
+    onSttNews: (event) => {
+      if (event.type === 'reconnected') emit({ type: 'stt_reconnected', attempt: event.attempt });
+      else report(event.error, 'stt');
+    },
+    report,
   });
 
   function emit(event: SessionEvent): void {
@@ -218,8 +229,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   function say(text: string, kind: UtteranceKind, turn: AgentTurn | undefined): Utterance {
     const utterance = speech.say(text, kind, turn?.id ?? 0);
     if (kind !== 'filler') emit({ type: 'agent_text', text, turn: turn?.id ?? 0 });
-    // Only noted (it never produces an action): whether the agent asked for a number.
-    if (kind === 'reply') turnTaking.handle({ type: 'agent_said', text, atMs: now() });
+    if (kind === 'reply') caller.agentSaid(text);
     if (turn !== undefined && kind === 'reply') {
       void utterance.sent.then(() => {
         if (utterance.firstAudioAtMs !== undefined) turn.timeline.mark('first_reply_audio_out', utterance.firstAudioAtMs);
@@ -257,37 +267,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
 
   // ---- listening -----------------------------------------------------------------------------
 
-  function onSttEvent(event: SttEvent): void {
-    if (ended) return;
-    switch (event.type) {
-      case 'speech_started':
-      case 'utterance_end':
-        takeTurns(event);
-        return;
-      case 'transcript':
-        takeTurns({ type: 'transcript', text: event.text, isFinal: event.isFinal, speechFinal: event.speechFinal, atMs: event.atMs });
-        return;
-      case 'reconnected':
-        emit({ type: 'stt_reconnected', attempt: event.attempt });
-        return;
-      case 'error':
-        report(event.error, 'stt');
-        return;
-    }
-  }
-
-  /** Hands an input to turn-taking and carries out what it decides; re-arms its timer. */
-  function takeTurns(input: TurnInput): void {
-    if (ended) return;
-    for (const action of turnTaking.handle(input)) act(action);
-    if (turnTimer !== undefined) clearTimeout(turnTimer);
-    turnTimer = undefined;
-    const due = turnTaking.deadline();
-    if (due === undefined || ended) return;
-    turnTimer = setTimeout(() => takeTurns({ type: 'tick', atMs: now() }), Math.max(0, due - now()));
-    turnTimer.unref?.();
-  }
-
+  /** Carries out what turn-taking decided. */
   function act(action: TurnAction): void {
     switch (action.type) {
       case 'caller_active':
@@ -343,7 +323,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     if (currentTurn !== undefined || speech.isPaused()) bargeIn();
     const turn = beginTurn();
     if (via === 'speech') {
-      const speechEnd = voice.lastVoiceAtMs();
+      const speechEnd = caller.lastVoiceAtMs();
       if (speechEnd !== undefined && (sttFinalAtMs === undefined || speechEnd <= sttFinalAtMs)) {
         turn.timeline.mark('user_speech_end', speechEnd);
       }
@@ -364,28 +344,8 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       turn.controller.abort(new Error('barge-in'));
       currentTurn = undefined;
       speakingTurn = undefined;
-      const heardParts: string[] = [];
-      for (const part of turn.spoken) {
-        // Utterances not in `cut` had finished playing before the barge-in: heard in full.
-        const heard = part.utterances
-          .map((u) => cut.find((c) => c.utterance === u)?.heard ?? u.text)
-          .join(' ')
-          .trim();
-        heardParts.push(heard);
-        if (part.messageIndex === undefined) {
-          // Cut off while the model was still streaming: its message was not written yet.
-          if (heard === '') continue;
-          part.messageIndex = context.addAssistant('');
-          part.transcript = { role: 'agent', text: heard, atMs: now(), complete: false };
-          record.transcript.push(part.transcript);
-        }
-        context.rewriteInterrupted(part.messageIndex, heard);
-        if (part.transcript !== undefined) {
-          part.transcript.text = heard;
-          part.transcript.complete = false;
-        }
-      }
-      emit({ type: 'agent_interrupted', heard: heardParts.join(' ').trim(), turn: turn.id });
+      const heard = keepWhatWasHeard(turn.spoken, cut, context, record.transcript, now());
+      emit({ type: 'agent_interrupted', heard, turn: turn.id });
     }
   }
 
@@ -456,7 +416,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   ): Promise<{ toolCalls: ReadonlyArray<{ id: string; name: string }> | undefined; endsCall: boolean; spoke: boolean }> {
     const signal = turn.controller.signal;
     const chunker = createSentenceChunker();
-    const part: AgentTurn['spoken'][number] = { messageIndex: undefined, utterances: [] };
+    const part: SpokenPart = { messageIndex: undefined, utterances: [] };
     turn.spoken.push(part);
     let text = '';
     let toolCalls: ToolCall[] | undefined;
@@ -575,17 +535,6 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     if (currentTurn === undefined) armIdle();
   }
 
-  /** The call's VAD stream; a VAD that cannot serve this call leaves barge-in to STT words. */
-  async function openVad(): Promise<VadStream | undefined> {
-    if (options.vad === undefined) return undefined;
-    try {
-      return await options.vad.open({ sampleRate: transport.format.sampleRate, signal: callController.signal });
-    } catch (error) {
-      report(error, 'vad');
-      return undefined;
-    }
-  }
-
   // ---- silence and limits --------------------------------------------------------------------
 
   function armIdle(): void {
@@ -621,18 +570,13 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     if (ended) return;
     ended = true;
     clearIdle();
-    if (turnTimer !== undefined) clearTimeout(turnTimer);
     if (maxCallTimer !== undefined) clearTimeout(maxCallTimer);
     currentTurn?.controller.abort(new Error(`call ended: ${reason}`));
     callController.abort(new Error(`call ended: ${reason}`));
     speech.close();
     record.endedAtMs = now();
     record.endReason = reason;
-    try {
-      await stt?.close();
-    } catch (error) {
-      report(error, 'stt close');
-    }
+    await caller.close();
     if (reason !== 'caller_hung_up' && reason !== 'transport_closed') {
       await transport.hangup().catch((error: unknown) => report(error, 'hangup'));
     }
@@ -646,19 +590,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     record,
     finished,
     async start() {
-      const [sttStream, vadStream] = await Promise.all([
-        options.stt?.connect({ format: transport.format, keyterms: options.keyterms ?? [], signal: callController.signal }, onSttEvent),
-        openVad(),
-      ]);
-      stt = sttStream;
-      voice = createVoiceActivity({
-        format: transport.format,
-        vad: vadStream,
-        // Only while the agent talks: that is when an interruption must be told from noise.
-        wanted: agentTalking,
-        onWindow: (window) => takeTurns({ type: 'vad', atMs: window.atMs, speech: window.speech, durationMs: window.durationMs }),
-        onError: (error) => report(error, 'vad'),
-      });
+      await caller.start();
       maxCallTimer = setTimeout(() => {
         void (async () => {
           bargeIn();
@@ -676,8 +608,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       if (ended) return;
       switch (frame.kind) {
         case 'audio':
-          voice.push(frame.audio, frame.timestampMs);
-          stt?.sendAudio(frame.audio);
+          caller.audio(frame.audio, frame.timestampMs);
           return;
         case 'mark':
           speech.onMark(frame.name);
@@ -688,7 +619,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
           return;
         }
         case 'dtmf':
-          takeTurns({ type: 'dtmf', digit: frame.digit, atMs: now() });
+          caller.dtmf(frame.digit);
           return;
         case 'stop':
           void end('caller_hung_up');
