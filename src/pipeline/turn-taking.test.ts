@@ -106,6 +106,11 @@ describe('turn-taking', () => {
       ['pause@1288', 'resume@2788'],
     ],
     [
+      'speech heard before the agent went quiet does not count towards the next interruption',
+      [agent('speaking', 0), ...vad(1000, 'SSSSS'), agent('silent', 1200), agent('speaking', 5000), ...vad(5000, 'SS...')],
+      [],
+    ],
+    [
       'without a VAD, STT words alone take the floor',
       [agent('speaking', 0), started(1000), interim('Hold on', 1400), final('Hold on a second.', 1900)],
       ['interrupt@1400', 'turn(speech)@1900: Hold on a second.'],

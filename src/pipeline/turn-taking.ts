@@ -86,6 +86,8 @@ export interface TurnTaking {
 const SPEECH_HANGOVER_MS = 300;
 /** VAD windows of slack the sliding window keeps beyond `minInterruptionMs` (short dips between syllables). */
 const SLACK_WINDOWS = 3;
+/** A gap of this many windows without VAD input (the agent was silent) starts the count afresh. */
+const STALE_GAP_WINDOWS = 4;
 /** New speech while an unfinished turn waits holds it open this long for the words to arrive... */
 const HOLD_FOR_WORDS_MS = 700;
 /** ...but never more than this beyond the extra wait itself. */
@@ -98,6 +100,7 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   const recent: boolean[] = [];
   let windowMs = 32;
   let lastSpeechAtMs: number | undefined;
+  let lastWindowAtMs: number | undefined;
   let wasSpeech = false;
 
   // ---- the caller's turn so far
@@ -167,6 +170,9 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
 
   function onVad(input: Extract<TurnInput, { type: 'vad' }>, out: TurnAction[]): void {
     windowMs = input.durationMs;
+    // The VAD listens only while the agent talks: speech heard before a gap is not this speech.
+    if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) recent.length = 0;
+    lastWindowAtMs = input.atMs;
     recent.push(input.speech);
     const keep = Math.ceil(options.minInterruptionMs / windowMs) + SLACK_WINDOWS;
     while (recent.length > keep) recent.shift();
