@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createTurnTaking, DEFAULT_TURN_TAKING } from './turn-taking.js';
 import type { TurnAction, TurnInput } from './turn-taking.js';
+import recordings from './turn-taking.recordings.json' with { type: 'json' };
 
 type AgentState = 'silent' | 'speaking' | 'paused';
 type Step = TurnInput | { type: 'agent'; state: AgentState; atMs: number };
@@ -239,6 +240,22 @@ describe('turn-taking', () => {
     ],
   ])('%s', (_name, steps, expected) => {
     expect(run(steps)).toEqual(expected);
+  });
+
+  // Recorded by test/support/record-turn-events.ts: real Silero windows over espeak-ng speech and
+  // synthesised noise, and the Deepgram adapter's events from the emulator, in real time.
+  it.each<[string, string[]]>([
+    ['uh-huh over the agent', ['pause', 'resume']],
+    ['okay over the agent', ['pause', 'resume']],
+    ['a sentence over the agent', ['pause', 'interrupt', 'turn(speech): Hold on, I need to change the day.']],
+    ['an engine over the agent', []],
+    ['coughs over the agent', []],
+    ['a phone number in three groups with 700 ms pauses', ['turn(speech): My number is 555 555 0123.']],
+  ])('recorded: %s', (name, expected) => {
+    const recording = recordings.find((r) => r.name === name);
+    expect(recording).toBeDefined();
+    const steps: Step[] = [...(recording!.agentTalking ? [agent('speaking', 0)] : []), ...(recording!.inputs as TurnInput[])];
+    expect(run(steps, 20_000).map((line) => line.replace(/@[\d.]+/, ''))).toEqual(expected);
   });
 
   it('asks for a tick only while something waits on time', () => {
