@@ -105,7 +105,10 @@ export function createCallerInput(options: CallerInputOptions): CallerInput {
         // Only while the agent talks: that is when an interruption must be told from noise.
         wanted: () => options.agent.talking(),
         onWindow: (window) => take({ type: 'vad', atMs: window.atMs, speech: window.speech, durationMs: window.durationMs }),
-        onError: (error) => options.report(error, 'vad'),
+        // Windows still queued when the call ends fail with the closed stream: not worth a report.
+        onError: (error) => {
+          if (!closed && !options.signal.aborted) options.report(error, 'vad');
+        },
       });
     },
     audio(audio, timestampMs) {
