@@ -9,6 +9,7 @@
  * what keeps the agent talking through them is ours.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { concatBytes } from '../src/audio/pcm.js';
 import type { TwilioCaller } from './emulators/twilio.js';
 import { concat, espeakInstalled, mulawFrames, noiseCorpus, silence, speech, toMulaw } from './support/caller-sounds.js';
 import { say, startPhoneApp, waitUntil } from './support/phone-app.js';
@@ -129,7 +130,7 @@ describe.skipIf(!espeakInstalled())('turn-taking on a phone call, real audio thr
     expect(wordsAtClear).toEqual([]);
 
     // The rest of the sentence: its words take the floor and become the caller's turn.
-    await sendRealTime(caller, concat2(clip.subarray(firstPart.length), toMulaw(silence(800, 8000))));
+    await sendRealTime(caller, concatBytes([clip.subarray(firstPart.length), toMulaw(silence(800, 8000))]));
     await waitUntil(() => phone.stack.openai.completionRequests().length > requestsBefore, 10_000, 'the next request');
     expect(userMessagesSince(requestsBefore)).toEqual([said]);
     expect(callLog(caller, 'caller barged in')).toHaveLength(1);
@@ -173,14 +174,14 @@ describe.skipIf(!espeakInstalled())('turn-taking on a phone call, real audio thr
     const pause = toMulaw(silence(700, 8000));
     await sendRealTime(
       caller,
-      concat2(
+      concatBytes([
         toMulaw(speech('My number is five five five', 8000)),
         pause,
         toMulaw(speech('five five five', 8000)),
         pause,
         toMulaw(speech('zero one two three', 8000)),
         toMulaw(silence(1_000, 8000)),
-      ),
+      ]),
     );
     await waitUntil(() => openai.completionRequests().length > before, 10_000, 'the turn');
     await new Promise((r) => setTimeout(r, 1_800));
@@ -218,7 +219,3 @@ describe.skipIf(!espeakInstalled())('turn-taking on a phone call, real audio thr
     expect(phone.rest.requests.filter((r) => r.callSid === caller.callSid)).toEqual([]);
   }, 60_000);
 });
-
-function concat2(...parts: Uint8Array[]): Uint8Array {
-  return Buffer.concat(parts);
-}
