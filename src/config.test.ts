@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactUrl } from './config.js';
+import { ConfigError, loadConfig, loadGoogleOAuthClientConfig, redactUrl } from './config.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       database: { url: undefined, dataDir: './data', migrateOnStart: true },
       redisUrl: undefined,
       google: undefined,
+      serviceBays: 1,
       secrets: [],
     });
     expect(config.business.timeZone).toBe('America/New_York');
@@ -71,6 +72,7 @@ describe('loadConfig', () => {
       clientSecret: 'client-secret-value',
       refreshToken: 'refresh-token-value',
       calendarId: 'primary',
+      bayCalendarIds: [],
       apiBaseUrl: 'http://127.0.0.1:9999/',
       tokenUri: undefined,
     });
@@ -87,6 +89,8 @@ describe('loadConfig', () => {
     ['a DATABASE_URL with the wrong scheme', { DATABASE_URL: 'mysql://x@y/z' }, /^DATABASE_URL: must use postgres or postgresql/],
     ['a malformed REDIS_URL', { REDIS_URL: 'redis//oops' }, /^REDIS_URL: must be a URL/],
     ['a malformed GOOGLE_API_BASE_URL', { GOOGLE_API_BASE_URL: '::' }, /^GOOGLE_API_BASE_URL: must be a URL/],
+    ['a malformed GOOGLE_AUTH_URI', { GOOGLE_AUTH_URI: 'accounts.google.com' }, /^GOOGLE_AUTH_URI: must be a URL/],
+    ['a TWILIO_PHONE_NUMBER that is no number', { TWILIO_PHONE_NUMBER: '555-CALL-NOW' }, /^TWILIO_PHONE_NUMBER: must be a phone number in E\.164 form/],
     ['an invalid LOG_LEVEL', { LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     ['bad BUSINESS_HOURS', { BUSINESS_HOURS: 'mon-fri 09:00-25:00' }, /^BUSINESS_HOURS: .*25:00/],
     ['an impossible holiday', { HOLIDAYS: '2026-02-30' }, /^HOLIDAYS: .*2026-02-30/],
@@ -121,6 +125,54 @@ describe('loadConfig', () => {
     expect(loadConfig({ MAX_BOOKING_DAYS: value }).business.maxBookingDays).toBe(days);
   });
 
+  describe('service bays', () => {
+    const GOOGLE = { GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 'secret-value', GOOGLE_REFRESH_TOKEN: 'token-value' };
+
+    it('reads SERVICE_BAYS for the local calendar', () => {
+      expect(loadConfig({ SERVICE_BAYS: '4' })).toMatchObject({ serviceBays: 4, google: undefined });
+      expect(loadConfig({ SERVICE_BAYS: '50' }).serviceBays).toBe(50);
+    });
+
+    it('counts one bay per GOOGLE_BAY_CALENDAR_IDS entry, trimmed, in order', () => {
+      const config = loadConfig({ ...GOOGLE, GOOGLE_CALENDAR_ID: 'shop@example.com', GOOGLE_BAY_CALENDAR_IDS: ' bay1@group.calendar.google.com, bay2@resource.calendar.google.com ,bay3@x ' });
+      expect(config.serviceBays).toBe(3);
+      expect(config.google).toMatchObject({
+        calendarId: 'shop@example.com',
+        bayCalendarIds: ['bay1@group.calendar.google.com', 'bay2@resource.calendar.google.com', 'bay3@x'],
+      });
+      // SERVICE_BAYS may say the same thing.
+      expect(loadConfig({ ...GOOGLE, SERVICE_BAYS: '2', GOOGLE_BAY_CALENDAR_IDS: 'a@x,b@x' }).serviceBays).toBe(2);
+    });
+
+    it('without bay calendars, gives Google SERVICE_BAYS bays sharing the shop calendar', () => {
+      expect(loadConfig({ ...GOOGLE, SERVICE_BAYS: '3' })).toMatchObject({ serviceBays: 3, google: { bayCalendarIds: [] } });
+    });
+
+    it.each([
+      ['no bays', { SERVICE_BAYS: '0' }, /^SERVICE_BAYS: must be an integer from 1 to 50 \(service bays, cars worked on at once\), got "0"$/],
+      ['more than 50 bays', { SERVICE_BAYS: '51' }, /^SERVICE_BAYS: must be an integer from 1 to 50 .*got "51"$/],
+      ['a word for SERVICE_BAYS', { SERVICE_BAYS: 'two' }, /^SERVICE_BAYS: .*got "two"$/],
+      [
+        'a SERVICE_BAYS that disagrees with the bay calendars',
+        { ...GOOGLE, SERVICE_BAYS: '2', GOOGLE_BAY_CALENDAR_IDS: 'a@x,b@x,c@x' },
+        /^SERVICE_BAYS: 2 disagrees with GOOGLE_BAY_CALENDAR_IDS, which names 3 bay calendars \(one per bay\)/,
+      ],
+      ['a bay calendar named twice', { ...GOOGLE, GOOGLE_BAY_CALENDAR_IDS: 'a@x, b@x, a@x' }, /^GOOGLE_BAY_CALENDAR_IDS: names a@x more than once/],
+      ['an empty item', { ...GOOGLE, GOOGLE_BAY_CALENDAR_IDS: 'a@x,,b@x' }, /^GOOGLE_BAY_CALENDAR_IDS: has an empty item/],
+      ['51 bay calendars', { ...GOOGLE, GOOGLE_BAY_CALENDAR_IDS: Array.from({ length: 51 }, (_, i) => `b${i}@x`).join(',') }, /^GOOGLE_BAY_CALENDAR_IDS: names 51 calendars; at most 50$/],
+      [
+        'the shop calendar as a bay',
+        { ...GOOGLE, GOOGLE_CALENDAR_ID: 'shop@x', GOOGLE_BAY_CALENDAR_IDS: 'a@x,shop@x' },
+        /^GOOGLE_BAY_CALENDAR_IDS: shop@x is also GOOGLE_CALENDAR_ID, the shop-wide calendar whose busy time blocks every bay/,
+      ],
+      ['bay calendars without Google', { GOOGLE_BAY_CALENDAR_IDS: 'a@x,b@x' }, /^GOOGLE_BAY_CALENDAR_IDS: bay calendars need Google Calendar/],
+    ])('rejects %s with one clear line', (_name, env, pattern) => {
+      const problems = problemsOf(env);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(pattern);
+    });
+  });
+
   it('reports every problem at once, one line each', () => {
     const problems = problemsOf({ PORT: 'x', TIMEZONE: 'Nowhere/City', PUBLIC_URL: 'nope', GOOGLE_CLIENT_ID: 'id' });
     expect(problems).toHaveLength(4);
@@ -134,5 +186,39 @@ describe('loadConfig', () => {
     const problems = problemsOf({ DATABASE_URL: 'postgres//user:hunter2@db' });
     expect(problems.join('\n')).not.toContain('hunter2');
     expect(redactUrl('redis://:pw123@host:1/0')).toBe('redis://***@host:1/0');
+  });
+
+  it('reads the shop\'s Twilio number into E.164', () => {
+    expect(loadConfig({ TWILIO_PHONE_NUMBER: '(555) 123-4567' }).twilio.phoneNumber).toBe('+15551234567');
+    expect(loadConfig({}).twilio.phoneNumber).toBeUndefined();
+  });
+});
+
+describe('loadGoogleOAuthClientConfig', () => {
+  it('needs only the client id and secret: the refresh token is what it is for', () => {
+    expect(
+      loadGoogleOAuthClientConfig({
+        GOOGLE_CLIENT_ID: 'id.apps.example',
+        GOOGLE_CLIENT_SECRET: 'client-secret-value',
+        GOOGLE_AUTH_URI: 'http://127.0.0.1:9999/o/oauth2/v2/auth',
+        // Problems elsewhere are not this step's business.
+        PORT: 'not-a-port',
+      }),
+    ).toEqual({
+      clientId: 'id.apps.example',
+      clientSecret: 'client-secret-value',
+      authUri: 'http://127.0.0.1:9999/o/oauth2/v2/auth',
+      tokenUri: undefined,
+      apiBaseUrl: undefined,
+      secrets: ['client-secret-value'],
+    });
+  });
+
+  it('says what to create when the client is missing, and validates its URLs like loadConfig', () => {
+    expect(() => loadGoogleOAuthClientConfig({ GOOGLE_CLIENT_ID: 'id' })).toThrow(/GOOGLE_CLIENT_SECRET missing: create an OAuth client/);
+    expect(() => loadGoogleOAuthClientConfig({})).toThrow(/GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET missing/);
+    expect(() => loadGoogleOAuthClientConfig({ GOOGLE_CLIENT_ID: 'id', GOOGLE_CLIENT_SECRET: 's', GOOGLE_TOKEN_URI: 'ftp://x' })).toThrow(
+      /GOOGLE_TOKEN_URI: must use https or http/,
+    );
   });
 });

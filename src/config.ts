@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { normalizePhone } from './core/phone.js';
 import {
   DEFAULT_BREAKS_SPEC,
   DEFAULT_MAX_BOOKING_DAYS,
@@ -16,6 +17,7 @@ import {
   parseWeeklyHours,
 } from './scheduling/business-rules.js';
 import type { BusinessRules } from './scheduling/business-rules.js';
+import { MAX_BAYS } from './scheduling/bays.js';
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -67,6 +69,40 @@ function intField(fallback: number, min: number, max: number, meaning?: string) 
   });
 }
 
+/** Like intField, but undefined when unset: for a value whose absence means something. */
+function optionalIntField(min: number, max: number, meaning: string) {
+  return optionalString.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      ctx.addIssue({ code: 'custom', message: `must be an integer from ${min} to ${max} (${meaning}), got "${value}"` });
+      return z.NEVER;
+    }
+    return Number(value);
+  });
+}
+
+/** 'a, b,c' -> ['a', 'b', 'c']; unset or empty -> []; no empty items, no repeats. */
+function idListField(max: number, meaning: string) {
+  return optionalString.transform((value, ctx) => {
+    if (value === undefined) return [];
+    const ids = value.split(',').map((id) => id.trim());
+    if (ids.some((id) => id === '')) {
+      ctx.addIssue({ code: 'custom', message: `has an empty item: give ${meaning}, separated by single commas` });
+      return z.NEVER;
+    }
+    const repeated = ids.filter((id, index) => ids.indexOf(id) !== index);
+    if (repeated.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `names ${repeated[0]} more than once: ${meaning} must all differ` });
+      return z.NEVER;
+    }
+    if (ids.length > max) {
+      ctx.addIssue({ code: 'custom', message: `names ${ids.length} calendars; at most ${max}` });
+      return z.NEVER;
+    }
+    return ids;
+  });
+}
+
 function boolField(fallback: boolean) {
   return optionalString.transform((value, ctx) => {
     if (value === undefined) return fallback;
@@ -90,6 +126,19 @@ function parsedField<T>(fallback: string, parse: (spec: string) => T) {
   });
 }
 
+/** A phone number as Twilio lists it (E.164); written forms people use are accepted and normalised. */
+function phoneField() {
+  return optionalString.transform((value, ctx) => {
+    if (value === undefined) return undefined;
+    const e164 = normalizePhone(value);
+    if (e164 === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be a phone number in E.164 form such as +15551234567, got "${value}"` });
+      return z.NEVER;
+    }
+    return e164;
+  });
+}
+
 const envSchema = z.object({
   NODE_ENV: optionalString,
   HOST: optionalString.transform((v) => v ?? '0.0.0.0'),
@@ -110,6 +159,7 @@ const envSchema = z.object({
   MIN_LEAD_MINUTES: intField(60, 0, 7 * 24 * 60),
   SLOT_MINUTES: intField(30, 5, 240),
   MAX_BOOKING_DAYS: intField(DEFAULT_MAX_BOOKING_DAYS, 1, MAX_BOOKING_DAYS_LIMIT, 'days ahead a caller may book'),
+  SERVICE_BAYS: optionalIntField(1, MAX_BAYS, 'service bays, cars worked on at once'),
 
   DATABASE_URL: urlField(['postgres', 'postgresql']),
   DATA_DIR: optionalString.transform((v) => v ?? './data'),
@@ -131,13 +181,16 @@ const envSchema = z.object({
   GOOGLE_CLIENT_SECRET: optionalString,
   GOOGLE_REFRESH_TOKEN: optionalString,
   GOOGLE_CALENDAR_ID: optionalString.transform((v) => v ?? 'primary'),
+  GOOGLE_BAY_CALENDAR_IDS: idListField(MAX_BAYS, 'one calendar id per bay'),
   GOOGLE_API_BASE_URL: urlField(['https', 'http']),
   GOOGLE_TOKEN_URI: urlField(['https', 'http']),
+  GOOGLE_AUTH_URI: urlField(['https', 'http']),
   CALENDAR_SYNC_INTERVAL_MS: intField(30_000, 1_000, 3_600_000),
 
   TWILIO_AUTH_TOKEN: optionalString,
   TWILIO_ACCOUNT_SID: optionalString,
   TWILIO_API_BASE_URL: urlField(['https', 'http']),
+  TWILIO_PHONE_NUMBER: phoneField(),
   SHOP_TRANSFER_NUMBER: optionalString,
   HARNESS_TOKEN: optionalString,
   SHUTDOWN_DRAIN_MS: intField(30_000, 0, 600_000),
@@ -155,7 +208,10 @@ export interface GoogleCalendarConfig {
   clientId: string;
   clientSecret: string;
   refreshToken: string;
+  /** The shop-wide calendar: its busy time blocks every bay. */
   calendarId: string;
+  /** One calendar per bay (bay n is the nth); empty: every bay's events go to `calendarId`. */
+  bayCalendarIds: string[];
   apiBaseUrl: string | undefined;
   tokenUri: string | undefined;
 }
@@ -168,6 +224,8 @@ export interface Config {
   logLevel: ParsedEnv['LOG_LEVEL'];
   shopName: string;
   business: BusinessRules;
+  /** Service bays: cars the shop works on at once (1 to 50). */
+  serviceBays: number;
   database: { url: string | undefined; dataDir: string; migrateOnStart: boolean };
   redisUrl: string | undefined;
   openai: { apiKey: string | undefined; baseUrl: string | undefined; model: string };
@@ -181,6 +239,8 @@ export interface Config {
     accountSid: string | undefined;
     apiBaseUrl: string | undefined;
     transferNumber: string | undefined;
+    /** The shop's Twilio number (E.164) whose webhook `npm run doctor` and `twilio:connect` look at. */
+    phoneNumber: string | undefined;
   };
   harnessToken: string | undefined;
   shutdownDrainMs: number;
@@ -218,6 +278,7 @@ export function loadConfig(env: Env): Config {
         `(set all three for Google Calendar, or none for the local calendar)`,
     );
   }
+  if (result.success) problems.push(...bayProblems(result.data, presentGoogle.length === GOOGLE_CREDENTIALS.length));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   const e = result.data;
@@ -228,6 +289,7 @@ export function loadConfig(env: Env): Config {
           clientSecret: e.GOOGLE_CLIENT_SECRET,
           refreshToken: e.GOOGLE_REFRESH_TOKEN,
           calendarId: e.GOOGLE_CALENDAR_ID,
+          bayCalendarIds: e.GOOGLE_BAY_CALENDAR_IDS,
           apiBaseUrl: e.GOOGLE_API_BASE_URL,
           tokenUri: e.GOOGLE_TOKEN_URI,
         }
@@ -261,6 +323,7 @@ export function loadConfig(env: Env): Config {
       slotMinutes: e.SLOT_MINUTES,
       maxBookingDays: e.MAX_BOOKING_DAYS,
     },
+    serviceBays: e.GOOGLE_BAY_CALENDAR_IDS.length > 0 ? e.GOOGLE_BAY_CALENDAR_IDS.length : (e.SERVICE_BAYS ?? 1),
     database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR, migrateOnStart: e.MIGRATE_ON_START },
     redisUrl: e.REDIS_URL,
     openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
@@ -278,6 +341,7 @@ export function loadConfig(env: Env): Config {
       accountSid: e.TWILIO_ACCOUNT_SID,
       apiBaseUrl: e.TWILIO_API_BASE_URL,
       transferNumber: e.SHOP_TRANSFER_NUMBER,
+      phoneNumber: e.TWILIO_PHONE_NUMBER,
     },
     harnessToken: e.HARNESS_TOKEN,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
@@ -294,12 +358,99 @@ export function loadConfig(env: Env): Config {
 }
 
 /**
+ * GOOGLE_BAY_CALENDAR_IDS says how many bays there are (one calendar each), so SERVICE_BAYS may only
+ * agree with it; the shop-wide calendar blocks every bay, so it cannot also be one bay's.
+ */
+function bayProblems(e: ParsedEnv, google: boolean): string[] {
+  const bayCalendars = e.GOOGLE_BAY_CALENDAR_IDS;
+  if (bayCalendars.length === 0) return [];
+  const problems: string[] = [];
+  if (!google) {
+    problems.push(
+      'GOOGLE_BAY_CALENDAR_IDS: bay calendars need Google Calendar (set GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and ' +
+        'GOOGLE_REFRESH_TOKEN), or unset it and give SERVICE_BAYS for the local calendar',
+    );
+  }
+  if (e.SERVICE_BAYS !== undefined && e.SERVICE_BAYS !== bayCalendars.length) {
+    problems.push(
+      `SERVICE_BAYS: ${e.SERVICE_BAYS} disagrees with GOOGLE_BAY_CALENDAR_IDS, which names ${bayCalendars.length} ` +
+        'bay calendars (one per bay): unset SERVICE_BAYS, or make them agree',
+    );
+  }
+  if (bayCalendars.includes(e.GOOGLE_CALENDAR_ID)) {
+    problems.push(
+      `GOOGLE_BAY_CALENDAR_IDS: ${e.GOOGLE_CALENDAR_ID} is also GOOGLE_CALENDAR_ID, the shop-wide calendar whose busy ` +
+        'time blocks every bay; give each bay a calendar of its own',
+    );
+  }
+  return problems;
+}
+
+/**
  * Reads `.env` (if present) into process.env without overriding what the shell already set,
  * then validates. Kept apart from loadConfig so tests can pass an explicit environment.
  */
 export function loadConfigFromProcess(envFile = '.env'): Config {
+  return loadConfig(processEnv(envFile));
+}
+
+/** The OAuth client `npm run google:auth` uses: it runs before a refresh token exists. */
+export interface GoogleOAuthClientConfig {
+  clientId: string;
+  clientSecret: string;
+  /** Authorization (consent) endpoint; undefined: Google's. */
+  authUri: string | undefined;
+  /** Token endpoint; undefined: Google's. */
+  tokenUri: string | undefined;
+  /** Calendar API root; undefined: Google's. */
+  apiBaseUrl: string | undefined;
+  secrets: string[];
+}
+
+const GOOGLE_OAUTH_FIELDS = envSchema.pick({
+  GOOGLE_CLIENT_ID: true,
+  GOOGLE_CLIENT_SECRET: true,
+  GOOGLE_AUTH_URI: true,
+  GOOGLE_TOKEN_URI: true,
+  GOOGLE_API_BASE_URL: true,
+});
+
+/**
+ * Only the settings of the OAuth client, validated by the same fields as loadConfig. The rest of
+ * the configuration is not this step's business, and GOOGLE_REFRESH_TOKEN is what it produces:
+ * loadConfig would refuse the client id and secret without it.
+ */
+export function loadGoogleOAuthClientConfig(env: Env): GoogleOAuthClientConfig {
+  const result = GOOGLE_OAUTH_FIELDS.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`));
+  }
+  const e = result.data;
+  const missing = (['GOOGLE_CLIENT_ID', 'GOOGLE_CLIENT_SECRET'] as const).filter((name) => e[name] === undefined);
+  if (e.GOOGLE_CLIENT_ID === undefined || e.GOOGLE_CLIENT_SECRET === undefined) {
+    throw new ConfigError([
+      `${missing.join(' and ')} missing: create an OAuth client (type "Desktop app") in Google Cloud and set ` +
+        'GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET',
+    ]);
+  }
+  return {
+    clientId: e.GOOGLE_CLIENT_ID,
+    clientSecret: e.GOOGLE_CLIENT_SECRET,
+    authUri: e.GOOGLE_AUTH_URI,
+    tokenUri: e.GOOGLE_TOKEN_URI,
+    apiBaseUrl: e.GOOGLE_API_BASE_URL,
+    secrets: [e.GOOGLE_CLIENT_SECRET],
+  };
+}
+
+export function loadGoogleOAuthClientFromProcess(envFile = '.env'): GoogleOAuthClientConfig {
+  return loadGoogleOAuthClientConfig(processEnv(envFile));
+}
+
+/** process.env after `.env` (if present) is read into it; values the shell set win. */
+function processEnv(envFile: string): Env {
   if (existsSync(envFile)) process.loadEnvFile(envFile);
-  return loadConfig(process.env);
+  return process.env;
 }
 
 function urlPassword(value: string | undefined): string | undefined {

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createCache } from './cache/create-cache.js';
 import type { Cache } from './cache/cache.js';
+import { hasChangeFeed } from './calendar/calendar.js';
 import type { CalendarProvider } from './calendar/calendar.js';
 import { createGoogleCalendar } from './calendar/google.js';
 import { createLocalCalendar } from './calendar/local.js';
@@ -17,6 +18,7 @@ import { BROWSER_AUDIO, PHONE_AUDIO } from './core/frames.js';
 import type { AudioFormat } from './core/frames.js';
 import { createCustomerService } from './crm/customer-service.js';
 import { pendingSyncCount } from './db/appointment-queries.js';
+import { calendarConflicts } from './db/calendar-sync-queries.js';
 import { callOutcome, saveCallRecord } from './db/call-records.js';
 import { openDatabase } from './db/client.js';
 import { DataDirInUseError } from './db/data-dir-lock.js';
@@ -30,7 +32,7 @@ import { createCallManager, formatKey } from './pipeline/call-manager.js';
 import type { CallManager, CallProviders } from './pipeline/call-manager.js';
 import { DEFAULT_PHRASES } from './pipeline/call-session.js';
 import { createDeepgramStt } from './providers/deepgram/deepgram-stt.js';
-import { createElevenLabsTts } from './providers/elevenlabs/elevenlabs-tts.js';
+import { createElevenLabsTts, DEFAULT_VOICE_ID as DEFAULT_ELEVENLABS_VOICE } from './providers/elevenlabs/elevenlabs-tts.js';
 import { createOfflineAssistant } from './assistant/offline-assistant.js';
 import { createEspeakTts, espeakAvailable } from './providers/espeak/espeak-tts.js';
 import { createOpenAiLlm } from './providers/openai/openai-llm.js';
@@ -38,18 +40,18 @@ import { createSileroVad } from './providers/silero/silero-vad.js';
 import type { TtsProvider } from './providers/tts.js';
 import { createBookingService } from './scheduling/booking-service.js';
 import { createCalendarReconciler } from './scheduling/calendar-reconciler.js';
+import { createCalendarSync } from './scheduling/calendar-sync.js';
+import type { CalendarSync, CalendarSyncEvent } from './scheduling/calendar-sync.js';
 import { SERVICE_CATALOG } from './scheduling/services.js';
 import { isLoopbackHost } from './server/admission.js';
 import { buildServer } from './server/app.js';
+import { calendarNotificationUrl, googleRoutes } from './server/google-routes.js';
 import { harnessRoutes } from './server/harness-routes.js';
 import { twilioRoutes } from './server/twilio-routes.js';
 import { ALL_TOOLS } from './tools/index.js';
 import { createShopToolPorts, shopInstructions } from './tools/shop-ports.js';
 import type { ToolServices } from './tools/tool.js';
 import { createTwilioCallControl } from './transports/twilio/call-control.js';
-
-/** ElevenLabs' stock "Rachel" voice, used until the shop picks one. */
-const DEFAULT_ELEVENLABS_VOICE = '21m00Tcm4TlvDq8ikWAM';
 
 /** Words the STT should favour: the shop's services and the makes callers name. */
 const MAKES = ['Toyota', 'Honda', 'Ford', 'Chevrolet', 'Nissan', 'Hyundai', 'Kia', 'Subaru', 'Mazda', 'Volkswagen', 'Tesla', 'Jeep', 'BMW', 'Audi'];
@@ -69,7 +71,12 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export async function startApp(config: Config, logger: Logger): Promise<RunningApp> {
+export interface StartOptions {
+  /** The shop's clock; tests fix it so "tomorrow" and open times are known in advance. */
+  now?: () => Date;
+}
+
+export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
   const metrics = createMetrics();
   const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir });
   const closers: Array<() => Promise<void> | void> = [() => database.close()];
@@ -93,7 +100,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     closers.push(() => cache.close());
 
-    const calendar = createCalendar(config, database, metrics);
+    const calendar = createCalendar(config, metrics);
     const reconciler = createCalendarReconciler({
       db: database.db,
       calendar,
@@ -107,8 +114,12 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     // Runs at once: bookings left pending by a previous run (or another instance) are finished.
     reconciler.start();
     closers.push(() => reconciler.stop());
+    // Staff edits in the calendar flow back into the database (Google only: the local calendar is the database).
+    const calendarSync = createStaffEditSync(config, database, calendar, cache, logger);
+    if (calendarSync !== undefined) closers.push(() => calendarSync.stop());
+    metrics.setCalendarConflictSource(async () => (await calendarConflicts(database.db, 0)).count);
 
-    const now = () => new Date();
+    const now = options.now ?? (() => new Date());
     const booking = createBookingService({
       db: database.db,
       calendar,
@@ -128,7 +139,7 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
     });
     const services: ToolServices = { booking, customers, rules: config.business, shopName: config.shopName, now };
 
-    const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics);
+    const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics, now);
     closers.push(closeProviders);
     // The model is loaded once, before the first call; without it barge-in waits for STT words.
     const vad = createSileroVad();
@@ -232,7 +243,15 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
         { name: 'cache', kind: cache.kind, probe: () => cache.ping() },
         // Reported, not gating: the backlog is shared by every instance through the database, so
         // failing readiness on it would take the whole phone line down whenever the calendar is.
-        { name: 'calendar_sync', kind: calendar.kind, probe: async () => ({ backlog: await pendingSyncCount(database.db) }) },
+        // Conflicts (staff moves the database refused) are reported for staff to fix, not gating either.
+        {
+          name: 'calendar_sync',
+          kind: calendar.kind,
+          probe: async () => {
+            const [backlog, conflicts] = await Promise.all([pendingSyncCount(database.db), calendarConflicts(database.db, 20)]);
+            return { backlog, conflicts: conflicts.count, conflictIds: conflicts.ids };
+          },
+        },
       ],
       routes: [
         twilioRoutes({
@@ -253,11 +272,14 @@ export async function startApp(config: Config, logger: Logger): Promise<RunningA
           agentAudio: providers.tts !== undefined,
           textModeProviders: { stt: undefined },
         }),
+        googleRoutes({ notifications: calendarSync, logger }),
       ],
     });
     closers.push(() => app.close());
 
     const url = await app.listen({ host: config.host, port: config.port });
+    // Started once listening: opening a push channel makes Google notify this address at once.
+    calendarSync?.start();
     logger.info(
       { url, database: database.kind, cache: cache.kind, calendar: calendar.kind, voice: names },
       `${config.shopName} voice agent listening`,
@@ -293,22 +315,77 @@ function isSuccess(result: unknown): boolean {
   return typeof result === 'object' && result !== null && (result as { success?: unknown }).success === true;
 }
 
-function createCalendar(config: Config, database: Database, metrics: Metrics): CalendarProvider {
-  if (config.google === undefined) return createLocalCalendar(database.db);
+function createCalendar(config: Config, metrics: Metrics): CalendarProvider {
+  if (config.google === undefined) return createLocalCalendar({ bays: config.serviceBays });
   return createGoogleCalendar({
     onRetry: () => metrics.providerRetry('google_calendar'),
     clientId: config.google.clientId,
     clientSecret: config.google.clientSecret,
     refreshToken: config.google.refreshToken,
     calendarId: config.google.calendarId,
+    bayCalendarIds: config.google.bayCalendarIds,
+    bays: config.serviceBays,
     ...(config.google.apiBaseUrl === undefined ? {} : { apiBaseUrl: config.google.apiBaseUrl }),
     ...(config.google.tokenUri === undefined ? {} : { tokenUri: config.google.tokenUri }),
     timeZone: config.business.timeZone,
   });
 }
 
+/**
+ * The sync that brings staff edits of the agent's events back into the database, with a push
+ * channel when PUBLIC_URL is https (Google notifies only https addresses); else the interval alone.
+ */
+function createStaffEditSync(config: Config, database: Database, calendar: CalendarProvider, cache: Cache, logger: Logger): CalendarSync | undefined {
+  if (config.google === undefined || !hasChangeFeed(calendar)) return undefined;
+  const notificationAddress = calendarNotificationUrl(config.publicUrl);
+  if (notificationAddress === undefined) {
+    logger.info(
+      { intervalMs: config.calendarSyncIntervalMs },
+      'calendar push notifications off (PUBLIC_URL is not https): staff edits are read every CALENDAR_SYNC_INTERVAL_MS',
+    );
+  }
+  const log = logger.child({ component: 'calendar_sync' });
+  const shopCalendarId = config.google.calendarId;
+  return createCalendarSync({
+    db: database.db,
+    feed: calendar,
+    // The shop calendar and every bay calendar; an event counts in the calendar its appointment
+    // records (a move between bay calendars leaves a deletion behind in the old one).
+    calendarIds: [config.google.calendarId, ...config.google.bayCalendarIds],
+    calendarOf: (appointment) => appointment.calendarId ?? shopCalendarId,
+    timeZone: config.business.timeZone,
+    intervalMs: config.calendarSyncIntervalMs,
+    cache,
+    notificationAddress,
+    onEvent: (event) => logCalendarSyncEvent(log, event),
+    onError: (calendarId, error) => log.warn({ calendarId, err: error }, 'calendar sync failed; will retry'),
+  });
+}
+
+function logCalendarSyncEvent(log: Logger, event: CalendarSyncEvent): void {
+  switch (event.kind) {
+    case 'cancelled':
+      log.info(event, 'appointment deleted in the calendar by staff: cancelled in the database');
+      return;
+    case 'moved':
+      log.info(event, 'appointment moved in the calendar by staff: moved in the database');
+      return;
+    case 'conflict':
+      log.warn(event, 'appointment moved in the calendar onto another booking: not applied, flagged for staff');
+      return;
+    case 'conflict_cleared':
+      log.info(event, 'calendar conflict resolved: the calendar and the database agree again');
+      return;
+    case 'full_sync':
+      log.info(event, 'listing the whole calendar (no usable sync token)');
+      return;
+    default:
+      log.info(event, `calendar push channel: ${event.kind.replace('channel_', '')}`);
+  }
+}
+
 /** Each cloud vendor takes over as soon as its key is set; without keys the call still works offline. */
-function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics) {
+function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics, now: () => Date) {
   const stt = config.deepgram.apiKey
     ? createDeepgramStt({
         apiKey: config.deepgram.apiKey,
@@ -323,15 +400,13 @@ function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics) 
         model: config.openai.model,
         onRetry: () => metrics.providerRetry('openai'),
       })
-    : createOfflineAssistant({ timeZone: config.business.timeZone, now: () => new Date() });
+    : createOfflineAssistant({ timeZone: config.business.timeZone, now });
   const elevenlabs = config.elevenlabs.apiKey
     ? createElevenLabsTts({
         apiKey: config.elevenlabs.apiKey,
         ...(config.elevenlabs.baseUrl === undefined ? {} : { baseUrl: config.elevenlabs.baseUrl }),
         voiceId: config.elevenlabs.voiceId ?? DEFAULT_ELEVENLABS_VOICE,
         modelId: config.elevenlabs.model,
-        prewarm: [PHONE_AUDIO],
-        onWarmupError: (error) => logger.warn({ err: error }, 'ElevenLabs connection warm-up failed'),
       })
     : undefined;
   const tts: TtsProvider | undefined = elevenlabs ?? (espeakAvailable() ? createEspeakTts({}) : undefined);

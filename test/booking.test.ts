@@ -564,7 +564,7 @@ describe.each(databaseBackends())('booking service on $name', (backend) => {
 
   describe('with the local calendar', () => {
     it('books, reads busy time from the database and cancels without any calendar service', async () => {
-      const local = createLocalCalendar(database.db);
+      const local = createLocalCalendar();
       const booking = service({ calendar: local });
       const { customer, vehicle } = await caller();
       const { appointment } = await booking.book({

@@ -81,7 +81,7 @@ describe.skipIf(!redisUrl)('Redis down mid-call (needs TEST_REDIS_URL)', () => {
       ...lookupTurn('You have one appointment.'),
       { text: 'Bye!', toolCalls: [{ name: 'end_call', arguments: {} }] },
     ]);
-    const spoken = (text: string) => stack.elevenlabs.connections.some((c) => c.texts.join('').includes(text));
+    const spoken = (text: string) => stack.elevenlabs.spokenTexts().some((t) => t.includes(text));
 
     expect(await ready()).toMatchObject({ status: 200, body: { checks: { cache: { ok: true, kind: 'redis' } } } });
     const caller = await app.placeCall(CALLER);
@@ -152,7 +152,7 @@ describe.skipIf(!redisUrl)('Redis down mid-call (needs TEST_REDIS_URL)', () => {
     proxy.blackhole(true);
     try {
       say(caller);
-      await waitUntil(() => stack.elevenlabs.connections.some((c) => c.texts.join('').includes('Found you.')), 10_000, 'reply');
+      await waitUntil(() => stack.elevenlabs.spokenTexts().some((t) => t.includes('Found you.')), 10_000, 'reply');
       say(caller);
       await caller.closed;
     } finally {

@@ -128,7 +128,7 @@ describe.each(backends)('graceful shutdown with a live call, on $name', ({ stora
 
     await stopped;
     // The call ran to its end: goodbye spoken, completed over REST, stream closed.
-    expect(stack.elevenlabs.connections.some((c) => c.texts.join('').includes("You're booked."))).toBe(true);
+    expect(stack.elevenlabs.spokenTexts().some((t) => t.includes("You're booked."))).toBe(true);
     expect(rest.requests.some((r) => r.callSid === caller.callSid && r.params.Status === 'completed')).toBe(true);
     await caller.closed;
     // Resources are closed.

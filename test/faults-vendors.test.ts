@@ -17,7 +17,7 @@ import type { CallSession, SessionTiming } from '../src/pipeline/call-session.js
 import { createElevenLabsTts } from '../src/providers/elevenlabs/elevenlabs-tts.js';
 import type { LlmProvider } from '../src/providers/llm.js';
 import { createOpenAiLlm } from '../src/providers/openai/openai-llm.js';
-import type { TtsProvider } from '../src/providers/tts.js';
+import type { TtsOptions, TtsProvider, TtsSession, TtsStream } from '../src/providers/tts.js';
 import { createTestTransport } from './support/test-transport.js';
 import type { TestTransport } from './support/test-transport.js';
 import { openToolFixture } from './support/tool-fixture.js';
@@ -39,7 +39,7 @@ beforeAll(async () => {
 }, 60_000);
 // A fresh set of emulators per test: a failing test cannot leave scripted turns behind for the next.
 beforeEach(async () => {
-  stack = await startVoiceStack({ prewarm: [PHONE_AUDIO] });
+  stack = await startVoiceStack();
   apologyAudio ??= await stack.tts.synthesizeOnce(APOLOGY, PHONE_AUDIO, AbortSignal.timeout(5_000));
 });
 afterEach(async () => {
@@ -60,24 +60,32 @@ interface SpokenText {
 
 /** Wraps a TTS provider to log every text sent to synthesis, in order, with the time and the audio already out. */
 function recording(inner: TtsProvider, log: SpokenText[], transport: () => TestTransport | undefined): TtsProvider {
+  const wrap = (stream: TtsStream): TtsStream => ({
+    sendText(text) {
+      log.push({ text, at: performance.now(), audioBytesBefore: transport()?.audioBytes() ?? 0 });
+      stream.sendText(text);
+    },
+    end: () => stream.end(),
+    audio: stream.audio,
+    close: () => stream.close(),
+    ...(stream.spokenWithin === undefined ? {} : { spokenWithin: (ms: number) => stream.spokenWithin!(ms) }),
+  });
+  const openSession = inner.openSession?.bind(inner);
   return {
     name: inner.name,
-    async open(options) {
-      const stream = await inner.open(options);
-      return {
-        sendText(text) {
-          log.push({ text, at: performance.now(), audioBytesBefore: transport()?.audioBytes() ?? 0 });
-          stream.sendText(text);
-        },
-        end: () => stream.end(),
-        audio: stream.audio,
-        close: () => stream.close(),
-      };
-    },
+    open: async (options) => wrap(await inner.open(options)),
+    ...(openSession === undefined
+      ? {}
+      : {
+          async openSession(options: TtsOptions): Promise<TtsSession> {
+            const session = await openSession(options);
+            return { open: async (signal) => wrap(await session.open(signal)), close: () => session.close() };
+          },
+        }),
   };
 }
 
-/** An ElevenLabs client with no warm socket: every utterance performs its own handshake. */
+/** An ElevenLabs client of the test's own, so connection failures injected for it are not shared. */
 function coldTts(): TtsProvider & { close(): void } {
   const tts = createElevenLabsTts({
     apiKey: stack.elevenlabs.apiKey,
@@ -152,7 +160,7 @@ describe('vendor sockets dropped mid-stream', () => {
     expect(callerSaid(session)).toEqual(['I need new brake pads', 'Thanks']);
   }, 30_000);
 
-  it('ElevenLabs dropped mid-reply: the caller hears the apology, the call goes on, the next reply is spoken', async () => {
+  it('ElevenLabs dropped mid-reply: the rest is spoken over a new socket, the call goes on, the next reply is spoken', async () => {
     stack.deepgram.script(['What are your hours', 'And on Saturday']);
     stack.openai.script([
       { text: 'We are open from nine to five on weekdays, and we are happy to see you any time.' },
@@ -160,12 +168,14 @@ describe('vendor sockets dropped mid-stream', () => {
     ]);
     const spoken: SpokenText[] = [];
     const { session, transport } = await startCall({ spoken });
+    const sockets = stack.elevenlabs.multiConnections.length;
     stack.elevenlabs.dropMidStream();
-    const before = transport.audioBytes();
     speak(session);
-    await transport.waitFor(() => agentSaid(transport).includes(APOLOGY), 10_000);
-    // The pre-synthesised apology is played even though TTS is what failed.
-    await transport.waitFor(() => transport.audioBytes() - before >= apologyAudio!.length, 10_000);
+    // Never silence: the words not yet spoken go again in a context on a fresh socket.
+    await transport.waitFor(() => stack.elevenlabs.multiConnections.length > sockets, 10_000);
+    const resent = stack.elevenlabs.multiConnections.at(-1)!;
+    await transport.waitFor(() => resent.contexts.some((c) => c.finalSent && c.texts.join('').includes('any time.')), 10_000);
+    expect(agentSaid(transport)).not.toContain(APOLOGY);
     expect(session.record.endReason).toBeUndefined();
 
     const beforeNext = transport.audioBytes();
@@ -332,9 +342,10 @@ describe('429 and 5xx bursts', () => {
   it('ElevenLabs 503 on two connects: the open is retried and the reply is spoken', async () => {
     stack.deepgram.script(['Do you fix air conditioning']);
     stack.openai.script([{ text: 'Yes, we service air conditioning.' }]);
-    const { session, transport } = await startCall({ tts: coldTts() });
+    // The call's TTS socket is opened as the call starts: its first two handshakes are refused.
     const handshakesBefore = stack.elevenlabs.handshakes;
     stack.elevenlabs.failNextConnections(2, 'reject');
+    const { session, transport } = await startCall({ tts: coldTts() });
     const before = transport.audioBytes();
     speak(session);
     await transport.waitFor(() => agentSaid(transport).includes('we service air conditioning'), 10_000);
@@ -346,8 +357,9 @@ describe('429 and 5xx bursts', () => {
   it('ElevenLabs 503 on every connect attempt: the pre-synthesised apology plays, and the call goes on', async () => {
     stack.deepgram.script(['Do you do inspections', 'Hello?']);
     stack.openai.script([{ text: 'Yes, we do state inspections.' }, { text: 'Yes, inspections take an hour.' }]);
+    // Every attempt refused: as the call starts (3) and again when the reply needs the socket (3).
+    stack.elevenlabs.failNextConnections(6, 'reject');
     const { session, transport } = await startCall({ tts: coldTts() });
-    stack.elevenlabs.failNextConnections(3, 'reject');
     const before = transport.audioBytes();
     speak(session);
     await transport.waitFor(() => agentSaid(transport).includes(APOLOGY), 10_000);

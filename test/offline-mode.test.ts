@@ -65,7 +65,9 @@ describe('offline mode (no cloud keys)', () => {
     await waitFor(/Thanks for calling/);
     await type('Hi, I want to book an oil change next Tuesday at 2 pm', /name/i);
     await type('My name is Sam Lee', /vehicle|car|year/i);
-    await type('I have a 2019 Honda Civic', /Shall I book|book/i);
+    // The car is read back before it is saved, then the booking is confirmed.
+    await type('I have a 2019 Honda Civic', /A 2019 Honda Civic, is that right\?/);
+    await type('yes', /Shall I book an oil change for your 2019 Honda Civic/);
     await type('Yes please', /booked|all set|confirmed/i);
 
     const [customer] = await running.database.db.select().from(customers).where(eq(customers.phone, '+15551234567'));

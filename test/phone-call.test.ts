@@ -92,9 +92,9 @@ describe('a phone call through Twilio, end to end', () => {
 
     await caller.waitFor(() => caller.echoedMarks.length > 3, 10_000);
     say(caller);
-    await waitUntil(() => stack.elevenlabs.connections.some((c) => c.texts.join('').includes('Shall I book')), 15_000);
+    await waitUntil(() => stack.elevenlabs.spokenTexts().some((t) => t.includes('Shall I book')), 15_000);
     say(caller);
-    await waitUntil(() => stack.elevenlabs.connections.some((c) => c.texts.join('').includes('Anything else?')), 15_000);
+    await waitUntil(() => stack.elevenlabs.spokenTexts().some((t) => t.includes('Anything else?')), 15_000);
     say(caller);
     // end_call: the goodbye plays, then the call is completed over Twilio's REST API.
     await waitUntil(() => rest.requests.some((r) => r.callSid === caller.callSid && r.params.Status === 'completed'), 15_000);
@@ -128,7 +128,7 @@ describe('a phone call through Twilio, end to end', () => {
     await caller.waitFor(() => caller.audioBytes() > 0, 10_000);
     await new Promise((r) => setTimeout(r, 2_500)); // the greeting plays in real time
     say(caller);
-    await waitUntil(() => stack.elevenlabs.connections.some((c) => c.texts.join('').includes('nineteen eighty')), 10_000);
+    await waitUntil(() => stack.elevenlabs.spokenTexts().some((t) => t.includes('nineteen eighty')), 10_000);
     await new Promise((r) => setTimeout(r, 1_000));
     say(caller, 600);
     await caller.waitFor(() => caller.clears > 0, 10_000);

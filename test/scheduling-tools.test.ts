@@ -80,17 +80,18 @@ describe('get_available_slots', () => {
 });
 
 describe('book_appointment', () => {
-  it('books for the caller and says what, for which car and when, mentioning the invitation', async () => {
+  it('books for the caller and says what, for which car and when, promising no invitation from the local calendar', async () => {
     const me = await newCaller('dana@example.com');
     const { result } = await call(
       'book_appointment',
       { customer_id: me.customerId, vehicle_id: me.vehicleId, scheduled_at: '2026-12-03T14:00', service_type: 'oil change' },
       { phoneNumber: me.number },
     );
+    // The local calendar sends no email, whatever the customer's address.
     expect(result).toMatchObject({
       success: true,
-      message:
-        "You're all set: an oil change for the 2019 Toyota Camry on Thursday, December 3 at 2:00 PM. A calendar invitation is on its way to your email.",
+      message: "You're all set: an oil change for the 2019 Toyota Camry on Thursday, December 3 at 2:00 PM.",
+      data: { invitation: 'none' },
     });
     expect(result.data.appointment).toMatchObject({ starts_at: '2026-12-03T14:00:00-05:00', status: 'scheduled' });
     const rows = await fixture.database.db.select().from(appointments).where(eq(appointments.customerId, me.customerId));
@@ -339,7 +340,7 @@ describe('cancel, reschedule and upcoming', () => {
     expect(moved.result).toMatchObject({ success: true, message: 'Done. Your brake service is now on Tuesday, December 8 at 1:00 PM.' });
 
     const cancelled = await call('cancel_appointment', { appointment_id: me.appointmentId, reason: 'sold the car' }, { phoneNumber: me.number });
-    expect(cancelled.result).toMatchObject({ success: true, message: "I've cancelled a brake service on Tuesday, December 8 at 1:00 PM." });
+    expect(cancelled.result).toMatchObject({ success: true, message: 'Your brake service on Tuesday, December 8 at 1:00 PM is cancelled.' });
     const again = await call('cancel_appointment', { appointment_id: me.appointmentId }, { phoneNumber: me.number });
     expect(again.result.message).toBe('That appointment on Tuesday, December 8 at 1:00 PM was already cancelled.');
 

@@ -68,7 +68,7 @@ async function callWithAgentTalking(): Promise<{ caller: TwilioCaller; requestsB
   await caller.waitFor(() => caller.echoedMarks.length > 2 && caller.echoedMarks.length === caller.marks.length, 10_000);
   caller.setSpeed(1);
   say(caller);
-  await waitUntil(() => stack.elevenlabs.connections.some((c) => c.texts.join('').includes('nineteen eighty')), 10_000, 'the reply');
+  await waitUntil(() => stack.elevenlabs.spokenTexts().some((t) => t.includes('nineteen eighty')), 10_000, 'the reply');
   await caller.waitFor(() => caller.audioBytes() > 40_000, 10_000);
   return { caller, requestsBefore: stack.openai.completionRequests().length };
 }
@@ -150,6 +150,9 @@ describe.skipIf(!espeakInstalled())('turn-taking on a phone call, real audio thr
     const { deepgram, elevenlabs } = phone.stack;
     deepgram.script(['Uh-huh.']);
     const ttsBefore = elevenlabs.connections.length;
+    // The reply is one ElevenLabs context: resuming must not ask for it again.
+    const replySyntheses = (): number => elevenlabs.spokenTexts().filter((t) => t.includes('nineteen eighty')).length;
+    const synthesesBefore = replySyntheses();
     const eventsBefore = caller.events.length;
     await sendRealTime(caller, toMulaw(concat(speech('uh-huh', 8000), silence(900, 8000))));
     await waitUntil(() => callLog(caller, 'agent resumed').length > 0 || callLog(caller, 'caller barged in').length > 0, 5_000, 'a decision');
@@ -160,6 +163,7 @@ describe.skipIf(!espeakInstalled())('turn-taking on a phone call, real audio thr
     if (clear >= 0) await caller.waitFor(() => caller.events.slice(eventsBefore + clear).some((e) => e.type === 'media'), 3_000);
     // ...with the reply intact: no synthesis was abandoned, and the model was not asked again.
     expect(elevenlabs.connections.slice(ttsBefore).filter((c) => c.clientClosedEarly)).toEqual([]);
+    expect(replySyntheses()).toBe(synthesesBefore);
     await new Promise((r) => setTimeout(r, 300));
     expect(phone.stack.openai.completionRequests().length).toBe(requestsBefore);
   }, 60_000);
@@ -211,7 +215,7 @@ describe.skipIf(!espeakInstalled())('turn-taking on a phone call, real audio thr
     const caller = await placeCall();
     await caller.waitFor(() => caller.echoedMarks.length > 2 && caller.echoedMarks.length === caller.marks.length, 10_000);
     say(caller);
-    await waitUntil(() => phone.stack.elevenlabs.connections.some((c) => c.texts.join('').includes('phone number')), 10_000, 'the question');
+    await waitUntil(() => phone.stack.elevenlabs.spokenTexts().some((t) => t.includes('phone number')), 10_000, 'the question');
     const before = openai.completionRequests().length;
     for (const digit of '5550100#') caller.sendDtmf(digit);
     await waitUntil(() => openai.completionRequests().length > before, 10_000, 'the keypad turn');

@@ -29,7 +29,7 @@ let callNumber = 0;
 const open: CallSession[] = [];
 
 beforeAll(async () => {
-  [fixture, stack] = await Promise.all([openToolFixture(), startVoiceStack({ prewarm: [PHONE_AUDIO] })]);
+  [fixture, stack] = await Promise.all([openToolFixture(), startVoiceStack()]);
   apologyAudio = await stack.tts.synthesizeOnce(DEFAULT_PHRASES.apology, PHONE_AUDIO, AbortSignal.timeout(5_000));
 }, 60_000);
 afterEach(async () => {
@@ -86,7 +86,8 @@ describe('voice pipeline with the real vendor clients', () => {
     const audio = transport.frames.filter((f) => f.kind === 'audio');
     expect(audio.length).toBeGreaterThan(0);
     // mu-law 8 kHz straight from the vendor: no transcoding, one byte per sample.
-    const lastConnection = stack.elevenlabs.connections.at(-1)!;
+    // One multi-stream-input socket per call, opened before the greeting.
+    const lastConnection = stack.elevenlabs.multiConnections.at(-1)!;
     expect(lastConnection.query.output_format).toBe('ulaw_8000');
     transport.frames.forEach((f, i) => {
       if (f.kind === 'audio') expect(transport.frames[i + 1]?.kind).toBe('mark');
@@ -112,8 +113,7 @@ describe('voice pipeline with the real vendor clients', () => {
       },
       (request) => {
         // The filler was heard (handed to the caller) before the slots reached the model.
-        const fillerConnection = stack.elevenlabs.connections.find((c) => c.texts.join('').includes('Let me check the calendar'));
-        expect(fillerConnection).toBeDefined();
+        expect(stack.elevenlabs.spokenTexts().some((t) => t.includes('Let me check the calendar'))).toBe(true);
         expect(transport.audioBytes()).toBeGreaterThan(audioWhenSlotsRequested);
         const slots = toolResults(request).at(-1)!;
         expect(slots.data.slots.map((s: { label: string }) => s.label)).toContain('2:00 PM');
@@ -175,7 +175,9 @@ describe('voice pipeline with the real vendor clients', () => {
     const requests = stack.openai.completionRequests();
     // The interrupted reply's HTTP stream was abandoned by the client.
     expect(requests[requestsBefore]!.clientAborted).toBe(true);
-    expect(stack.elevenlabs.connections.some((c) => c.clientClosedEarly)).toBe(true);
+    // The interrupted reply's context was closed before the vendor had finished it.
+    const contexts = stack.elevenlabs.multiConnections.flatMap((m) => m.contexts);
+    expect(contexts.some((c) => c.closeRequested && c.audioChunksSent > 0 && c.texts.join('').includes('We do oil changes'))).toBe(true);
     const assistant = (requests.at(-1)!.body as { messages: Array<{ role: string; content: string }> }).messages
       .filter((m) => m.role === 'assistant')
       .at(-1)!;
@@ -223,13 +225,30 @@ describe('voice pipeline with the real vendor clients', () => {
     }
   }, 30_000);
 
-  it('plays the pre-synthesised apology when ElevenLabs fails mid-call', async () => {
+  it('speaks the rest of the reply over a new socket when ElevenLabs drops mid-reply', async () => {
+    stack.deepgram.script(['Can you hear me']);
+    stack.openai.script([{ text: 'Yes I can hear you loud and clear.' }]);
+    const { session, transport } = await startCall();
+    await transport.waitFor(() => agentSaid(transport).includes(GREETING));
+    await transport.waitFor(() => transport.audioBytes() > 0);
+    const sockets = stack.elevenlabs.multiConnections.length;
+    stack.elevenlabs.dropMidStream(); // the reply's synthesis is cut off part-way
+    speak(session);
+    await transport.waitFor(() => stack.elevenlabs.multiConnections.length > sockets, 10_000);
+    const resent = stack.elevenlabs.multiConnections.at(-1)!;
+    await transport.waitFor(() => resent.contexts.some((c) => c.finalSent && c.texts.join('').includes('loud and clear')), 10_000);
+    expect(agentSaid(transport)).not.toContain(DEFAULT_PHRASES.apology);
+    expect(session.record.endReason).toBeUndefined();
+  }, 30_000);
+
+  it('plays the pre-synthesised apology when ElevenLabs fails mid-reply and cannot be reached again', async () => {
     stack.deepgram.script(['Can you hear me']);
     stack.openai.script([{ text: 'Yes I can hear you.' }]);
     const { session, transport } = await startCall();
     await transport.waitFor(() => agentSaid(transport).includes(GREETING));
     await transport.waitFor(() => transport.audioBytes() > 0);
     stack.elevenlabs.dropMidStream(); // the reply's synthesis is cut off part-way
+    stack.elevenlabs.failNextConnections(3); // ... and every reconnect attempt is refused
     const before = transport.audioBytes();
     speak(session);
     await transport.waitFor(() => agentSaid(transport).includes(DEFAULT_PHRASES.apology), 10_000);

@@ -1,85 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
+  asksAboutBookings,
   detectIntent,
   detectService,
   isFarewell,
   isNo,
   isYes,
-  parseDay,
   parseName,
   parseOrdinal,
   parsePhoneNumber,
-  parseTime,
-  parseVehicle,
   serviceFromAnswer,
+  wantsOtherTimes,
 } from './understanding.js';
-
-const ZONE = 'America/New_York';
-// Tuesday, December 1, 2026, 10:00 in New York.
-const NOW = new Date('2026-12-01T15:00:00Z');
-
-describe('parseDay', () => {
-  it.each([
-    ['today please', '2026-12-01'],
-    ['tomorrow at 2 pm', '2026-12-02'],
-    ['the day after tomorrow', '2026-12-03'],
-    ["what's free on Friday?", '2026-12-04'],
-    ['next Monday', '2026-12-07'],
-    ['tuesday', '2026-12-08'],
-    ['Sat', '2026-12-05'],
-    ['2026-12-10', '2026-12-10'],
-    ['December 3', '2026-12-03'],
-    ['dec 3rd at 10', '2026-12-03'],
-    ['the 15th of December', '2026-12-15'],
-    ['January 5', '2027-01-05'],
-    ['November 20', '2027-11-20'],
-    ['February 30', undefined],
-    ['2026-02-30', undefined],
-    ['2019 Honda Civic', undefined],
-    ['sometime soon', undefined],
-  ])('%s -> %s', (text, expected) => {
-    expect(parseDay(text, NOW, ZONE)).toBe(expected);
-  });
-});
-
-describe('parseTime', () => {
-  it.each([
-    ['2 pm', undefined, { hour: 14, minute: 0 }],
-    ['at 2:30pm', undefined, { hour: 14, minute: 30 }],
-    ['10 a.m.', undefined, { hour: 10, minute: 0 }],
-    ['two pm', undefined, { hour: 14, minute: 0 }],
-    ['12 am', undefined, { hour: 0, minute: 0 }],
-    ['14:00', undefined, { hour: 14, minute: 0 }],
-    ['9:30', undefined, { hour: 9, minute: 30 }],
-    ['noon', undefined, { hour: 12, minute: 0 }],
-    ['move it to Thursday at 10', undefined, { hour: 10, minute: 0 }],
-    ['at 3', undefined, { hour: 15, minute: 0 }],
-    ['4', true, { hour: 16, minute: 0 }],
-    ['4', false, undefined],
-    ['2019 Honda Civic', false, undefined],
-    ['December 3rd', false, undefined],
-    ['13 pm', undefined, undefined],
-  ])('%s (expecting a time: %s)', (text, expectingTime, expected) => {
-    expect(parseTime(text, { expectingTime: expectingTime ?? false })).toEqual(expected);
-  });
-});
-
-describe('parseVehicle', () => {
-  it.each([
-    ['I have a 2019 Honda Civic', { year: 2019, make: 'Honda', model: 'Civic' }],
-    ['2019 honda civic', { year: 2019, make: 'Honda', model: 'Civic' }],
-    ['a 2021 Ford F-150 please', { year: 2021, make: 'Ford', model: 'F-150' }],
-    ['2022 Tesla Model 3', { year: 2022, make: 'Tesla', model: 'Model 3' }],
-    ['2018 honda cr-v', { year: 2018, make: 'Honda', model: 'CR-V' }],
-    ['Toyota Camry 2020', { year: 2020, make: 'Toyota', model: 'Camry' }],
-    ['book my 2015 Mazda 3 for tomorrow', { year: 2015, make: 'Mazda', model: '3' }],
-    ['2035 Honda Civic', undefined],
-    ['2026-12-03 at 2 pm', undefined],
-    ['a Honda', undefined],
-  ])('%s', (text, expected) => {
-    expect(parseVehicle(text, NOW)).toEqual(expected);
-  });
-});
 
 describe('parseName', () => {
   it.each([
@@ -106,7 +38,12 @@ describe('intents, answers and services', () => {
     ['move it to Thursday at 10', 'reschedule'],
     ['can I reschedule', 'reschedule'],
     ["what's free on Friday?", 'availability'],
+    ['can we push it to the following monday at 9', 'reschedule'],
+    ['what do you have friday afternoon', 'availability'],
+    ['do you have anything thursday around 3', 'availability'],
+    ["ok what's the earliest you have", 'availability'],
     ['my name is Sam Lee', undefined],
+    ['when is my appointment?', undefined],
   ])('intent of %s', (text, expected) => {
     expect(detectIntent(text)).toBe(expected);
   });
@@ -147,6 +84,32 @@ describe('intents, answers and services', () => {
     ['tell me a joke', undefined],
   ])('service answer %s', (text, expected) => {
     expect(serviceFromAnswer(text)).toBe(expected);
+  });
+
+  it.each([
+    ['when is my appointment?', true],
+    ["when's my appointment", true],
+    ['what appointments do I have', true],
+    ['what do I have booked', true],
+    ['is it still on for friday?', true],
+    ['am I still booked for tuesday', true],
+    ['book an appointment', false],
+    ['cancel my appointment', false],
+    ['what do you have friday', false],
+  ])('asks what is booked: %s', (text, expected) => {
+    expect(asksAboutBookings(text)).toBe(expected);
+  });
+
+  it.each([
+    ['sorry what times again?', 'next'],
+    ['what else do you have', 'next'],
+    ['none of those work', 'next'],
+    ['anything later?', 'later'],
+    ['do you have something earlier', 'earlier'],
+    ['the second one', undefined],
+    ['2 pm', undefined],
+  ])('asks for other times: %s', (text, expected) => {
+    expect(wantsOtherTimes(text)).toBe(expected);
   });
 
   it.each([

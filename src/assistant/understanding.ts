@@ -1,23 +1,11 @@
 /**
- * What the offline assistant understands of one caller sentence: plain patterns, no model.
- * Each parser returns undefined when it is not sure, so the assistant asks instead of guessing.
- * Days and times are read in the shop's zone, relative to the `now` the assistant is given.
+ * What the offline assistant understands of one caller sentence besides days, times (see
+ * spoken-when.ts) and cars (vehicles.ts): yes and no, what they want done, names, phone numbers,
+ * services, picks from a list. Each parser returns undefined when it is not sure, so the
+ * assistant asks instead of guessing.
  */
-import { DateTime } from 'luxon';
-import { isRealDate } from '../scheduling/time.js';
 import { resolveService } from '../scheduling/services.js';
 import type { Service } from '../scheduling/services.js';
-
-export interface ClockTime {
-  hour: number;
-  minute: number;
-}
-
-export interface VehicleMention {
-  year: number;
-  make: string;
-  model: string;
-}
 
 export interface PersonName {
   first: string;
@@ -25,35 +13,6 @@ export interface PersonName {
 }
 
 const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
-const WEEKDAY_ABBREVIATIONS: Record<string, number> = { mon: 1, tue: 2, tues: 2, wed: 3, thu: 4, thur: 4, thurs: 4, fri: 5, sat: 6, sun: 7 };
-const MONTHS = [
-  'january',
-  'february',
-  'march',
-  'april',
-  'may',
-  'june',
-  'july',
-  'august',
-  'september',
-  'october',
-  'november',
-  'december',
-] as const;
-const NUMBER_WORDS: Record<string, number> = {
-  one: 1,
-  two: 2,
-  three: 3,
-  four: 4,
-  five: 5,
-  six: 6,
-  seven: 7,
-  eight: 8,
-  nine: 9,
-  ten: 10,
-  eleven: 11,
-  twelve: 12,
-};
 
 /** Lower case, curly apostrophes straightened, spaces collapsed. */
 export function normalizeText(text: string): string {
@@ -91,12 +50,41 @@ export type Intent = 'book' | 'cancel' | 'reschedule' | 'availability';
 /** The job the caller asks for, if the sentence names one. Cancel and move win over booking words. */
 export function detectIntent(text: string): Intent | undefined {
   const t = normalizeText(text);
-  if (/\bcancel\b/.test(t)) return 'cancel';
-  if (/\b(reschedule|move|change the (time|day|date)|push (it|my appointment)|different (day|time))\b/.test(t)) return 'reschedule';
-  if (/\b(book|schedule|make an appointment|set up an appointment|bring (it|my car|the car) in|come in|appointment for)\b/.test(t)) {
+  if (/\bcancel\b/.test(t) && !/\bcancel that\b/.test(t)) return 'cancel';
+  if (
+    /\b(reschedule|move|change the (time|day|date)|push (it|that|my appointment|the appointment)|bump (it|that)|switch (it|that)|different (day|time))\b/.test(t)
+  ) {
+    return 'reschedule';
+  }
+  if (/\b(book|schedule|make an appointment|set up an appointment|bring (it|my car|the car|her|him) in|come in|appointment for)\b/.test(t)) {
     return 'book';
   }
-  if (/\b(free|available|availability|openings?|open|what times)\b/.test(t)) return 'availability';
+  if (
+    /\b(free|available|availability|openings?|open|what times|do you have|got anything|anything (on|for|this|next|today|tomorrow)|what do you have|fit me in|earliest|soonest|latest)\b/.test(t)
+  ) {
+    return 'availability';
+  }
+  return undefined;
+}
+
+/** "When is my appointment?", "what do I have booked", "is it still on": a question about what exists. */
+export function asksAboutBookings(text: string): boolean {
+  const t = normalizeText(text);
+  return /\b(when is my|when's my|what time is my|what day is my|what (do|did) i have (booked|scheduled|coming up|on the books)|what do i have|what('s| is| have i got| i have) (booked|scheduled)|what appointments? (do|did) i have|do i have (an|any) appointments?|my upcoming|is (it|my appointment|that|the appointment) still on|am i (still )?(booked|scheduled|on the schedule)|when am i (booked|scheduled|coming in)|check (on )?my appointments?)\b/.test(
+    t,
+  );
+}
+
+/** "What else do you have?", "anything later?", "sorry, what times again?": more times, not the same. */
+export function wantsOtherTimes(text: string): 'next' | 'later' | 'earlier' | undefined {
+  const t = normalizeText(text);
+  if (/\b(anything|something|any|nothing|none|times?|slots?|ones?) (earlier|sooner)\b|\bearlier (ones|times|slots)\b/.test(t)) return 'earlier';
+  if (/\b(anything|something|any|nothing|none|times?|slots?|ones?) later\b|\blater (ones|times|slots|in the day)\b/.test(t)) return 'later';
+  if (
+    /\b(what (other )?times|other times|anything else|something else|what else|any others?|more times|times again|again\?|none of (those|them|these)|neither|(those|these|they) don't work|doesn't work|don't work for me)\b/.test(t)
+  ) {
+    return 'next';
+  }
   return undefined;
 }
 
@@ -128,188 +116,21 @@ export function serviceFromAnswer(text: string): string | undefined {
   return resolveService(words).name;
 }
 
-/**
- * A day: today, tomorrow, the day after tomorrow, weekday names ("friday", "next monday": the next
- * one after today), ISO dates, "December 3", "Dec 3rd", "3 December", "the 3rd of December".
- * A month-day that already passed this year means next year. Returns 'YYYY-MM-DD'.
- */
-export function parseDay(text: string, now: Date, zone: string): string | undefined {
-  const t = normalizeText(text);
-  const today = DateTime.fromJSDate(now, { zone }).startOf('day');
-  const iso = /\b(\d{4})-(\d{2})-(\d{2})\b/.exec(t);
-  if (iso) {
-    const [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
-    return isRealDate(year, month, day) ? iso[0] : undefined;
-  }
-  if (/\bday after tomorrow\b/.test(t)) return today.plus({ days: 2 }).toFormat('yyyy-MM-dd');
-  if (/\b(tomorrow|tmrw|tomorow)\b/.test(t)) return today.plus({ days: 1 }).toFormat('yyyy-MM-dd');
-  if (/\b(today|this afternoon|this morning|later today)\b/.test(t)) return today.toFormat('yyyy-MM-dd');
-
-  const monthDay = parseMonthDay(t, today);
-  if (monthDay !== undefined) return monthDay;
-
-  const weekday = parseWeekday(t);
-  if (weekday !== undefined) {
-    let ahead = (weekday - today.weekday + 7) % 7;
-    // "Tuesday" said on a Tuesday means next week's: today would be "today".
-    if (ahead === 0) ahead = 7;
-    return today.plus({ days: ahead }).toFormat('yyyy-MM-dd');
-  }
-  return undefined;
-}
-
-function parseWeekday(t: string): number | undefined {
-  for (let i = 0; i < WEEKDAYS.length; i++) {
-    if (new RegExp(`\\b${WEEKDAYS[i]}s?\\b`).test(t)) return i + 1;
-  }
-  for (const [abbreviation, weekday] of Object.entries(WEEKDAY_ABBREVIATIONS)) {
-    if (new RegExp(`\\b${abbreviation}\\b\\.?`).test(t)) return weekday;
-  }
-  return undefined;
-}
-
-function monthIndex(word: string): number | undefined {
-  if (word.length < 3) return undefined;
-  const index = MONTHS.findIndex((m) => m.startsWith(word));
-  // "mar" is March, but "ma" or "ju" are ambiguous: the three-letter minimum above decides that.
-  return index < 0 ? undefined : index + 1;
-}
-
-function parseMonthDay(t: string, today: DateTime): string | undefined {
-  const monthWord = '(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\\.?';
-  const dayNumber = '(\\d{1,2})(?:st|nd|rd|th)?';
-  const monthFirst = new RegExp(`\\b${monthWord}\\s+(?:the\\s+)?${dayNumber}\\b(?:,?\\s+(\\d{4}))?`).exec(t);
-  const dayFirst = new RegExp(`\\b(?:the\\s+)?${dayNumber}\\s+(?:of\\s+)?${monthWord}(?:,?\\s+(\\d{4}))?`).exec(t);
-  let month: number | undefined;
-  let day: number | undefined;
-  let year: number | undefined;
-  if (monthFirst) {
-    month = monthIndex(monthFirst[1]!);
-    day = Number(monthFirst[2]);
-    year = monthFirst[3] === undefined ? undefined : Number(monthFirst[3]);
-  } else if (dayFirst) {
-    day = Number(dayFirst[1]);
-    month = monthIndex(dayFirst[2]!);
-    year = dayFirst[3] === undefined ? undefined : Number(dayFirst[3]);
-  }
-  if (month === undefined || day === undefined) return undefined;
-  let candidateYear = year ?? today.year;
-  if (!isRealDate(candidateYear, month, day)) return undefined;
-  if (year === undefined && DateTime.fromObject({ year: candidateYear, month, day }, { zone: today.zone }) < today) {
-    candidateYear += 1;
-    if (!isRealDate(candidateYear, month, day)) return undefined;
-  }
-  return `${candidateYear}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
-}
-
-/**
- * A clock time: "2 pm", "2:30pm", "two pm", "14:00", "noon". A bare "at 2" (or just "2" when
- * `expectingTime`) is read within shop hours: 7 to 11 are mornings, 12 to 6 afternoons.
- */
-export function parseTime(text: string, options: { expectingTime?: boolean } = {}): ClockTime | undefined {
-  const t = normalizeText(text).replace(/\b(\d{1,2})\s*o'?clock\b/, '$1');
-  if (/\b(noon|midday)\b/.test(t)) return { hour: 12, minute: 0 };
-  const words = Object.keys(NUMBER_WORDS).join('|');
-  const meridiem = new RegExp(`\\b(\\d{1,2}|${words})(?:[:.](\\d{2}))?\\s*([ap])\\.?\\s?m\\b\\.?`).exec(t);
-  if (meridiem) {
-    const rawHour = NUMBER_WORDS[meridiem[1]!] ?? Number(meridiem[1]);
-    const minute = Number(meridiem[2] ?? 0);
-    if (rawHour < 1 || rawHour > 12 || minute > 59) return undefined;
-    const pm = meridiem[3] === 'p';
-    return { hour: (rawHour % 12) + (pm ? 12 : 0), minute };
-  }
-  const clock = /(?:^|[^\d-])([01]?\d|2[0-3]):([0-5]\d)\b/.exec(t);
-  if (clock) return within({ hour: Number(clock[1]), minute: Number(clock[2]) }, clock[1]!.length === 2 || Number(clock[1]) >= 13);
-  const bare = options.expectingTime
-    ? /^(?:at\s+|how about\s+|maybe\s+|let's do\s+)?(\d{1,2})(?:\s+(?:please|works|is fine))?[.!]?$/.exec(t) ?? /\bat (\d{1,2})\b(?!\s*(?:st|nd|rd|th|\d|:))/.exec(t)
-    : /\bat (\d{1,2})\b(?!\s*(?:st|nd|rd|th|\d|:))/.exec(t);
-  if (bare) {
-    const hour = Number(bare[1]);
-    if (hour < 1 || hour > 12) return undefined;
-    return within({ hour, minute: 0 }, false);
-  }
-  return undefined;
-}
-
-/** Hours said without am/pm are read as shop hours unless written as 24-hour time. */
-function within(time: ClockTime, twentyFourHour: boolean): ClockTime {
-  if (twentyFourHour || time.hour >= 7) return time.hour === 24 ? { hour: 0, minute: time.minute } : time;
-  return { hour: time.hour + 12, minute: time.minute };
-}
-
 /** "the first one", "the second", "the last one": a pick from a list just read out (0-based; -1 last). */
 export function parseOrdinal(text: string): number | undefined {
   const t = normalizeText(text);
-  if (/\b(first|earliest|1st)\b/.test(t)) return 0;
+  if (/\b(first|1st)\b/.test(t)) return 0;
   if (/\b(second|2nd)\b/.test(t)) return 1;
   if (/\b(third|3rd)\b/.test(t)) return 2;
-  if (/\b(last|latest)\b/.test(t)) return -1;
+  if (/\blast\b/.test(t)) return -1;
   return undefined;
 }
 
+/** Words that end a name ("Sam Lee and I need..."), so they are never part of one. */
 const STOP_WORDS = new Set([
-  'and',
-  'for',
-  'at',
-  'on',
-  'in',
-  'please',
-  'tomorrow',
-  'today',
-  'with',
-  'that',
-  'which',
-  'it',
-  'its',
-  'it\'s',
-  'needs',
-  'need',
-  'to',
-  'the',
-  'is',
-  'but',
-  'so',
-  'next',
-  'this',
-  ...WEEKDAYS,
+  'and', 'for', 'at', 'on', 'in', 'please', 'tomorrow', 'today', 'with', 'that', 'which', 'it', 'its', "it's", 'needs', 'need',
+  'to', 'the', 'is', 'but', 'so', 'next', 'this', ...WEEKDAYS,
 ]);
-
-/** "a 2019 Honda Civic", "Honda Civic 2019", "2021 Ford F-150". */
-export function parseVehicle(text: string, now: Date): VehicleMention | undefined {
-  const clean = text.replace(/[,.!?]+(\s|$)/g, ' ').replace(/\s+/g, ' ').trim();
-  const latest = now.getUTCFullYear() + 1;
-  const word = "[A-Za-z][\\w'-]*";
-  const yearFirst = new RegExp(`\\b(19[5-9]\\d|20\\d\\d)\\s+(${word})((?:\\s+[\\w'-]+){1,3})`).exec(clean);
-  if (yearFirst) {
-    const year = Number(yearFirst[1]);
-    const model = modelWords(yearFirst[3]!);
-    if (year <= latest && model !== undefined && !STOP_WORDS.has(yearFirst[2]!.toLowerCase())) {
-      return { year, make: titleCase(yearFirst[2]!), model };
-    }
-  }
-  const yearLast = new RegExp(`\\b(${word})\\s+(${word}(?:\\s+${word})?)\\s+(19[5-9]\\d|20\\d\\d)\\b`).exec(clean);
-  if (yearLast) {
-    const year = Number(yearLast[3]);
-    const make = yearLast[1]!;
-    const model = modelWords(yearLast[2]!);
-    if (year <= latest && model !== undefined && !STOP_WORDS.has(make.toLowerCase()) && !['a', 'an', 'my', 'have', 'is'].includes(make.toLowerCase())) {
-      return { year, make: titleCase(make), model };
-    }
-  }
-  return undefined;
-}
-
-function modelWords(tail: string): string | undefined {
-  const words: string[] = [];
-  for (const w of tail.trim().split(' ')) {
-    if (w === '' || STOP_WORDS.has(w.toLowerCase())) break;
-    words.push(w);
-    if (words.length === 2) break;
-  }
-  if (words.length === 0) return undefined;
-  // "Civic" keeps its case; "civic" (from speech-to-text) is title-cased, "cr-v" becomes "CR-V".
-  return words.map((w) => (w === w.toLowerCase() ? (w.length <= 4 && /\d|-/.test(w) ? w.toUpperCase() : titleCase(w)) : w)).join(' ');
-}
 
 /**
  * A name: "my name is Sam Lee", "it's Sam Lee", or the whole answer when one was asked for

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GOOGLE_EVENT_ID, eventIdForAppointment } from './event-id.js';
+import { GOOGLE_EVENT_ID, appointmentIdForEventId, eventIdForAppointment } from './event-id.js';
 
 describe('eventIdForAppointment', () => {
   it('maps a UUID to its 32 hex digits, which Google accepts', () => {
@@ -37,5 +37,24 @@ describe('eventIdForAppointment', () => {
 
   it('rejects an empty id', () => {
     expect(() => eventIdForAppointment('')).toThrow(/empty/);
+  });
+});
+
+describe('appointmentIdForEventId', () => {
+  it('turns an event id of the UUID form back into the appointment id', () => {
+    const uuid = randomUUID();
+    expect(appointmentIdForEventId(eventIdForAppointment(uuid))).toBe(uuid);
+    expect(appointmentIdForEventId('3f2504e04f8911d39a0c0305e82c3301')).toBe('3f2504e0-4f89-11d3-9a0c-0305e82c3301');
+  });
+
+  it.each([
+    ['a hashed id', eventIdForAppointment('appt-1')],
+    ['an id Google generated for a staff event', 'q0r1s2t3u4v5abcdefghijklmn'],
+    ['31 hex digits', '3f2504e04f8911d39a0c0305e82c330'],
+    ['33 hex digits', '3f2504e04f8911d39a0c0305e82c33011'],
+    ['upper case', '3F2504E04F8911D39A0C0305E82C3301'],
+    ['empty', ''],
+  ])('is undefined for %s', (_what, eventId) => {
+    expect(appointmentIdForEventId(eventId)).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import type { GoogleCalendarOptions, GoogleCalendarRetryInfo } from './google.js
 
 const ZONE = 'America/New_York';
 const RANGE = { start: new Date('2030-03-04T13:00:00Z'), end: new Date('2030-03-04T23:00:00Z') };
+const NOTHING_BUSY = { shop: [], bays: new Map() };
 
 let emulator: GoogleCalendarEmulator;
 let retries: GoogleCalendarRetryInfo[];
@@ -60,7 +61,7 @@ describe('google calendar provider: request shapes', () => {
   it('inserts an event with the deterministic id, shop zone, attendee and sendUpdates=all', async () => {
     const calendar = provider();
     const event = appointment();
-    await expect(calendar.createEvent(event)).resolves.toEqual({ created: true });
+    await expect(calendar.createEvent('primary', event)).resolves.toEqual({ created: true });
 
     const [insert] = emulator.apiRequests();
     expect(insert?.method).toBe('POST');
@@ -73,13 +74,15 @@ describe('google calendar provider: request shapes', () => {
       start: { dateTime: '2030-03-04T14:00:00.000Z', timeZone: ZONE },
       end: { dateTime: '2030-03-04T15:00:00.000Z', timeZone: ZONE },
       attendees: [{ email: 'ada@example.com' }],
+      // The shop calendar's busy time blocks every bay: the agent's own events there must not.
+      transparency: 'transparent',
     });
     expect(emulator.getEvent('primary', event.eventId)?.status).toBe('confirmed');
   });
 
   it('leaves attendees out when there is no email, and encodes a non-primary calendar id', async () => {
     const calendar = provider({ calendarId: 'shop@example.com' });
-    await calendar.createEvent({ ...appointment(), attendeeEmail: undefined });
+    await calendar.createEvent('shop@example.com', { ...appointment(), attendeeEmail: undefined });
     const [insert] = emulator.apiRequests();
     expect(insert?.path).toBe('/calendar/v3/calendars/shop@example.com/events');
     expect(insert?.body).not.toHaveProperty('attendees');
@@ -88,8 +91,8 @@ describe('google calendar provider: request shapes', () => {
   it('moves an event with PATCH carrying only the changed fields', async () => {
     const calendar = provider();
     const event = appointment();
-    await calendar.createEvent(event);
-    await calendar.updateEvent(event.eventId, {
+    await calendar.createEvent('primary', event);
+    await calendar.updateEvent('primary', event.eventId, {
       start: new Date('2030-03-05T16:00:00Z'),
       end: new Date('2030-03-05T17:00:00Z'),
     });
@@ -101,6 +104,7 @@ describe('google calendar provider: request shapes', () => {
     expect(patch?.body).toEqual({
       start: { dateTime: '2030-03-05T16:00:00.000Z', timeZone: ZONE },
       end: { dateTime: '2030-03-05T17:00:00.000Z', timeZone: ZONE },
+      transparency: 'transparent',
     });
     expect(emulator.apiRequests().some((r) => r.method === 'PUT')).toBe(false);
     const stored = emulator.getEvent('primary', event.eventId);
@@ -108,9 +112,9 @@ describe('google calendar provider: request shapes', () => {
     expect(stored?.start?.dateTime).toBe('2030-03-05T16:00:00.000Z');
   });
 
-  it('asks free/busy for the range in the shop zone and returns busy ranges as Dates', async () => {
+  it('asks free/busy for the range in the shop zone and returns busy ranges as Dates, not counting its own events', async () => {
     const calendar = provider();
-    await calendar.createEvent(appointment());
+    await calendar.createEvent('primary', appointment());
     emulator.addBusy('primary', '2030-03-04T17:00:00Z', '2030-03-04T18:00:00Z');
     emulator.addBusy('primary', '2030-03-06T17:00:00Z', '2030-03-06T18:00:00Z'); // outside the range
 
@@ -125,44 +129,108 @@ describe('google calendar provider: request shapes', () => {
       timeZone: ZONE,
       items: [{ id: 'primary' }],
     });
-    expect(busy).toEqual([
-      { start: new Date('2030-03-04T14:00:00Z'), end: new Date('2030-03-04T15:00:00Z') },
-      { start: new Date('2030-03-04T17:00:00Z'), end: new Date('2030-03-04T18:00:00Z') },
-    ]);
+    // The appointment's own event (14:00) is the database's to count, against its bay only.
+    expect(busy).toEqual({ shop: [{ start: new Date('2030-03-04T17:00:00Z'), end: new Date('2030-03-04T18:00:00Z') }], bays: new Map() });
+  });
+});
+
+describe('google calendar provider: service bays', () => {
+  function withBays() {
+    const bays = [emulator.createCalendar({ summary: 'Bay 1' }).id, emulator.createCalendar({ summary: 'Bay 2' }).id];
+    return { bays, calendar: provider({ bayCalendarIds: bays, bays: 7 }) };
+  }
+
+  it('has one bay per bay calendar, and writes a bay\'s events to its calendar', async () => {
+    const { bays, calendar } = withBays();
+    expect(calendar.bays).toBe(2);
+    expect([1, 2, 3].map((bay) => calendar.calendarIdFor(bay))).toEqual([bays[0], bays[1], 'primary']);
+    expect(calendar.shopCalendarId).toBe('primary');
+    await calendar.createEvent(bays[1]!, appointment());
+    const [insert] = emulator.apiRequests();
+    expect(insert?.path).toBe(`/calendar/v3/calendars/${bays[1]}/events`);
+    // In its own calendar a booking shows busy, as a bay resource should.
+    expect(insert?.body).toMatchObject({ transparency: 'opaque' });
+    expect(emulator.getEvent(bays[1]!, appointment().eventId)?.status).toBe('confirmed');
+  });
+
+  it('asks free/busy for the shop and every bay calendar in one request, answering per bay', async () => {
+    const { bays, calendar } = withBays();
+    emulator.addBusy('primary', '2030-03-04T14:00:00Z', '2030-03-04T15:00:00Z');
+    emulator.addBusy(bays[1]!, '2030-03-04T16:00:00Z', '2030-03-04T17:00:00Z');
+    const busy = await calendar.freeBusy(RANGE);
+    expect(emulator.apiRequests()).toHaveLength(1);
+    expect(emulator.apiRequests()[0]?.body).toMatchObject({ items: [{ id: 'primary' }, { id: bays[0] }, { id: bays[1] }] });
+    expect(busy).toEqual({
+      shop: [{ start: new Date('2030-03-04T14:00:00Z'), end: new Date('2030-03-04T15:00:00Z') }],
+      bays: new Map([
+        [1, []],
+        [2, [{ start: new Date('2030-03-04T16:00:00Z'), end: new Date('2030-03-04T17:00:00Z') }]],
+      ]),
+    });
+  });
+
+  it('names the bay calendar the account cannot read, without retrying', async () => {
+    const calendar = provider({ bayCalendarIds: ['bay-one@example.com'] });
+    const error = await failureOf(calendar.freeBusy(RANGE));
+    expect(error).toMatchObject({ retryable: false });
+    expect((error as Error).message).toBe('freeBusy: bay 1 calendar bay-one@example.com reported notFound');
+    expect(emulator.apiRequests()).toHaveLength(1);
+  });
+
+  it('without bay calendars, has the configured number of bays, all writing to the shop calendar', () => {
+    const calendar = provider({ bays: 3 });
+    expect(calendar.bays).toBe(3);
+    expect([1, 2, 3].map((bay) => calendar.calendarIdFor(bay))).toEqual(['primary', 'primary', 'primary']);
+  });
+
+  it('moves an event between calendars with sendUpdates=all; one not in the source reports moved: false', async () => {
+    const { bays, calendar } = withBays();
+    await calendar.createEvent(bays[0]!, appointment());
+    await expect(calendar.moveEvent(appointment().eventId, bays[0]!, bays[1]!)).resolves.toEqual({ moved: true });
+    const move = emulator.apiRequests().at(-1);
+    expect(move).toMatchObject({
+      method: 'POST',
+      path: `/calendar/v3/calendars/${bays[0]}/events/${appointment().eventId}/move`,
+      query: { destination: bays[1], sendUpdates: 'all' },
+    });
+    expect(emulator.getEvent(bays[1]!, appointment().eventId)).toMatchObject({ status: 'confirmed', attendees: [{ email: 'ada@example.com' }] });
+    await expect(calendar.moveEvent(appointment().eventId, bays[0]!, bays[1]!)).resolves.toEqual({ moved: false });
+    await expect(calendar.moveEvent(appointment(2).eventId, bays[0]!, bays[1]!)).resolves.toEqual({ moved: false });
+    expect(retries).toEqual([]);
   });
 });
 
 describe('google calendar provider: idempotency', () => {
   it('treats 409 on insert as success without a second event', async () => {
     const calendar = provider();
-    await expect(calendar.createEvent(appointment())).resolves.toEqual({ created: true });
-    await expect(calendar.createEvent(appointment())).resolves.toEqual({ created: false });
+    await expect(calendar.createEvent('primary', appointment())).resolves.toEqual({ created: true });
+    await expect(calendar.createEvent('primary', appointment())).resolves.toEqual({ created: false });
     expect(emulator.events.size).toBe(1);
   });
 
   it('never brings back a deleted event: its id stays taken and insert reports it exists', async () => {
     const calendar = provider();
     const event = appointment();
-    await calendar.createEvent(event);
-    await calendar.deleteEvent(event.eventId);
-    await expect(calendar.createEvent(event)).resolves.toEqual({ created: false });
+    await calendar.createEvent('primary', event);
+    await calendar.deleteEvent('primary', event.eventId);
+    await expect(calendar.createEvent('primary', event)).resolves.toEqual({ created: false });
     expect(emulator.getEvent('primary', event.eventId)?.status).toBe('cancelled');
-    expect(await calendar.freeBusy(RANGE)).toEqual([]);
+    expect(await calendar.freeBusy(RANGE)).toEqual(NOTHING_BUSY);
   });
 
   it('deletes with sendUpdates=all, and deleting a gone or unknown event succeeds', async () => {
     const calendar = provider();
     const event = appointment();
-    await calendar.createEvent(event);
-    await calendar.deleteEvent(event.eventId);
-    await calendar.deleteEvent(event.eventId); // 410
-    await calendar.deleteEvent(eventIdForAppointment('6f1c2a3b-0000-4000-8000-0000000000ff')); // 404
+    await calendar.createEvent('primary', event);
+    await calendar.deleteEvent('primary', event.eventId);
+    await calendar.deleteEvent('primary', event.eventId); // 410
+    await calendar.deleteEvent('primary', eventIdForAppointment('6f1c2a3b-0000-4000-8000-0000000000ff')); // 404
 
     const deletes = emulator.apiRequests().filter((r) => r.method === 'DELETE');
     expect(deletes).toHaveLength(3);
     for (const d of deletes) expect(d.query).toEqual({ sendUpdates: 'all' });
     expect(emulator.getEvent('primary', event.eventId)?.status).toBe('cancelled');
-    expect(await calendar.freeBusy(RANGE)).toEqual([]);
+    expect(await calendar.freeBusy(RANGE)).toEqual(NOTHING_BUSY);
     expect(retries).toEqual([]);
   });
 });
@@ -171,9 +239,9 @@ describe('google calendar provider: OAuth', () => {
   it('fetches an access token once and reuses it across calls', async () => {
     const calendar = provider();
     await calendar.freeBusy(RANGE);
-    await calendar.createEvent(appointment());
-    await calendar.updateEvent(appointment().eventId, { summary: 'Brakes' });
-    await calendar.deleteEvent(appointment().eventId);
+    await calendar.createEvent('primary', appointment());
+    await calendar.updateEvent('primary', appointment().eventId, { summary: 'Brakes' });
+    await calendar.deleteEvent('primary', appointment().eventId);
 
     const tokens = emulator.tokenRequests();
     expect(tokens).toHaveLength(1);
@@ -191,7 +259,7 @@ describe('google calendar provider: OAuth', () => {
     const calendar = provider();
     await calendar.freeBusy(RANGE);
     emulator.expireAccessTokens();
-    await expect(calendar.freeBusy(RANGE)).resolves.toEqual([]);
+    await expect(calendar.freeBusy(RANGE)).resolves.toEqual(NOTHING_BUSY);
 
     expect(emulator.tokenRequests()).toHaveLength(2);
     const api = emulator.apiRequests();
@@ -203,7 +271,7 @@ describe('google calendar provider: OAuth', () => {
   it('retries a failing token endpoint under our budget, not gaxios’ own schedule', async () => {
     const calendar = provider();
     emulator.injectFaults([{ status: 503, times: 1, match: (r) => r.path === '/token' }]);
-    await expect(calendar.freeBusy(RANGE)).resolves.toEqual([]);
+    await expect(calendar.freeBusy(RANGE)).resolves.toEqual(NOTHING_BUSY);
     expect(emulator.tokenRequests()).toHaveLength(2);
     expect(retries).toHaveLength(1);
     expect(retries[0]?.error.message).toMatch(/token refresh.*HTTP 503/);
@@ -229,7 +297,7 @@ describe('google calendar provider: retries within the budget', () => {
     const calendar = provider();
     emulator.injectFaults([{ status, reason, times: 2 }]);
     const started = Date.now();
-    await expect(calendar.createEvent(appointment())).resolves.toEqual({ created: true });
+    await expect(calendar.createEvent('primary', appointment())).resolves.toEqual({ created: true });
     expect(Date.now() - started).toBeLessThan(2000);
     expect(emulator.apiRequests()).toHaveLength(3);
     expect(retries.map((r) => [r.operation, r.attempt, r.error.status, r.error.retryable])).toEqual([
@@ -241,7 +309,7 @@ describe('google calendar provider: retries within the budget', () => {
   it('backs off on 403 rateLimitExceeded (after the auth client has refreshed once on its own)', async () => {
     const calendar = provider();
     emulator.injectFaults([{ status: 403, reason: 'rateLimitExceeded', times: 2 }]);
-    await expect(calendar.freeBusy(RANGE)).resolves.toEqual([]);
+    await expect(calendar.freeBusy(RANGE)).resolves.toEqual(NOTHING_BUSY);
     // google-auth-library refreshes and repeats on any 401/403 once per request; our retry sees the second 403.
     expect(emulator.tokenRequests()).toHaveLength(2);
     expect(emulator.apiRequests()).toHaveLength(3);
@@ -262,7 +330,7 @@ describe('google calendar provider: retries within the budget', () => {
     const calendar = provider();
     emulator.injectFaults([{ status: 503, times: Number.POSITIVE_INFINITY }]);
     const started = Date.now();
-    const error = await failureOf(calendar.createEvent(appointment()));
+    const error = await failureOf(calendar.createEvent('primary', appointment()));
     const elapsed = Date.now() - started;
 
     expect(error).toBeInstanceOf(ProviderError);
@@ -297,7 +365,7 @@ describe('google calendar provider: retries within the budget', () => {
     expect(retries.length).toBeGreaterThan(0);
 
     await emulator.setDown(false);
-    await expect(calendar.freeBusy(RANGE)).resolves.toEqual([]);
+    await expect(calendar.freeBusy(RANGE)).resolves.toEqual(NOTHING_BUSY);
   });
 
   it('retries connection resets', async () => {
@@ -305,7 +373,7 @@ describe('google calendar provider: retries within the budget', () => {
     await calendar.freeBusy(RANGE);
     await emulator.setDown(true, 'reset');
     setTimeout(() => void emulator.setDown(false), 150);
-    await expect(calendar.freeBusy(RANGE)).resolves.toEqual([]);
+    await expect(calendar.freeBusy(RANGE)).resolves.toEqual(NOTHING_BUSY);
     expect(retries.length).toBeGreaterThan(0);
   });
 
@@ -315,9 +383,9 @@ describe('google calendar provider: retries within the budget', () => {
     { status: 403, reason: 'forbidden' },
   ])('does not retry $status $reason', async ({ status, reason }) => {
     const calendar = provider();
-    await calendar.createEvent(appointment());
+    await calendar.createEvent('primary', appointment());
     emulator.injectFaults([{ status, reason, times: Number.POSITIVE_INFINITY, match: (r) => r.method === 'PATCH' }]);
-    const error = await failureOf(calendar.updateEvent(appointment().eventId, { summary: 'Brakes' }));
+    const error = await failureOf(calendar.updateEvent('primary', appointment().eventId, { summary: 'Brakes' }));
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ status, retryable: false });
     expect((error as Error).message).toContain(`events.patch: HTTP ${status} ${reason}`);
@@ -328,7 +396,7 @@ describe('google calendar provider: retries within the budget', () => {
 
   it('does not retry an update of an event that does not exist', async () => {
     const calendar = provider();
-    const error = await failureOf(calendar.updateEvent(appointment().eventId, { summary: 'Brakes' }));
+    const error = await failureOf(calendar.updateEvent('primary', appointment().eventId, { summary: 'Brakes' }));
     expect(error).toMatchObject({ status: 404, retryable: false });
     expect(emulator.apiRequests()).toHaveLength(1);
   });
@@ -352,7 +420,7 @@ describe('google calendar provider: cancellation', () => {
     emulator.injectFaults([{ status: 503, retryAfterSeconds: 1, times: Number.POSITIVE_INFINITY }]);
     const controller = new AbortController();
     const started = Date.now();
-    const call = calendar.createEvent(appointment(), { signal: controller.signal });
+    const call = calendar.createEvent('primary', appointment(), { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('hung up')), 200);
     await expect(call).rejects.toThrow('hung up');
     expect(Date.now() - started).toBeLessThan(400);
@@ -381,9 +449,9 @@ describe('google calendar provider: secrets stay out of errors', () => {
     const calendar = provider();
     await calendar.freeBusy(RANGE);
     emulator.injectFaults([{ status: 500, times: Number.POSITIVE_INFINITY }]);
-    collected.push(await failureOf(calendar.createEvent(appointment(), { budgetMs: 300 })));
+    collected.push(await failureOf(calendar.createEvent('primary', appointment(), { budgetMs: 300 })));
     emulator.clearFaults();
-    collected.push(await failureOf(calendar.updateEvent(appointment(9).eventId, { summary: 'x' })));
+    collected.push(await failureOf(calendar.updateEvent('primary', appointment(9).eventId, { summary: 'x' })));
     emulator.expireAccessTokens();
     emulator.injectFaults([{ status: 401, times: 5 }]);
     collected.push(await failureOf(calendar.freeBusy(RANGE)));

@@ -9,7 +9,19 @@ import type { calendar_v3 } from '@googleapis/calendar';
 import { OAuth2Client } from 'google-auth-library';
 import { ProviderError, isAbortError } from '../core/errors.js';
 import { retry } from '../core/retry.js';
-import type { CalendarCallOptions, CalendarEvent, CalendarProvider, TimeRange } from './calendar.js';
+import { SyncTokenExpiredError } from './calendar.js';
+import type {
+  CalendarCallOptions,
+  CalendarChangeFeed,
+  CalendarEvent,
+  CalendarProvider,
+  ChangePage,
+  FreeBusy,
+  ListedEvent,
+  TimeRange,
+  WatchChannel,
+  WatchRequest,
+} from './calendar.js';
 
 const PROVIDER = 'google_calendar';
 const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
@@ -27,8 +39,15 @@ export interface GoogleCalendarOptions {
   clientId: string;
   clientSecret: string;
   refreshToken: string;
-  /** Default 'primary'. */
+  /** The shop-wide calendar, whose busy time blocks every bay. Default 'primary'. */
   calendarId?: string;
+  /**
+   * One calendar per service bay (bay n is the nth); their number is the number of bays. Unset:
+   * `bays` bays whose events all go to the shop calendar.
+   */
+  bayCalendarIds?: readonly string[] | undefined;
+  /** Number of bays when they have no calendars of their own; default 1. */
+  bays?: number;
   /** googleapis' rootUrl (the API root, e.g. https://www.googleapis.com/). */
   apiBaseUrl?: string;
   /** OAuth2 token endpoint; default Google's. */
@@ -42,8 +61,13 @@ export interface GoogleCalendarOptions {
   onRetry?: (info: GoogleCalendarRetryInfo) => void;
 }
 
-export function createGoogleCalendar(options: GoogleCalendarOptions): CalendarProvider {
+/** Google Calendar: a CalendarProvider that also feeds staff edits back (CalendarChangeFeed). */
+export type GoogleCalendar = CalendarProvider & CalendarChangeFeed;
+
+export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCalendar {
   const calendarId = options.calendarId ?? 'primary';
+  const bayCalendarIds = options.bayCalendarIds ?? [];
+  const bays = bayCalendarIds.length > 0 ? bayCalendarIds.length : (options.bays ?? 1);
   const tokenUrl = options.tokenUri ?? GOOGLE_TOKEN_URI;
   const defaultBudgetMs = options.defaultBudgetMs ?? 2000;
   const tokenTimeoutMs = options.tokenTimeoutMs ?? 5000;
@@ -109,10 +133,21 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): CalendarPr
 
   const requestOptions = (signal: AbortSignal) => ({ signal, retry: false });
 
+  /**
+   * The shop calendar's busy time blocks every bay, so the agent's own events there are written
+   * "show as available": otherwise, with bays sharing that calendar, one booking would block them
+   * all (the database already counts it against its bay). In a bay's own calendar they show busy.
+   */
+  const transparencyIn = (targetId: string): 'transparent' | 'opaque' =>
+    targetId === calendarId ? 'transparent' : 'opaque';
+
   return {
     kind: 'google',
+    bays,
+    shopCalendarId: calendarId,
+    calendarIdFor: (bay: number) => bayCalendarIds[bay - 1] ?? calendarId,
 
-    async freeBusy(range: TimeRange, callOptions?: CalendarCallOptions): Promise<TimeRange[]> {
+    async freeBusy(range: TimeRange, callOptions?: CalendarCallOptions): Promise<FreeBusy> {
       return run('freeBusy', callOptions, async (signal) => {
         const response = await api.freebusy.query(
           {
@@ -120,31 +155,41 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): CalendarPr
               timeMin: range.start.toISOString(),
               timeMax: range.end.toISOString(),
               timeZone: options.timeZone,
-              items: [{ id: calendarId }],
+              items: [calendarId, ...bayCalendarIds].map((id) => ({ id })),
             },
           },
           requestOptions(signal),
         );
-        const entry = response.data.calendars?.[calendarId];
-        const problem = entry?.errors?.[0] ?? (entry === undefined ? { reason: 'missing' } : undefined);
-        if (problem) {
-          // A per-calendar error comes back inside a 200; backendError is transient, the rest is configuration.
-          throw new ProviderError(PROVIDER, `freeBusy: calendar ${calendarId} reported ${problem.reason ?? 'an error'}`, {
-            retryable: problem.reason === 'backendError',
-          });
-        }
-        return (entry?.busy ?? []).flatMap((period) =>
-          period.start && period.end ? [{ start: new Date(period.start), end: new Date(period.end) }] : [],
-        );
+        const busyOf = (id: string, what: string): TimeRange[] => {
+          const entry = response.data.calendars?.[id];
+          const problem = entry?.errors?.[0] ?? (entry === undefined ? { reason: 'missing' } : undefined);
+          if (problem) {
+            // A per-calendar error comes back inside a 200; backendError is transient, the rest is configuration.
+            throw new ProviderError(PROVIDER, `freeBusy: ${what} ${id} reported ${problem.reason ?? 'an error'}`, {
+              retryable: problem.reason === 'backendError',
+            });
+          }
+          return (entry?.busy ?? []).flatMap((period) =>
+            period.start && period.end ? [{ start: new Date(period.start), end: new Date(period.end) }] : [],
+          );
+        };
+        return {
+          shop: busyOf(calendarId, 'calendar'),
+          bays: new Map(bayCalendarIds.map((id, index) => [index + 1, busyOf(id, `bay ${index + 1} calendar`)])),
+        };
       });
     },
 
-    async createEvent(event: CalendarEvent, callOptions?: CalendarCallOptions): Promise<{ created: boolean }> {
-      const body = eventBody(event, options.timeZone);
+    async createEvent(
+      targetId: string,
+      event: CalendarEvent,
+      callOptions?: CalendarCallOptions,
+    ): Promise<{ created: boolean }> {
+      const body = { ...eventBody(event, options.timeZone), transparency: transparencyIn(targetId) };
       return run('events.insert', callOptions, async (signal) => {
         try {
           await api.events.insert(
-            { calendarId, sendUpdates: 'all', requestBody: { id: event.eventId, ...body } },
+            { calendarId: targetId, sendUpdates: 'all', requestBody: { id: event.eventId, ...body } },
             requestOptions(signal),
           );
           return { created: true };
@@ -159,20 +204,24 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): CalendarPr
     },
 
     async updateEvent(
+      targetId: string,
       eventId: string,
       patch: Partial<Omit<CalendarEvent, 'eventId'>>,
       callOptions?: CalendarCallOptions,
     ): Promise<void> {
-      const body = patchBody(patch, options.timeZone);
+      const body = { ...patchBody(patch, options.timeZone), transparency: transparencyIn(targetId) };
       await run('events.patch', callOptions, async (signal) => {
-        await api.events.patch({ calendarId, eventId, sendUpdates: 'all', requestBody: body }, requestOptions(signal));
+        await api.events.patch(
+          { calendarId: targetId, eventId, sendUpdates: 'all', requestBody: body },
+          requestOptions(signal),
+        );
       });
     },
 
-    async deleteEvent(eventId: string, callOptions?: CalendarCallOptions): Promise<void> {
+    async deleteEvent(targetId: string, eventId: string, callOptions?: CalendarCallOptions): Promise<void> {
       await run('events.delete', callOptions, async (signal) => {
         try {
-          await api.events.delete({ calendarId, eventId, sendUpdates: 'all' }, requestOptions(signal));
+          await api.events.delete({ calendarId: targetId, eventId, sendUpdates: 'all' }, requestOptions(signal));
         } catch (error) {
           // 404: never existed (or another calendar); 410: already deleted. Either way it is gone.
           const status = statusOf(error);
@@ -180,7 +229,96 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): CalendarPr
         }
       });
     },
+
+    async moveEvent(eventId: string, from: string, to: string, callOptions?: CalendarCallOptions): Promise<{ moved: boolean }> {
+      if (from === to) return { moved: true };
+      return run('events.move', callOptions, async (signal) => {
+        try {
+          await api.events.move({ calendarId: from, eventId, destination: to, sendUpdates: 'all' }, requestOptions(signal));
+          return { moved: true };
+        } catch (error) {
+          // Not in `from`: never written there, or an earlier attempt already moved it.
+          const status = statusOf(error);
+          if (status === 404 || status === 410) return { moved: false };
+          throw error;
+        }
+      });
+    },
+
+    // --- CalendarChangeFeed: staff edits coming back (events.list with sync tokens, events.watch) ---
+
+    async listChanges(
+      listedCalendarId: string,
+      page: { syncToken?: string | undefined; pageToken?: string | undefined; pageSize?: number | undefined },
+      callOptions?: CalendarCallOptions,
+    ): Promise<ChangePage> {
+      return run('events.list', callOptions, async (signal) => {
+        try {
+          const { data } = await api.events.list(
+            {
+              calendarId: listedCalendarId,
+              // Full details of deleted events too; incremental listings carry deletions either way.
+              showDeleted: true,
+              ...(page.syncToken === undefined ? {} : { syncToken: page.syncToken }),
+              ...(page.pageToken === undefined ? {} : { pageToken: page.pageToken }),
+              ...(page.pageSize === undefined ? {} : { maxResults: page.pageSize }),
+            },
+            requestOptions(signal),
+          );
+          return {
+            events: (data.items ?? []).flatMap((item) => listedEvent(item)),
+            nextPageToken: data.nextPageToken ?? undefined,
+            nextSyncToken: data.nextSyncToken ?? undefined,
+          };
+        } catch (error) {
+          if (statusOf(error) === 410) throw new SyncTokenExpiredError(PROVIDER, listedCalendarId);
+          throw error;
+        }
+      });
+    },
+
+    async watch(watchedCalendarId: string, request: WatchRequest, callOptions?: CalendarCallOptions): Promise<WatchChannel> {
+      return run('events.watch', callOptions, async (signal) => {
+        const { data } = await api.events.watch(
+          {
+            calendarId: watchedCalendarId,
+            requestBody: {
+              id: request.channelId,
+              type: 'web_hook',
+              address: request.address,
+              token: request.token,
+              ...(request.ttlMs === undefined ? {} : { params: { ttl: String(Math.ceil(request.ttlMs / 1000)) } }),
+            },
+          },
+          requestOptions(signal),
+        );
+        if (!data.resourceId) throw new ProviderError(PROVIDER, 'events.watch: the answer has no resourceId', { retryable: false });
+        // int64 travels as a string; without one, Google's documented default for Calendar is a week.
+        const expiration = Number(data.expiration);
+        return { resourceId: data.resourceId, expiresAt: new Date(Number.isFinite(expiration) && expiration > 0 ? expiration : Date.now() + 7 * 86_400_000) };
+      });
+    },
+
+    async stopChannel(channel: { channelId: string; resourceId: string }, callOptions?: CalendarCallOptions): Promise<void> {
+      await run('channels.stop', callOptions, async (signal) => {
+        try {
+          await api.channels.stop({ requestBody: { id: channel.channelId, resourceId: channel.resourceId } }, requestOptions(signal));
+        } catch (error) {
+          // Already stopped, or expired: either way it sends nothing more.
+          if (statusOf(error) !== 404) throw error;
+        }
+      });
+    },
   };
+}
+
+/** A listed Google event in our terms; an item without an id (never seen in practice) is skipped. */
+function listedEvent(item: calendar_v3.Schema$Event): ListedEvent[] {
+  if (!item.id) return [];
+  const status = item.status === 'cancelled' ? 'cancelled' : item.status === 'tentative' ? 'tentative' : 'confirmed';
+  const start = item.start?.dateTime ? new Date(item.start.dateTime) : undefined;
+  const end = item.end?.dateTime ? new Date(item.end.dateTime) : undefined;
+  return [{ eventId: item.id, status, start, end, allDay: Boolean(item.start?.date && !item.start.dateTime) }];
 }
 
 function eventBody(event: CalendarEvent, shopZone: string): calendar_v3.Schema$Event {
@@ -316,4 +454,25 @@ function toProviderError(
   const detail = googleMessageOf(error);
   const text = `${where}: HTTP ${status}${reason ? ` ${reason}` : ''}${detail ? `: ${detail}` : ''}`;
   return new ProviderError(PROVIDER, redact(text), { status, retryable });
+}
+
+/**
+ * What a googleapis / google-auth-library error says, in parts safe to print: the HTTP status,
+ * Google's reason (API) or OAuth error code (token endpoint) with its description, or the network
+ * error code. Never the request itself, which carries credentials. Used by the setup commands.
+ */
+export function describeGoogleError(error: unknown): {
+  status: number | undefined;
+  reason: string | undefined;
+  detail: string | undefined;
+  network: string | undefined;
+  timedOut: boolean;
+} {
+  return {
+    status: statusOf(error),
+    reason: reasonOf(error),
+    detail: googleMessageOf(error),
+    network: networkCodeOf(error),
+    timedOut: abortKindOf(error) !== undefined,
+  };
 }

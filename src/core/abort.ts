@@ -20,8 +20,31 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** A signal that aborts when any of `signals` aborts (undefined entries are ignored). */
-export function anySignal(...signals: Array<AbortSignal | undefined>): AbortSignal {
-  const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  return AbortSignal.any(present);
+
+/**
+ * A signal that follows `signals` only until `release()`: once the work it was handed to has
+ * settled, nothing can abort it any more. Some HTTP clients keep their abort listener after the
+ * response is in (node-fetch, under gaxios, until the raw body ends), and an abort reaching one
+ * then emits 'error' on a body nobody reads: an uncaught exception that takes the process down.
+ * A long-lived signal (a call's turn, the reconciler's) must never reach such a client directly.
+ */
+export function scopedSignal(...signals: Array<AbortSignal | undefined>): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const sources = signals.filter((s): s is AbortSignal => s !== undefined);
+  const already = sources.find((s) => s.aborted);
+  if (already !== undefined) {
+    controller.abort(already.reason);
+    return { signal: controller.signal, release: () => undefined };
+  }
+  const listeners = sources.map((source) => {
+    const onAbort = (): void => controller.abort(source.reason);
+    source.addEventListener('abort', onAbort, { once: true });
+    return () => source.removeEventListener('abort', onAbort);
+  });
+  return {
+    signal: controller.signal,
+    release: () => {
+      for (const remove of listeners) remove();
+    },
+  };
 }

@@ -61,6 +61,23 @@ describe('retry', () => {
     expect(Date.now() - started).toBeLessThan(120);
   });
 
+  it("cuts a settled attempt loose from the caller's signal, so a later abort never reaches its request", async () => {
+    const turn = new AbortController();
+    const seen: AbortSignal[] = [];
+    let failures = 1;
+    await retry(
+      async (_attempt, signal) => {
+        seen.push(signal);
+        if (failures-- > 0) throw new Error('503');
+        return 'ok';
+      },
+      { budgetMs: 1_000, baseDelayMs: 1, isRetryable: () => true, signal: turn.signal },
+    );
+    turn.abort(new Error('the turn is over'));
+    expect(seen).toHaveLength(2);
+    expect(seen.map((signal) => signal.aborted)).toEqual([false, false]);
+  });
+
   it('throws a non-retryable error at once', async () => {
     let attempts = 0;
     await expect(

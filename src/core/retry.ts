@@ -1,4 +1,4 @@
-import { anySignal, sleep } from './abort.js';
+import { scopedSignal, sleep } from './abort.js';
 
 export interface RetryInfo {
   /** The attempt that just failed (1-based). */
@@ -25,7 +25,8 @@ export interface RetryOptions {
 /**
  * Runs `fn` until it succeeds, a non-retryable error occurs, the attempts run out, the next wait
  * would not fit in the remaining budget (the last error is thrown), or `signal` aborts (its reason
- * is thrown at once). Each attempt gets a signal that also aborts when the budget runs out.
+ * is thrown at once). Each attempt gets a signal of its own that aborts when `signal` or the budget
+ * does, and is cut loose from both once the attempt settles (see scopedSignal).
  */
 export async function retry<T>(
   fn: (attempt: number, signal: AbortSignal) => Promise<T>,
@@ -43,13 +44,15 @@ export async function retry<T>(
     () => budget.abort(new DOMException(`retry budget of ${budgetMs} ms exhausted`, 'TimeoutError')),
     budgetMs,
   );
-  const attemptSignal = anySignal(signal, budget.signal);
 
   try {
     for (let attempt = 1; ; attempt++) {
+      const scope = scopedSignal(signal, budget.signal);
       try {
-        return await settleOnAbort(fn(attempt, attemptSignal), attemptSignal);
+        return await settleOnAbort(fn(attempt, scope.signal), scope.signal);
       } catch (error) {
+        // Settled: an abort during the wait below must not reach the failed attempt's request.
+        scope.release();
         if (signal?.aborted) throw signal.reason;
         if (budget.signal.aborted || attempt >= maxAttempts || !isRetryable(error)) throw error;
 
@@ -63,6 +66,8 @@ export async function retry<T>(
 
         options.onRetry?.({ attempt, delayMs, error });
         await sleep(delayMs, signal);
+      } finally {
+        scope.release();
       }
     }
   } finally {

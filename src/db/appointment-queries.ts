@@ -7,8 +7,16 @@ import type { Db } from './client.js';
 import { appointments } from './schema.js';
 import type { Appointment } from './schema.js';
 
-/** Statuses that occupy time; the exclusion constraint uses the same set. */
+/** Statuses that occupy time; the exclusion constraints use the same set. */
 export const ACTIVE_STATUSES = ['scheduled', 'completed'] as const;
+
+/** The exclusion constraints on active appointments (drizzle/0001_*.sql, drizzle/0004_*.sql). */
+export const OVERLAP_CONSTRAINTS = {
+  /** Two in one bay at once. */
+  bay: 'appointments_no_overlap',
+  /** One vehicle twice at once, in any bays. */
+  vehicle: 'appointments_vehicle_no_overlap',
+} as const;
 
 export interface Range {
   start: Date;
@@ -95,11 +103,20 @@ export async function claimDueSyncs(db: Db, now: Date, leaseMs: number, limit: n
     .returning();
 }
 
-/** Marks the row synced only if nothing changed it since `version` was projected. */
+/**
+ * Marks the row synced only if nothing changed it since `version` was projected. The calendar now
+ * shows the row as it is, which also settles a staff edit flagged as a conflict.
+ */
 export async function markSynced(db: Db, id: string, version: number): Promise<boolean> {
   const rows = await db
     .update(appointments)
-    .set({ calendarSyncState: 'synced', calendarSyncError: null, calendarSyncNextAt: null })
+    .set({
+      calendarSyncState: 'synced',
+      calendarSyncError: null,
+      calendarSyncNextAt: null,
+      calendarConflictAt: null,
+      calendarConflictDetail: null,
+    })
     .where(and(eq(appointments.id, id), eq(appointments.syncVersion, version)))
     .returning({ id: appointments.id });
   return rows.length === 1;
@@ -127,6 +144,20 @@ export async function markSyncFailed(
       calendarSyncNextAt: nextAt,
     })
     .where(and(eq(appointments.id, id), eq(appointments.syncVersion, version)));
+}
+
+/**
+ * Records which calendar the row's event is in now. Not guarded by the sync version: it is a fact
+ * about the calendar, true whichever version of the row moved the event there.
+ */
+export async function recordEventCalendar(db: Db, id: string, calendarId: string): Promise<void> {
+  await db.update(appointments).set({ calendarId }).where(eq(appointments.id, id));
+}
+
+/** The calendar the row's event is in, as last recorded. */
+export async function eventCalendarOf(db: Db, id: string): Promise<string | null | undefined> {
+  const [row] = await db.select({ calendarId: appointments.calendarId }).from(appointments).where(eq(appointments.id, id));
+  return row?.calendarId;
 }
 
 export async function pendingSyncCount(db: Db): Promise<number> {

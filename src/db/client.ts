@@ -129,6 +129,15 @@ export function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The constraint a driver error names (pg and PGlite both report it), found like sqlState. */
+export function constraintName(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const constraint = (e as { constraint?: unknown }).constraint;
+    if (typeof constraint === 'string' && constraint.length > 0) return constraint;
+  }
+  return undefined;
+}
+
 export const SQLSTATE = {
   uniqueViolation: '23505',
   foreignKeyViolation: '23503',

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseBackends } from '../../test/support/databases.js';
-import { SQLSTATE, sqlState } from './client.js';
+import { SQLSTATE, constraintName, sqlState } from './client.js';
 import type { Database } from './client.js';
 import { appointments, callRecords, customers, idempotencyKeys, vehicles } from './schema.js';
 import { seedDemoData } from './seed.js';
@@ -46,6 +46,15 @@ describe.each(databaseBackends())('database on $name', (backend) => {
       })
       .returning();
     return row!;
+  }
+
+  async function constraintOf(promise: Promise<unknown>): Promise<string | undefined> {
+    try {
+      await promise;
+    } catch (error) {
+      return `${sqlState(error)} ${constraintName(error)}`;
+    }
+    return undefined;
   }
 
   async function rejection(promise: Promise<unknown>): Promise<string | undefined> {
@@ -211,6 +220,25 @@ describe.each(databaseBackends())('database on $name', (backend) => {
     const start = new Date('2030-02-06T14:00:00Z');
     await book(start, 60, { bay: 1 });
     await expect(book(start, 60, { bay: 2 })).resolves.toBeDefined();
+  });
+
+  it('names the bay constraint when a bay is double-booked', async () => {
+    const start = new Date('2030-02-07T14:00:00Z');
+    await book(start, 60, { bay: 3 });
+    expect(await constraintOf(book(start, 30, { bay: 3 }))).toBe(`${SQLSTATE.exclusionViolation} appointments_no_overlap`);
+  });
+
+  it('refuses one vehicle in two bays at overlapping times, and frees it on cancel', async () => {
+    const start = new Date('2030-02-08T14:00:00Z');
+    const first = await book(start, 60, { bay: 1 });
+    const sameCar = { customerId: first.customerId, vehicleId: first.vehicleId };
+    expect(await constraintOf(book(new Date(start.getTime() + HOUR / 2), 60, { ...sameCar, bay: 2 }))).toBe(
+      `${SQLSTATE.exclusionViolation} appointments_vehicle_no_overlap`,
+    );
+    // Right after is fine, in any bay.
+    await expect(book(new Date(start.getTime() + HOUR), 30, { ...sameCar, bay: 2 })).resolves.toBeDefined();
+    await database.db.update(appointments).set({ status: 'cancelled' }).where(eq(appointments.id, first.id));
+    await expect(book(start, 60, { ...sameCar, bay: 2 })).resolves.toBeDefined();
   });
 
   it('stores idempotency results and refuses a second result for the same key', async () => {

@@ -75,8 +75,10 @@ export const calendarSyncState = pgEnum('calendar_sync_state', ['pending', 'sync
 
 /**
  * Active appointments (scheduled or completed) in the same bay may not overlap: enforced by
- * `appointments_no_overlap`, an EXCLUDE USING gist constraint over tstzrange(starts_at, ends_at)
- * added in the custom migration. Cancelling (or marking no-show) frees the time.
+ * `appointments_no_overlap`, an EXCLUDE USING gist constraint over (bay, tstzrange(starts_at,
+ * ends_at)) added in a custom migration (drizzle/0001_*.sql). Nor may one vehicle's, whatever their
+ * bays: `appointments_vehicle_no_overlap` over (vehicle_id, tstzrange), drizzle/0004_*.sql. Cancelling
+ * (or marking no-show) frees the time.
  */
 export const appointments = pgTable(
   'appointments',
@@ -89,12 +91,18 @@ export const appointments = pgTable(
     serviceType: cleanText('service_type').notNull(),
     startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
     endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
-    /** Service bay; one today, a column already so more bays need no constraint change. */
+    /** Service bay, 1 to SERVICE_BAYS (or the number of GOOGLE_BAY_CALENDAR_IDS). */
     bay: smallint('bay').notNull().default(1),
     status: appointmentStatus('status').notNull().default('scheduled'),
     cancellationReason: cleanText('cancellation_reason'),
     notes: cleanText('notes'),
     calendarEventId: cleanText('calendar_event_id'),
+    /**
+     * The calendar the event lives in (before its first write: the one it goes to), so a change of
+     * bay or of configuration updates or deletes it where it is; null on the local calendar and for
+     * rows from before bays, whose events are in the shop calendar (GOOGLE_CALENDAR_ID).
+     */
+    calendarId: cleanText('calendar_id'),
     /**
      * Bumped by every change the calendar must reflect. The reconciler marks a row synced only if
      * the version it projected is still current, so a reschedule during a slow sync is not lost.
@@ -104,6 +112,13 @@ export const appointments = pgTable(
     calendarSyncAttempts: integer('calendar_sync_attempts').notNull().default(0),
     calendarSyncNextAt: timestamp('calendar_sync_next_at', { withTimezone: true }),
     calendarSyncError: cleanText('calendar_sync_error'),
+    /**
+     * Set when staff moved this appointment's event in the calendar to a time the database refused
+     * (it overlaps another active appointment in the bay): the move is not applied, the event is
+     * left for staff, and the flag clears once the calendar and the database agree again.
+     */
+    calendarConflictAt: timestamp('calendar_conflict_at', { withTimezone: true }),
+    calendarConflictDetail: cleanText('calendar_conflict_detail'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -119,8 +134,40 @@ export const appointments = pgTable(
       .on(t.calendarSyncNextAt)
       .where(sql`${t.calendarSyncState} = 'pending'`),
     check('appointments_time_order', sql`${t.endsAt} > ${t.startsAt}`),
+    index('appointments_calendar_conflict_idx')
+      .on(t.calendarConflictAt)
+      .where(sql`${t.calendarConflictAt} IS NOT NULL`),
   ],
 );
+
+/**
+ * One row per calendar whose changes the agent follows (staff moving or deleting its events):
+ * the incremental sync token, the lease that lets one instance at a time sync it, and the push
+ * channel Google notifies about changes. In the database, not in memory, because every instance
+ * shares the calendar: whichever instance receives a notification finds the channel here, and a
+ * token saved by one instance is where the next instance's sync carries on.
+ */
+export const calendarFeeds = pgTable('calendar_feeds', {
+  calendarId: cleanText('calendar_id').primaryKey(),
+  /** Google's nextSyncToken from the last complete listing; null means the next sync lists everything. */
+  syncToken: cleanText('sync_token'),
+  lastSyncedAt: timestamp('last_synced_at', { withTimezone: true }),
+  /** The instance syncing it now, and until when its claim keeps the others away. */
+  leaseOwner: cleanText('lease_owner'),
+  leaseUntil: timestamp('lease_until', { withTimezone: true }),
+  /** Bumped by every change notification; a sync that started before the last bump runs again. */
+  syncRequests: integer('sync_requests').notNull().default(0),
+  syncedRequests: integer('synced_requests').notNull().default(0),
+  channelId: cleanText('channel_id').unique(),
+  channelResourceId: cleanText('channel_resource_id'),
+  /** SHA-256 of the channel token Google echoes in X-Goog-Channel-Token; the token itself is never stored. */
+  channelTokenDigest: cleanText('channel_token_digest'),
+  channelExpiresAt: timestamp('channel_expires_at', { withTimezone: true }),
+  /** The instance that opened the channel; it stops the channel when it shuts down. */
+  channelOwner: cleanText('channel_owner'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
 
 /**
  * Results of side-effecting requests, keyed by the caller's idempotency key (e.g. the LLM's tool
@@ -187,6 +234,7 @@ export const schema = {
   idempotencyKeys,
   usedStreamTokens,
   callRecords,
+  calendarFeeds,
   appointmentStatus,
   calendarSyncState,
   callOutcome,
@@ -199,3 +247,4 @@ export type NewVehicle = typeof vehicles.$inferInsert;
 export type Appointment = typeof appointments.$inferSelect;
 export type NewAppointment = typeof appointments.$inferInsert;
 export type CallRecord = typeof callRecords.$inferSelect;
+export type CalendarFeed = typeof calendarFeeds.$inferSelect;

@@ -57,4 +57,14 @@ describe('metrics', () => {
     backlog = new Error('database down');
     expect(valueOf(await metrics.render(), 'agent_calendar_sync_backlog')).toBe(7);
   });
+
+  it('reads calendar conflicts on scrape, apart from the backlog', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    expect(valueOf(await metrics.render(), 'agent_calendar_conflicts')).toBe(0);
+    metrics.setCalendarBacklogSource(async () => 5);
+    metrics.setCalendarConflictSource(async () => 2);
+    const text = await metrics.render();
+    expect(valueOf(text, 'agent_calendar_conflicts')).toBe(2);
+    expect(valueOf(text, 'agent_calendar_sync_backlog')).toBe(5);
+  });
 });

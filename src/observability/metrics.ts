@@ -1,8 +1,8 @@
 /**
  * Prometheus metrics (prom-client) for what an operator watches on a phone agent: how many calls
  * are live and how they end, how long callers wait for an answer (voice to voice, and each stage),
- * how tools perform, how often callers talk over the agent, how vendors fail and retry, and
- * whether calendar writes are piling up. Durations are in seconds, per Prometheus convention.
+ * how tools perform, how often callers talk over the agent, how vendors fail and retry,
+ * whether calendar writes are piling up, and whether staff edits in the calendar need a look. Durations are in seconds, per Prometheus convention.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallRecord, TurnLatency } from '../core/call-record.js';
@@ -22,6 +22,8 @@ export interface Metrics {
   providerRetry(vendor: string): void;
   /** Read on each scrape: a slow or failing read reports the last value rather than failing the scrape. */
   setCalendarBacklogSource(read: () => Promise<number>): void;
+  /** Same, for appointments whose calendar move was refused and flagged (agent_calendar_conflicts). */
+  setCalendarConflictSource(read: () => Promise<number>): void;
   /** Text for GET /metrics. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -64,23 +66,34 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     labelNames: ['vendor'],
     registers: [registry],
   });
-  let readBacklog: (() => Promise<number>) | undefined;
-  let lastBacklog = 0;
-  new Gauge({
-    name: 'agent_calendar_sync_backlog',
-    help: 'Appointments whose calendar event is not written yet',
-    registers: [registry],
-    async collect() {
-      if (readBacklog !== undefined) {
-        try {
-          lastBacklog = await withTimeout(readBacklog(), 1_000);
-        } catch {
-          // keep the last known value: a scrape must not fail because the database is slow
+  /** A gauge read from a source on each scrape (the database, shared by every instance). */
+  const sourcedGauge = (name: string, help: string) => {
+    let read: (() => Promise<number>) | undefined;
+    let last = 0;
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        if (read !== undefined) {
+          try {
+            last = await withTimeout(read(), 1_000);
+          } catch {
+            // keep the last known value: a scrape must not fail because the database is slow
+          }
         }
-      }
-      this.set(lastBacklog);
-    },
-  });
+        this.set(last);
+      },
+    });
+    return (source: () => Promise<number>) => {
+      read = source;
+    };
+  };
+  const setBacklogSource = sourcedGauge('agent_calendar_sync_backlog', 'Appointments whose calendar event is not written yet');
+  const setConflictSource = sourcedGauge(
+    'agent_calendar_conflicts',
+    'Appointments staff moved in the calendar onto another booking (not applied; waiting for staff)',
+  );
 
   const seconds = (ms: number | undefined): number | undefined => (ms === undefined || ms < 0 ? undefined : ms / 1000);
   const observe = (h: Histogram, value: number | undefined): void => {
@@ -123,9 +136,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     providerRetry(vendor) {
       providerRetries.inc({ vendor });
     },
-    setCalendarBacklogSource(read) {
-      readBacklog = read;
-    },
+    setCalendarBacklogSource: setBacklogSource,
+    setCalendarConflictSource: setConflictSource,
     render() {
       return registry.metrics();
     },

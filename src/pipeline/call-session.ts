@@ -397,6 +397,8 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       context.addAssistant(phrases.apology);
     } finally {
       clearTimeout(stillThinking);
+      // The reply's text is complete: its TTS context can finish once its audio is out.
+      speech.endReply(turn.id);
       if (!signal.aborted) {
         turn.timeline.mark('turn_done');
         if (currentTurn === turn) currentTurn = undefined;

@@ -5,9 +5,16 @@
  * when the caller barges in we know how much of each utterance they actually heard. Playback can
  * also be paused (the caller may be starting to talk) and resumed from the last mark the caller
  * heard, with nothing lost: an utterance's audio is kept until all of it has been heard.
+ *
+ * When the TTS provider keeps contexts on one connection (`openSession`), a turn's reply is one
+ * context: its sentences are appended to it as they come (one piece of speech, intonation carried
+ * across full stops), its audio goes out as one utterance's, and what was heard at a barge-in comes
+ * from the vendor's alignment. Other utterances (fillers, apologies) take their own context. A
+ * paused reply context resumes like any utterance: its audio is kept, rewound to the last mark.
  */
 import type { AudioFormat, OutboundFrame } from '../core/frames.js';
-import type { TtsProvider } from '../providers/tts.js';
+import type { TtsProvider, TtsSession, TtsStream } from '../providers/tts.js';
+import { ProviderError } from '../core/errors.js';
 import { bytesPerMs } from '../audio/pcm.js';
 
 export type UtteranceKind = 'greeting' | 'reply' | 'filler' | 'prompt' | 'apology';
@@ -66,8 +73,27 @@ interface Entry {
   cut: boolean;
   /** Synthesis failed part-way: what was sent still plays, but the utterance is incomplete. */
   failed: boolean;
+  /**
+   * When the caller's side last confirmed a mark of it (or its first audio went out), process ms;
+   * undefined while nothing of it plays (not reached yet, or paused).
+   */
+  playingSinceMs: number | undefined;
+  /** A reply spoken as one context: this entry carries the audio of all its sentences. */
+  group: ReplyGroup | undefined;
   resolveSent(): void;
   resolvePlayed(heard: boolean): void;
+}
+
+/** The sentences of one turn's reply, spoken as one synthesis context. */
+interface ReplyGroup {
+  turn: number;
+  /** Every sentence's entry; the first carries the audio (the others are in no queue). */
+  members: Entry[];
+  pending: string[];
+  stream: TtsStream | undefined;
+  /** The context(s) the audio came from, with where each began on the reply's audio clock. */
+  segments: Array<{ stream: TtsStream; startMs: number }>;
+  ended: boolean;
 }
 
 export interface SpeechOutput {
@@ -75,6 +101,8 @@ export interface SpeechOutput {
   say(text: string, kind: UtteranceKind, turn: number): Utterance;
   /** Queues audio that was synthesised earlier (greeting, apology). */
   play(audio: Uint8Array, text: string, kind: UtteranceKind, turn: number): Utterance;
+  /** The turn's reply is complete: its context is ended once its audio is out. */
+  endReply(turn: number): void;
   /** The transport reports a mark as played. */
   onMark(name: string): void;
   /**
@@ -112,6 +140,21 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   let paused = false;
   /** Wakes the pump when audio arrives or the state changes (pause, resume, cut, close). */
   let wakePump: (() => void) | undefined;
+  const perMs = bytesPerMs(deps.format);
+  const sessionController = new AbortController();
+  // Opened at once (before the greeting is due): the first reply then pays no handshake. One that
+  // failed to open is opened again by the next utterance, whose failure is then reported.
+  const offersSessions = deps.tts?.openSession !== undefined;
+  let session: Promise<TtsSession> | undefined;
+  const openSession = (): Promise<TtsSession> => {
+    const opening = deps.tts!.openSession!({ format: deps.format, signal: sessionController.signal });
+    opening.catch(() => {
+      if (session === opening) session = undefined;
+    });
+    return opening;
+  };
+  if (offersSessions) session = openSession();
+  let openGroup: ReplyGroup | undefined;
 
   function notify(): void {
     const wake = wakePump;
@@ -128,6 +171,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     kind: UtteranceKind,
     turn: number,
     source: (signal: AbortSignal) => AsyncIterable<Uint8Array>,
+    group?: ReplyGroup,
   ): Utterance {
     const controller = new AbortController();
     let resolveSent!: () => void;
@@ -156,12 +200,20 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       finishedSending: false,
       cut: false,
       failed: false,
+      playingSinceMs: undefined,
+      group: undefined,
       resolveSent,
       resolvePlayed,
     };
     if (closed) {
       finish(entry, false);
       return utterance;
+    }
+    if (group !== undefined) {
+      entry.group = group;
+      group.members.push(entry);
+      // A later sentence of a reply context: the first sentence's entry carries its audio.
+      if (group.members.length > 1) return utterance;
     }
     queue.push(entry);
     startWithinWindow();
@@ -246,6 +298,8 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
         // What was buffered goes out in a few large pieces, not as the vendor's many small chunks.
         const end = Math.min(entry.receivedBytes, entry.sentBytes + maxChunkBytes);
         entry.utterance.firstAudioAtMs ??= deps.now();
+        // Playback starts now only if nothing before it is still waiting to be heard.
+        if (queue[0] === entry) entry.playingSinceMs ??= deps.now();
         deps.send({ kind: 'audio', audio: entry.audio.subarray(entry.sentBytes, end) });
         entry.sentBytes = end;
         const mark = `u${entry.utterance.id}.${nextMark++}`;
@@ -263,6 +317,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       deps.onSynthesisError?.(entry.utterance, entry.sourceError.error);
     }
     entry.resolveSent();
+    for (const member of entry.group?.members ?? []) member.resolveSent();
     startWithinWindow();
     // Nothing left to hear about: text-only speech, or a failure before any audio.
     if (entry.pendingMarks.size === 0) finish(entry, !entry.failed);
@@ -271,12 +326,24 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   function finish(entry: Entry, heard: boolean): void {
     const index = queue.indexOf(entry);
     if (index >= 0) queue.splice(index, 1);
+    // What was sent behind it starts playing as it ends (unless playback is paused).
+    const next = queue[0];
+    if (next !== undefined && next.sentBytes > 0 && !paused) next.playingSinceMs ??= deps.now();
     for (const mark of entry.pendingMarks.keys()) byMark.delete(mark);
     entry.pendingMarks.clear();
     entry.finishedSending = true;
     entry.audio = NO_AUDIO;
     entry.resolveSent();
     entry.resolvePlayed(heard);
+    if (entry.group !== undefined && entry.group.members[0] === entry) {
+      if (openGroup === entry.group) openGroup = undefined;
+      entry.group.ended = true;
+      for (const member of entry.group.members.slice(1)) {
+        member.finishedSending = true;
+        member.resolveSent();
+        member.resolvePlayed(heard);
+      }
+    }
     settleIdle();
   }
 
@@ -287,17 +354,131 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     for (const wake of waiters) wake();
   }
 
+  /**
+   * Cuts everything queued and returns, per utterance, what the caller heard: for a reply context
+   * from the vendor's alignment (`heardInGroup`), for any other utterance its share of the bytes.
+   */
   function cutAll(reason: string): Array<{ utterance: Utterance; heard: string }> {
     const cut: Array<{ utterance: Utterance; heard: string }> = [];
+    openGroup = undefined;
     for (const entry of [...queue]) {
       entry.cut = true;
       entry.controller.abort(new Error(reason));
-      const heard = entry.receivedBytes === 0 ? '' : heardPrefix(entry.utterance.text, entry.ackedBytes / entry.receivedBytes);
-      cut.push({ utterance: entry.utterance, heard });
+      if (entry.group !== undefined) {
+        cut.push(...heardInGroup(entry, entry.group));
+      } else {
+        const heard = entry.receivedBytes === 0 ? '' : heardPrefix(entry.utterance.text, entry.ackedBytes / entry.receivedBytes);
+        cut.push({ utterance: entry.utterance, heard });
+      }
       finish(entry, false);
     }
     notify();
     return cut;
+  }
+
+  /** A context of the call's session when there is one, else a stream of its own. */
+  async function openStream(tts: TtsProvider, signal: AbortSignal): Promise<TtsStream> {
+    if (!offersSessions) return tts.open({ format: deps.format, signal });
+    session ??= openSession();
+    return (await session).open(signal);
+  }
+
+  /** Ends the reply being appended to, if any: its audio ends once what it was given is spoken. */
+  function endOpenGroup(): void {
+    const group = openGroup;
+    openGroup = undefined;
+    if (group === undefined || group.ended) return;
+    group.ended = true;
+    group.stream?.end();
+  }
+
+  /** Appends a sentence to the turn's reply context, starting one if there is none. */
+  function sayInGroup(tts: TtsProvider, text: string, turn: number): Utterance {
+    const current = openGroup;
+    if (current !== undefined && current.turn === turn && !current.ended && !(current.members[0]?.cut ?? true)) {
+      const member = enqueue(text, 'reply', turn, () => emptyAudio(), current);
+      if (current.stream) current.stream.sendText(text);
+      else current.pending.push(text);
+      return member;
+    }
+    endOpenGroup();
+    const group: ReplyGroup = { turn, members: [], pending: [text], stream: undefined, segments: [], ended: false };
+    openGroup = group;
+    return enqueue(text, 'reply', turn, (signal) => groupAudio(tts, group, signal), group);
+  }
+
+  /**
+   * The reply's audio, from one context. If the connection drops part-way, the words not yet
+   * spoken are sent again in a new context (once), so the caller hears the rest, not silence.
+   * (A pause needs nothing from here: the carrier entry keeps every byte this yields.)
+   */
+  async function* groupAudio(tts: TtsProvider, group: ReplyGroup, signal: AbortSignal): AsyncIterable<Uint8Array> {
+    let receivedMs = 0;
+    let resent = false;
+    let text = group.pending.join(' ');
+    for (;;) {
+      const stream = await openStream(tts, signal);
+      const onAbort = (): void => stream.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      group.stream = stream;
+      group.segments.push({ stream, startMs: receivedMs });
+      for (const pending of group.pending.splice(0)) stream.sendText(pending);
+      if (group.ended) stream.end();
+      try {
+        for await (const chunk of stream.audio) {
+          if (signal.aborted) return;
+          receivedMs += chunk.length / perMs;
+          yield chunk;
+        }
+        return;
+      } catch (error) {
+        if (signal.aborted || resent || !(error instanceof ProviderError) || !error.retryable) throw error;
+        resent = true;
+        // Everything the reply was given, less what this context had already spoken.
+        text = group.members.map((m) => m.utterance.text).join(' ');
+        const spoken = spokenAt(group, receivedMs);
+        const rest = text.split(/\s+/).slice(spoken.split(/\s+/).filter(Boolean).length).join(' ');
+        group.stream = undefined;
+        if (rest.trim() !== '') group.pending.push(rest);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  /** What the reply's audio up to `audioMs` said, across the contexts it came from. */
+  function spokenAt(group: ReplyGroup, audioMs: number): string {
+    return group.segments
+      .filter((segment) => audioMs > segment.startMs)
+      .map((segment) => segment.stream.spokenWithin?.(audioMs - segment.startMs) ?? '')
+      .join(' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+  }
+
+  /**
+   * Per sentence of a reply context, the part the caller heard: the audio confirmed by the last
+   * mark, plus what real-time playback since then can have covered, never audio only sent ahead.
+   * After a pause nothing plays until it resumes (`playingSinceMs` is unset) and what was sent is
+   * rewound to the last mark, so a cut while paused counts only what the marks confirmed.
+   */
+  function heardInGroup(carrier: Entry, group: ReplyGroup): Array<{ utterance: Utterance; heard: string }> {
+    const ackedMs = carrier.ackedBytes / perMs;
+    const sentMs = carrier.sentBytes / perMs;
+    const sincePlaying = carrier.playingSinceMs === undefined ? 0 : Math.max(0, deps.now() - carrier.playingSinceMs);
+    let heard = carrier.sentBytes === 0 ? '' : spokenAt(group, Math.min(sentMs, ackedMs + sincePlaying));
+    return group.members.map((member) => {
+      const text = member.utterance.text.replace(/\s+/g, ' ').trim();
+      let part: string;
+      if (heard.startsWith(text)) {
+        part = text;
+        heard = heard.slice(text.length).trim();
+      } else {
+        part = heard;
+        heard = '';
+      }
+      return { utterance: member.utterance, heard: part };
+    });
   }
 
   return {
@@ -307,10 +488,17 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
         // Text-only calls (typed harness turns): nothing to synthesise, the text is the speech.
         return enqueue(text, kind, turn, () => emptyAudio());
       }
-      return enqueue(text, kind, turn, (signal) => synthesize(tts, text, deps.format, signal));
+      if (offersSessions && kind === 'reply') return sayInGroup(tts, text, turn);
+      endOpenGroup();
+      return enqueue(text, kind, turn, (signal) => synthesize(() => openStream(tts, signal), text, signal));
+    },
+
+    endReply(turn) {
+      if (openGroup?.turn === turn) endOpenGroup();
     },
 
     play(audio, text, kind, turn) {
+      endOpenGroup();
       return enqueue(text, kind, turn, () => once(audio));
     },
 
@@ -321,6 +509,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       const bytes = entry.pendingMarks.get(name) ?? 0;
       entry.pendingMarks.delete(name);
       entry.ackedBytes = Math.max(entry.ackedBytes, bytes);
+      entry.playingSinceMs = deps.now();
       if (entry.finishedSending && entry.pendingMarks.size === 0) finish(entry, !entry.failed);
     },
 
@@ -340,6 +529,8 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
         // Marks still out belong to audio the clear drops: their echoes must not count as heard.
         for (const mark of entry.pendingMarks.keys()) byMark.delete(mark);
         entry.pendingMarks.clear();
+        // Nothing plays until resumed: heard at a cut in the meantime is what the marks confirmed.
+        entry.playingSinceMs = undefined;
         if (entry.sentBytes > entry.ackedBytes) {
           hadAudioOut = true;
           entry.sentBytes = entry.ackedBytes;
@@ -374,6 +565,11 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     close() {
       closed = true;
       paused = false;
+      sessionController.abort(new Error('closed'));
+      void session?.then(
+        (opened) => opened.close(),
+        () => undefined,
+      );
       cutAll('closed');
     },
   };
@@ -393,12 +589,11 @@ export function heardPrefix(text: string, fraction: number): string {
 
 
 async function* synthesize(
-  tts: TtsProvider,
+  open: () => Promise<TtsStream>,
   text: string,
-  format: AudioFormat,
   signal: AbortSignal,
 ): AsyncIterable<Uint8Array> {
-  const stream = await tts.open({ format, signal });
+  const stream = await open();
   const onAbort = (): void => stream.close();
   signal.addEventListener('abort', onAbort, { once: true });
   try {

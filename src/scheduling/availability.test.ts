@@ -354,12 +354,12 @@ const THURSDAY_BUSY = busy(['2026-12-03T14:00:00-05:00', '2026-12-03T15:00:00-05
 const NOW_1010 = '2026-12-03T10:10:00-05:00';
 
 const checkCases: CheckCase[] = [
-  { name: 'free on-grid slot', start: '2026-12-03T13:00:00-05:00', expected: { ok: true } },
-  { name: 'off-grid start that fits (10:15)', start: '2026-12-04T10:15:00-05:00', expected: { ok: true } },
-  { name: 'ends exactly when a booking starts', start: '2026-12-03T13:30:00-05:00', expected: { ok: true } },
-  { name: 'exactly at the lead time', start: '2026-12-03T11:10:00-05:00', expected: { ok: true } },
-  { name: 'ends exactly at lunch', start: '2026-12-04T10:30:00-05:00', durationMinutes: 90, expected: { ok: true } },
-  { name: 'ends exactly at closing', start: '2026-12-04T15:30:00-05:00', durationMinutes: 90, expected: { ok: true } },
+  { name: 'free on-grid slot', start: '2026-12-03T13:00:00-05:00', expected: { ok: true, bay: 1 } },
+  { name: 'off-grid start that fits (10:15)', start: '2026-12-04T10:15:00-05:00', expected: { ok: true, bay: 1 } },
+  { name: 'ends exactly when a booking starts', start: '2026-12-03T13:30:00-05:00', expected: { ok: true, bay: 1 } },
+  { name: 'exactly at the lead time', start: '2026-12-03T11:10:00-05:00', expected: { ok: true, bay: 1 } },
+  { name: 'ends exactly at lunch', start: '2026-12-04T10:30:00-05:00', durationMinutes: 90, expected: { ok: true, bay: 1 } },
+  { name: 'ends exactly at closing', start: '2026-12-04T15:30:00-05:00', durationMinutes: 90, expected: { ok: true, bay: 1 } },
   {
     name: 'in the past',
     start: '2026-12-03T09:00:00-05:00',
@@ -374,7 +374,7 @@ const checkCases: CheckCase[] = [
       message: 'Sunday, November 29th, 2026 has already passed. I can book from today up to Wednesday, March 3rd, 2027.',
     },
   },
-  { name: 'the last day of the 90-day horizon', start: '2027-03-03T10:00:00-05:00', expected: { ok: true } },
+  { name: 'the last day of the 90-day horizon', start: '2027-03-03T10:00:00-05:00', expected: { ok: true, bay: 1 } },
   {
     name: 'the day after the horizon',
     start: '2027-03-04T10:00:00-05:00',
@@ -491,7 +491,7 @@ const checkCases: CheckCase[] = [
     start: '2026-03-08T01:30:00-05:00',
     durationMinutes: 60,
     now: '2026-03-01T09:00:00-05:00',
-    expected: { ok: true },
+    expected: { ok: true, bay: 1 },
   },
   {
     name: 'NY spring forward: 03:30 EDT for an hour runs past 04:00',
@@ -511,7 +511,7 @@ const checkCases: CheckCase[] = [
     start: '2026-11-01T01:30:00-05:00',
     durationMinutes: 60,
     now: '2026-10-25T09:00:00-04:00',
-    expected: { ok: true },
+    expected: { ok: true, bay: 1 },
   },
   {
     name: 'Sydney: a UTC instant that is Sunday in Sydney',
@@ -527,7 +527,7 @@ const checkCases: CheckCase[] = [
     name: 'Kolkata: 10:00 IST given in UTC',
     rules: rules({ timeZone: KOL }),
     start: '2026-12-04T04:30:00Z',
-    expected: { ok: true },
+    expected: { ok: true, bay: 1 },
   },
 ];
 
@@ -561,6 +561,91 @@ describe('checkSlot', () => {
       const check = checkSlot({ start: new Date(t), durationMinutes: 60, busy: THURSDAY_BUSY, now, rules: shopRules });
       expect(check.ok, new Date(t).toISOString()).toBe(offeredStarts.has(t));
     }
+  });
+});
+
+describe('several bays', () => {
+  // Thursday 2026-12-03, checked at 10:10 with a one-hour lead: 11:10 is the earliest start.
+  const at = (clock: string): string => `2026-12-03T${clock}:00-05:00`;
+  const block = (from: string, to: string): Interval => ({ start: new Date(at(from)), end: new Date(at(to)) });
+  const now = new Date(NOW_1010);
+
+  interface BayCase {
+    name: string;
+    shop?: Interval[];
+    bays: Interval[][];
+    start: string;
+    durationMinutes?: number;
+    /** The bay a booking takes, or undefined when the start is refused as busy. */
+    bay: number | undefined;
+  }
+
+  const bayCases: BayCase[] = [
+    { name: 'two of three bays busy: the free one is offered', bays: [[block('14:00', '15:00')], [block('14:00', '15:00')], []], start: '14:00', bay: 3 },
+    { name: 'every bay busy: refused', bays: [[block('14:00', '15:00')], [block('13:30', '16:00')], [block('14:15', '15:00')]], start: '14:00', bay: undefined },
+    { name: 'all bays free: the lowest takes it', bays: [[], [], []], start: '14:00', bay: 1 },
+    { name: 'bay 1 busy: bay 2, not bay 3', bays: [[block('14:00', '14:30')], [], []], start: '14:00', bay: 2 },
+    { name: 'bay 1 frees up halfway: not enough, bay 2', bays: [[block('13:00', '14:30')], [], []], start: '14:00', durationMinutes: 60, bay: 2 },
+    { name: 'ends exactly when bay 1 is next busy', bays: [[block('14:30', '15:00')], []], start: '14:00', bay: 1 },
+    { name: 'the shop calendar blocks every bay', shop: [block('14:00', '15:00')], bays: [[], [], []], start: '14:00', bay: undefined },
+    { name: 'shop busy elsewhere blocks nothing here', shop: [block('09:00', '11:00')], bays: [[], []], start: '14:00', bay: 1 },
+    {
+      name: 'no bay is free for the whole job, though together they would be',
+      bays: [[block('14:30', '16:00')], [block('13:00', '14:30')]],
+      start: '14:00',
+      durationMinutes: 60,
+      bay: undefined,
+    },
+  ];
+
+  it.each(bayCases)('$name', (c) => {
+    const durationMinutes = c.durationMinutes ?? 30;
+    const request = { busy: c.shop ?? [], bays: c.bays, durationMinutes, now, rules: rules() };
+    const check = checkSlot({ ...request, start: new Date(at(c.start)) });
+    expect(check).toEqual(
+      c.bay === undefined
+        ? { ok: false, reason: 'busy', message: expect.stringContaining('is already taken') }
+        : { ok: true, bay: c.bay },
+    );
+    const day = computeAvailability({ ...request, date: '2026-12-03' });
+    expect(hhmm(day).includes(c.start), 'offered by computeAvailability').toBe(c.bay !== undefined);
+  });
+
+  it('offers each start once, however many bays are free', () => {
+    const one = computeAvailability({ date: '2026-12-03', durationMinutes: 30, busy: [], now, rules: rules() });
+    const five = computeAvailability({ date: '2026-12-03', durationMinutes: 30, busy: [], bays: [[], [], [], [], []], now, rules: rules() });
+    expect(hhmm(five)).toEqual(hhmm(one));
+    expect(new Set(hhmm(five)).size).toBe(hhmm(five).length);
+  });
+
+  it('still applies hours, lunch and lead time to every bay', () => {
+    const day = computeAvailability({ date: '2026-12-03', durationMinutes: 30, busy: [], bays: [[], []], now, rules: rules() });
+    expect(hhmm(day)).toEqual(['11:30', '13:00', '13:30', '14:00', '14:30', '15:00', '15:30', '16:00', '16:30']);
+    const lunch = checkSlot({ start: new Date(at('11:30')), durationMinutes: 60, busy: [], bays: [[], []], now, rules: rules() });
+    expect(lunch).toMatchObject({ ok: false, reason: 'during_break' });
+  });
+
+  it('reports free ranges as the times at least one bay is free', () => {
+    const day = computeAvailability({
+      date: '2026-12-03',
+      durationMinutes: 60,
+      busy: [block('16:00', '17:00')],
+      bays: [[block('13:00', '14:00')], [block('14:00', '15:00')]],
+      now,
+      rules: rules(),
+    });
+    expect(day.freeRanges).toEqual([
+      { start: at('11:10'), end: at('12:00') },
+      { start: at('13:00'), end: at('16:00') },
+    ]);
+    // 13:30 for an hour would need bay 1 from 14:00 and bay 2 until 14:30: neither alone has it.
+    expect(hhmm(day)).toEqual(['13:00', '14:00', '14:30', '15:00']);
+  });
+
+  it('refuses a bay list that is empty or longer than 50', () => {
+    const request = { date: '2026-12-03', durationMinutes: 30, busy: [], now, rules: rules() };
+    expect(() => computeAvailability({ ...request, bays: [] })).toThrow(/bay count/);
+    expect(() => computeAvailability({ ...request, bays: Array.from({ length: 51 }, () => []) })).toThrow(/bay count/);
   });
 });
 

@@ -3,6 +3,8 @@
  * Business hours are wall-clock times, turned into instants per day with the zone's offsets (so a
  * DST day is 23 or 25 hours long and its slots say so); everything after that is interval algebra
  * on instants. `now` and the busy intervals are passed in: nothing here reads a clock or a calendar.
+ * With several service bays, a start is offered (once) when at least one bay is free for the whole
+ * job, and a booking takes the lowest-numbered such bay (bays.ts).
  */
 import { DateTime } from 'luxon';
 import { ValidationError } from '../core/errors.js';
@@ -16,7 +18,8 @@ import {
   type OpeningHours,
   type Weekday,
 } from './business-rules.js';
-import { intervalContains, intervalsOverlap, mergeIntervals, subtractIntervals, type Interval } from './intervals.js';
+import { anyBayFree, assertBayCount, fitsInSomeBay, freeRangesByBay, pickBay, type BayBusy } from './bays.js';
+import { intervalContains, intervalsOverlap, subtractIntervals, type Interval } from './intervals.js';
 import {
   isoInZone,
   localDateOf,
@@ -50,7 +53,10 @@ export interface Availability {
   closedReason?: ClosedReason;
   /** Business hours that day minus breaks. */
   openRanges: IsoRange[];
-  /** Open ranges minus busy time and minus anything before the earliest bookable instant. */
+  /**
+   * Open ranges minus busy time and minus anything before the earliest bookable instant: the times
+   * at least one bay is free (a job still has to fit in one bay; `slots` says where it does).
+   */
   freeRanges: IsoRange[];
   slots: Slot[];
 }
@@ -59,7 +65,10 @@ export interface AvailabilityRequest {
   /** Shop-local 'YYYY-MM-DD'. */
   date: string;
   durationMinutes: number;
+  /** Busy in every bay (the shop-wide calendar; with one bay, all busy time may go here). */
   busy: readonly Interval[];
+  /** Each bay's own busy time, bay n at index n - 1; default one bay with none of its own. */
+  bays?: ReadonlyArray<readonly Interval[]> | undefined;
   now: Date;
   rules: BusinessRules;
 }
@@ -67,7 +76,12 @@ export interface AvailabilityRequest {
 export interface SlotCheckRequest {
   start: Date;
   durationMinutes: number;
+  /** Busy in every bay. */
   busy: readonly Interval[];
+  /** Each bay's own busy time, bay n at index n - 1; default one bay with none of its own. */
+  bays?: ReadonlyArray<readonly Interval[]> | undefined;
+  /** The bay to keep if it is free (a booking being moved); otherwise the lowest free bay. */
+  preferBay?: number | undefined;
   now: Date;
   rules: BusinessRules;
 }
@@ -83,7 +97,8 @@ export type SlotRejection =
   | 'in_past'
   | 'busy';
 
-export type SlotCheck = { ok: true } | { ok: false; reason: SlotRejection; message: string };
+/** `bay`: the bay a booking at this start takes, the lowest-numbered one free for the whole job. */
+export type SlotCheck = { ok: true; bay: number } | { ok: false; reason: SlotRejection; message: string };
 
 /** One shop-local day resolved to instants. */
 export interface ShopDay {
@@ -138,7 +153,7 @@ export function computeAvailability(request: AvailabilityRequest): Availability 
 
   const earliest = new Date(now.getTime() + rules.minLeadMinutes * MINUTE_MS);
   const tooSoon = { start: new Date(Math.min(day.window.start.getTime(), earliest.getTime())), end: earliest };
-  const free = subtractIntervals(day.openRanges, [...request.busy, tooSoon]);
+  const freeByBay = freeRangesByBay(day.openRanges, bayBusyOf(request), [tooSoon]);
 
   const slots: Slot[] = [];
   const format = createSlotFormatter(zone, day.window);
@@ -148,7 +163,7 @@ export function computeAvailability(request: AvailabilityRequest): Availability 
   // Absolute steps from opening: on a fall-back day the repeated hour gets its own slots.
   for (let t = day.window.start.getTime(); t + durationMs <= close; t += stepMs) {
     const candidate = { start: new Date(t), end: new Date(t + durationMs) };
-    if (free.some((range) => intervalContains(range, candidate))) {
+    if (fitsInSomeBay(candidate, freeByBay)) {
       slots.push({ start: format.iso(candidate.start), end: format.iso(candidate.end), label: format.label(candidate.start) });
     }
   }
@@ -156,14 +171,15 @@ export function computeAvailability(request: AvailabilityRequest): Availability 
     ...base,
     closed: false,
     openRanges: day.openRanges.map((r) => toIso(r, zone)),
-    freeRanges: free.map((r) => toIso(r, zone)),
+    freeRanges: anyBayFree(freeByBay).map((r) => toIso(r, zone)),
     slots,
   };
 }
 
 /**
  * The booking-time re-check of one start. Off-grid starts are fine (a manager may book 10:15); the
- * job must fit inside one open range, clear of breaks and busy time, after the lead time.
+ * job must fit inside one open range, clear of breaks, after the lead time, in a bay that is free
+ * for all of it. The answer names that bay.
  */
 export function checkSlot(request: SlotCheckRequest): SlotCheck {
   const { rules, now, start } = request;
@@ -171,6 +187,7 @@ export function checkSlot(request: SlotCheckRequest): SlotCheck {
   assertDuration(request.durationMinutes);
   assertInstant(now, 'now');
   assertInstant(start, 'start');
+  const busy = bayBusyOf(request);
   const slot = { start, end: new Date(start.getTime() + request.durationMinutes * MINUTE_MS) };
   const when = speakableDateTime(start, zone);
   const dayLabel = speakableDate(start, zone);
@@ -212,10 +229,15 @@ export function checkSlot(request: SlotCheckRequest): SlotCheck {
     const during = pause ? ` our break from ${speakRange(pause.range.start, pause.range.end)}` : ' a break';
     return reject('during_break', `A ${length} appointment starting ${when} would overlap${during}.`);
   }
-  if (mergeIntervals(request.busy).some((block) => intervalsOverlap(block, slot))) {
-    return reject('busy', `${when} is already taken.`);
-  }
-  return { ok: true };
+  const bay = pickBay(slot, busy, request.preferBay);
+  if (bay === undefined) return reject('busy', `${when} is already taken.`);
+  return { ok: true, bay };
+}
+
+function bayBusyOf(request: { busy: readonly Interval[]; bays?: ReadonlyArray<readonly Interval[]> | undefined }): BayBusy {
+  const bays = request.bays ?? [[]];
+  assertBayCount(bays.length);
+  return { shop: request.busy, bays };
 }
 
 /** The instant of a shop-local clock reading `minutes` after midnight of `date` (1440 = next midnight). */

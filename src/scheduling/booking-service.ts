@@ -1,31 +1,37 @@
 /**
  * Books, cancels and reschedules appointments, keeping the database (the system of record) and
  * the calendar (its projection) in step:
- *   1. check the request against business rules and current busy time (database + calendar
- *      free/busy, read now, never trusted from earlier in the call);
- *   2. commit the change in the database, where the exclusion constraint decides races;
+ *   1. check the request against business rules and current busy time, bay by bay (database +
+ *      calendar free/busy, read now, never trusted from earlier in the call), and pick the bay;
+ *   2. commit the change in the database, where the exclusion constraints decide races (one
+ *      booking per bay at a time, one per vehicle); a caller who loses a bay to a simultaneous
+ *      booking tries the next free bay;
  *   3. write the calendar; if that fails after its retries, the change stands, the row stays
  *      pending, and the reconciler finishes it later.
  */
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Cache } from '../cache/cache.js';
-import type { CalendarProvider, TimeRange } from '../calendar/calendar.js';
+import type { CalendarProvider, FreeBusy, TimeRange } from '../calendar/calendar.js';
 import { eventIdForAppointment } from '../calendar/event-id.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import {
   activeAppointmentsIn,
   findAppointment,
+  OVERLAP_CONSTRAINTS,
   scheduledAppointmentAt,
   upcomingAppointments,
 } from '../db/appointment-queries.js';
-import { SQLSTATE, sqlState } from '../db/client.js';
+import { constraintName, SQLSTATE, sqlState } from '../db/client.js';
 import type { Db } from '../db/client.js';
 import { storedResult, storeResult } from '../db/idempotency.js';
 import { appointments, customers, vehicles } from '../db/schema.js';
 import type { Appointment } from '../db/schema.js';
 import { checkSlot, computeAvailability, shopDay } from './availability.js';
 import type { Availability } from './availability.js';
+import { bayBusyFrom, type BayBusy } from './bays.js';
+import { subtractIntervals } from './intervals.js';
+import { createCalendarBusyReader } from './calendar-busy.js';
 import { checkBookingWindow } from './business-rules.js';
 import type { BusinessRules } from './business-rules.js';
 import { syncAppointment } from './calendar-projection.js';
@@ -72,8 +78,16 @@ export interface AppointmentView {
   when: string;
   notes: string | null;
   cancellationReason: string | null;
+  /** The service bay, from 1. */
+  bay: number;
   /** False while the calendar write is still pending (the reconciler will finish it). */
   calendarSynced: boolean;
+  /**
+   * Whether an external calendar (Google) reflects the latest change: `written` now, `pending` for
+   * the reconciler, `none` when there is no external calendar (the local one). What the agent may
+   * promise about invitations follows from it.
+   */
+  calendarEvent: 'written' | 'pending' | 'none';
 }
 
 export interface BookRequest {
@@ -118,15 +132,20 @@ export interface BookingOutcome {
 
 export type BookingService = ReturnType<typeof createBookingService>;
 
-const CALENDAR_UNAVAILABLE = 'calendar_unavailable';
-
 export function createBookingService(deps: BookingServiceDeps) {
   const { db, calendar, rules } = deps;
   const zone = rules.timeZone;
   const now = deps.now ?? (() => new Date());
   const callerBudgetMs = deps.callerBudgetMs ?? 2_000;
-  const snapshotMaxAgeMs = deps.freeBusySnapshotMaxAgeMs ?? 15 * MINUTE_MS;
   const projection: ProjectionContext = { db, calendar, timeZone: zone, shopName: deps.shopName };
+  const calendarBusy = createCalendarBusyReader({
+    calendar,
+    rules,
+    cache: deps.cache,
+    now,
+    callerBudgetMs,
+    snapshotMaxAgeMs: deps.freeBusySnapshotMaxAgeMs ?? 15 * MINUTE_MS,
+  });
 
   function view(row: Appointment): AppointmentView {
     return {
@@ -141,73 +160,30 @@ export function createBookingService(deps: BookingServiceDeps) {
       when: speakableDateTime(row.startsAt, zone),
       notes: row.notes,
       cancellationReason: row.cancellationReason,
+      bay: row.bay,
       calendarSynced: row.calendarSyncState === 'synced',
+      calendarEvent: calendar.kind === 'local' ? 'none' : row.calendarSyncState === 'synced' ? 'written' : 'pending',
     };
   }
 
-  async function calendarBusy(range: TimeRange, signal: AbortSignal | undefined): Promise<TimeRange[]> {
-    try {
-      const busy = await calendar.freeBusy(range, { signal, budgetMs: callerBudgetMs });
-      await rememberFreeBusy(range, busy);
-      return busy;
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      throw new AppError(CALENDAR_UNAVAILABLE, `calendar free/busy failed: ${(error as Error).message}`, {
-        retryable: true,
-        cause: error,
-        safeMessage: "I'm having trouble reaching our calendar right now, so I can't check times this moment.",
-      });
-    }
-  }
-
   /**
-   * Free/busy answers are remembered per shop day. If the calendar is briefly unreachable at the
-   * moment of booking, a recent answer (the one the caller's options came from) plus the database,
-   * which holds every booking made here, still decide safely; an old or missing one refuses.
+   * Each bay's busy time: its active appointments, its own calendar, and the shop calendar (which
+   * blocks every bay). A booking being moved leaves out its own time, in the database and in the
+   * calendar that holds its event (which still shows it at its old time, merged by free/busy with
+   * any booking right before or after it, so its range is cut out rather than matched).
    */
-  async function rememberFreeBusy(range: TimeRange, busy: TimeRange[]): Promise<void> {
-    if (deps.cache === undefined) return;
-    await deps.cache.set(
-      snapshotKey(range),
-      { range: { start: range.start.toISOString(), end: range.end.toISOString() }, fetchedAt: now().getTime(), busy },
-      snapshotMaxAgeMs,
-    );
-  }
-
-  async function recentFreeBusy(range: TimeRange): Promise<TimeRange[] | undefined> {
-    if (deps.cache === undefined) return undefined;
-    const snapshot = await deps.cache.get<{
-      range: { start: string; end: string };
-      fetchedAt: number;
-      busy: Array<{ start: string; end: string }>;
-    }>(snapshotKey(range));
-    if (snapshot === undefined || now().getTime() - snapshot.fetchedAt > snapshotMaxAgeMs) return undefined;
-    if (new Date(snapshot.range.start) > range.start || new Date(snapshot.range.end) < range.end) return undefined;
-    return snapshot.busy.map((b) => ({ start: new Date(b.start), end: new Date(b.end) }));
-  }
-
-  function snapshotKey(range: TimeRange): string {
-    return `freebusy:${calendar.kind}:${isoInZone(range.start, zone).slice(0, 10)}`;
-  }
-
-  /** The whole shop-local day around `instant`, so a booking's check can reuse the day's snapshot. */
-  function dayRangeOf(instant: Date): TimeRange {
-    const day = shopDay(isoInZone(instant, zone).slice(0, 10), rules);
-    return { start: day.dayStart.toJSDate(), end: day.dayStart.plus({ days: 1 }).toJSDate() };
-  }
-
-  async function busyForBooking(range: TimeRange, excludeId: string | undefined, signal: AbortSignal | undefined) {
-    const dbBusy = (await activeAppointmentsIn(db, range, excludeId)).map((r) => ({ start: r.startsAt, end: r.endsAt }));
-    let calBusy: TimeRange[];
-    try {
-      calBusy = await calendarBusy(dayRangeOf(range.start), signal);
-    } catch (error) {
-      if (!(error instanceof AppError && error.code === CALENDAR_UNAVAILABLE)) throw error;
-      const recent = await recentFreeBusy(range);
-      if (recent === undefined) throw error;
-      calBusy = recent;
-    }
-    return { dbBusy, calBusy };
+  function bayBusy(rows: readonly Appointment[], calendarBusyNow: FreeBusy, moving?: Appointment): BayBusy {
+    const own = moving === undefined ? [] : [{ start: moving.startsAt, end: moving.endsAt }];
+    const notOwn = (list: readonly TimeRange[]): TimeRange[] => (own.length === 0 ? [...list] : subtractIntervals(list, own));
+    const ownCalendar = moving === undefined ? undefined : (moving.calendarId ?? calendar.shopCalendarId);
+    return bayBusyFrom({
+      bayCount: calendar.bays,
+      appointments: rows.filter((r) => r.id !== moving?.id).map((r) => ({ bay: r.bay, start: r.startsAt, end: r.endsAt })),
+      shop: ownCalendar === calendar.shopCalendarId ? notOwn(calendarBusyNow.shop) : calendarBusyNow.shop,
+      calendarBays: new Map(
+        [...calendarBusyNow.bays].map(([bay, list]) => [bay, calendar.calendarIdFor(bay) === ownCalendar ? notOwn(list) : list]),
+      ),
+    });
   }
 
   async function sync(row: Appointment, hint: ProjectionHint, signal: AbortSignal | undefined): Promise<Appointment> {
@@ -276,10 +252,17 @@ export function createBookingService(deps: BookingServiceDeps) {
       });
     } catch (error) {
       const state = sqlState(error);
+      if (state === SQLSTATE.exclusionViolation && constraintName(error) === OVERLAP_CONSTRAINTS.vehicle) {
+        throw new ConflictError(
+          'vehicle_already_booked',
+          'the vehicle has another active appointment at an overlapping time',
+          'That car already has an appointment at that time.',
+        );
+      }
       if (state === SQLSTATE.exclusionViolation) {
         throw new ConflictError(
           'slot_taken',
-          'the time overlaps another active appointment',
+          'the time overlaps another active appointment in the same bay',
           'Sorry, that time was just taken by another booking. Let me find you another time.',
         );
       }
@@ -312,20 +295,38 @@ export function createBookingService(deps: BookingServiceDeps) {
   }
 
   /**
-   * The time must pass the rules (checked first: no I/O for a time that could never work) and be
-   * free in the database and the calendar. A move ignores the appointment's own current time.
+   * Finds a bay for `range` and runs `place` with it. The time must pass the rules (checked first:
+   * no I/O for a time that could never work), the vehicle must not be booked at an overlapping time,
+   * and some bay must be free in the database and the calendars. If a simultaneous booking takes
+   * the bay first (the exclusion constraint says so), the database is read again and the next free
+   * bay is tried: each lost race means one more bay taken, so `calendar.bays` retries always end,
+   * either booked or with every bay taken.
    */
-  async function assertBookable(range: TimeRange, moving: Appointment | undefined, signal: AbortSignal | undefined): Promise<void> {
+  async function placeInBay(
+    range: TimeRange,
+    vehicleId: string,
+    moving: Appointment | undefined,
+    signal: AbortSignal | undefined,
+    place: (bay: number) => Promise<BookingOutcome>,
+  ): Promise<BookingOutcome> {
     const durationMinutes = Math.round((range.end.getTime() - range.start.getTime()) / MINUTE_MS);
     const ruleCheck = checkSlot({ start: range.start, durationMinutes, busy: [], now: now(), rules });
     if (!ruleCheck.ok) throw slotError(ruleCheck);
-    const { dbBusy, calBusy } = await busyForBooking(range, moving?.id, signal);
-    // The calendar still shows a moving appointment at its old time; that block is not a conflict.
-    const foreign = moving === undefined
-      ? calBusy
-      : calBusy.filter((b) => !(b.start.getTime() === moving.startsAt.getTime() && b.end.getTime() === moving.endsAt.getTime()));
-    const check = checkSlot({ start: range.start, durationMinutes, busy: [...dbBusy, ...foreign], now: now(), rules });
-    if (!check.ok) throw slotError(check);
+    const calendarBusyNow = await calendarBusy.forBooking(range, signal);
+    for (let retries = 0; ; retries++) {
+      const rows = await activeAppointmentsIn(db, range, moving?.id);
+      const sameCar = rows.find((r) => r.vehicleId === vehicleId);
+      if (sameCar !== undefined) throw vehicleBusy(sameCar);
+      const busy = bayBusy(rows, calendarBusyNow, moving);
+      const check = checkSlot({ start: range.start, durationMinutes, busy: busy.shop, bays: busy.bays, preferBay: moving?.bay, now: now(), rules });
+      if (!check.ok) throw slotError(check);
+      try {
+        return await place(check.bay);
+      } catch (error) {
+        const lostBayRace = error instanceof ConflictError && error.code === 'slot_taken';
+        if (!lostBayRace || retries >= calendar.bays) throw error;
+      }
+    }
   }
 
   async function ownedAppointment(appointmentId: string, owners: Owners): Promise<Appointment> {
@@ -371,6 +372,12 @@ export function createBookingService(deps: BookingServiceDeps) {
     const row = await scheduledAppointmentAt(db, { customerId: request.customerId, vehicleId: request.vehicleId, startsAt: start });
     if (row === undefined) return undefined;
     return { appointment: view(row), replayed: false, unchanged: true, alreadyBooked: { requestedServiceType } };
+  }
+
+  /** The car is already booked at an overlapping time (another start: the same start is `existingBooking`). */
+  function vehicleBusy(row: Appointment): ConflictError {
+    const message = `That car already has an appointment on ${speakableDateTime(row.startsAt, zone)}, which overlaps that time.`;
+    return new ConflictError('vehicle_already_booked', message, message);
   }
 
   function slotError(check: Exclude<ReturnType<typeof checkSlot>, { ok: true }>): AppError {
@@ -421,10 +428,11 @@ export function createBookingService(deps: BookingServiceDeps) {
     const existing = await existingBooking(request, start, service.name);
     if (existing !== undefined) return existing;
     try {
-      await assertBookable(range, undefined, options.signal);
-      return await insertAppointment(request, service.name, range, options);
+      return await placeInBay(range, request.vehicleId, undefined, options.signal, (bay) =>
+        insertAppointment(request, service.name, range, bay, options),
+      );
     } catch (error) {
-      if (error instanceof ConflictError && error.code === 'slot_taken') {
+      if (error instanceof ConflictError && (error.code === 'slot_taken' || error.code === 'vehicle_already_booked')) {
         const twin = await existingBooking(request, start, service.name);
         if (twin !== undefined) return twin;
       }
@@ -432,7 +440,13 @@ export function createBookingService(deps: BookingServiceDeps) {
     }
   }
 
-  function insertAppointment(request: BookRequest, serviceType: string, range: TimeRange, options: CallOptions): Promise<BookingOutcome> {
+  function insertAppointment(
+    request: BookRequest,
+    serviceType: string,
+    range: TimeRange,
+    bay: number,
+    options: CallOptions,
+  ): Promise<BookingOutcome> {
     const id = randomUUID();
     return commit('book', options, id, 'create', async (tx) => {
       const [row] = await tx
@@ -444,8 +458,11 @@ export function createBookingService(deps: BookingServiceDeps) {
           serviceType,
           startsAt: range.start,
           endsAt: range.end,
+          bay,
           notes: request.notes?.trim() || null,
           calendarEventId: eventIdForAppointment(id),
+          // Where the event goes; from then on, where it is (the projection moves it with the booking).
+          calendarId: calendar.calendarIdFor(bay),
           // The inline write goes first; the reconciler only steps in if that fails.
           calendarSyncNextAt: new Date(now().getTime() + MINUTE_MS),
         })
@@ -474,10 +491,10 @@ export function createBookingService(deps: BookingServiceDeps) {
     if (start.getTime() === current.startsAt.getTime()) return { appointment: view(current), replayed: false, unchanged: true };
     const range = { start, end: new Date(start.getTime() + durationMinutes * MINUTE_MS) };
 
-    await assertBookable(range, current, options.signal);
-
-    return commit('reschedule', options, current.id, 'update', (tx) =>
-      updateScheduled(tx, current, { startsAt: range.start, endsAt: range.end }),
+    return placeInBay(range, current.vehicleId, current, options.signal, (bay) =>
+      commit('reschedule', options, current.id, 'update', (tx) =>
+        updateScheduled(tx, current, { startsAt: range.start, endsAt: range.end, bay }),
+      ),
     );
   }
 
@@ -494,9 +511,9 @@ export function createBookingService(deps: BookingServiceDeps) {
       if (closedCheck.closed) return closedCheck;
       const day = shopDay(request.date, rules);
       const range = { start: day.dayStart.toJSDate(), end: day.dayStart.plus({ days: 1 }).toJSDate() };
-      const [rows, calBusy] = await Promise.all([activeAppointmentsIn(db, range), calendarBusy(range, options.signal)]);
-      const busy = [...rows.map((r) => ({ start: r.startsAt, end: r.endsAt })), ...calBusy];
-      return computeAvailability({ date: request.date, durationMinutes, busy, now: at, rules });
+      const [rows, calendarBusyNow] = await Promise.all([activeAppointmentsIn(db, range), calendarBusy.read(range, options.signal)]);
+      const busy = bayBusy(rows, calendarBusyNow);
+      return computeAvailability({ date: request.date, durationMinutes, busy: busy.shop, bays: busy.bays, now: at, rules });
     },
 
     book(request: BookRequest, options: CallOptions = {}): Promise<BookingOutcome> {

@@ -2,12 +2,15 @@
  * Makes the calendar reflect one appointment row: the database is the system of record and the
  * calendar its projection. Idempotent by construction (deterministic event id, 409 = exists,
  * 404/410 on delete = gone), so running it twice, from two places, never makes two events.
+ * The event goes to its bay's calendar; the row records which calendar holds it (`calendar_id`),
+ * so when the booking changes bays (or the bays' calendars are reconfigured) the event is moved
+ * from where it is rather than written twice.
  */
 import { eq } from 'drizzle-orm';
 import type { CalendarCallOptions, CalendarEvent, CalendarProvider } from '../calendar/calendar.js';
 import { eventIdForAppointment } from '../calendar/event-id.js';
 import type { Db } from '../db/client.js';
-import { markSynced, markSyncFailed, requeueSync } from '../db/appointment-queries.js';
+import { eventCalendarOf, markSynced, markSyncFailed, recordEventCalendar, requeueSync } from '../db/appointment-queries.js';
 import { customers, vehicles } from '../db/schema.js';
 import type { Appointment } from '../db/schema.js';
 import { ProviderError } from '../core/errors.js';
@@ -28,23 +31,65 @@ export async function projectAppointment(
   hint: ProjectionHint,
   options: CalendarCallOptions,
 ): Promise<void> {
+  const { calendar } = context;
+  const target = calendar.calendarIdFor(row.bay);
+  // The local calendar: the row is its own event.
+  if (target === null) return;
   const eventId = row.calendarEventId ?? eventIdForAppointment(row.id);
+  // Rows from before bays recorded no calendar: their events are in the shop calendar.
+  const current = row.calendarId ?? calendar.shopCalendarId ?? target;
   if (row.status === 'cancelled' || row.status === 'no_show') {
-    await context.calendar.deleteEvent(eventId, options);
+    await calendar.deleteEvent(current, eventId, options);
     return;
   }
   const event = await eventFor(context, row, eventId);
-  if (hint === 'update') {
+  let mode = hint;
+  let recorded = row.calendarId;
+  if (current !== target) {
+    const moved = await moveToTarget(context, row.id, eventId, current, target, options);
+    if (moved) recorded = target;
+    mode = moved ? 'update' : 'create';
+  }
+  // The event is in `target` from here on (a row from before bays learns where its event is).
+  const record = async (): Promise<void> => {
+    if (recorded !== target) await recordEventCalendar(context.db, row.id, target);
+  };
+  if (mode === 'update') {
     try {
-      await context.calendar.updateEvent(eventId, withoutId(event), options);
+      await calendar.updateEvent(target, eventId, withoutId(event), options);
+      await record();
       return;
     } catch (error) {
       if (!(error instanceof ProviderError && (error.status === 404 || error.status === 410))) throw error;
     }
   }
-  const { created } = await context.calendar.createEvent(event, options);
+  const { created } = await calendar.createEvent(target, event, options);
   // Already there (an earlier attempt's insert landed, or the row moved since): bring it up to date.
-  if (!created) await context.calendar.updateEvent(eventId, withoutId(event), options);
+  if (!created) await calendar.updateEvent(target, eventId, withoutId(event), options);
+  await record();
+}
+
+/**
+ * Moves the event from `from` to the bay's calendar and records that at once (a later failure must
+ * not lose track of it). If it is not in `from`, another projection of this row may have moved it
+ * meanwhile: the row says where to, and it is moved from there. False when there was nothing to move.
+ */
+async function moveToTarget(
+  context: ProjectionContext,
+  appointmentId: string,
+  eventId: string,
+  from: string,
+  target: string,
+  options: CalendarCallOptions,
+): Promise<boolean> {
+  let { moved } = await context.calendar.moveEvent(eventId, from, target, options);
+  if (!moved) {
+    const recorded = await eventCalendarOf(context.db, appointmentId);
+    if (recorded === target) return true;
+    if (recorded != null && recorded !== from) ({ moved } = await context.calendar.moveEvent(eventId, recorded, target, options));
+  }
+  if (moved) await recordEventCalendar(context.db, appointmentId, target);
+  return moved;
 }
 
 /**
@@ -87,7 +132,10 @@ async function eventFor(context: ProjectionContext, row: Appointment, eventId: s
   const { customer, vehicle } = owner;
   const name = `${customer.firstName} ${customer.lastName}`;
   const car = `${vehicle.year} ${vehicle.make} ${vehicle.model}`;
+  // With one bay there is nothing to tell apart; with several, staff see the bay at a glance.
+  const bay = context.calendar.bays > 1 ? `Bay ${row.bay}` : undefined;
   const description = [
+    bay,
     `Customer: ${name}`,
     `Phone: ${customer.phone}`,
     `Vehicle: ${car}${vehicle.vin ? ` (VIN ${vehicle.vin})` : ''}${vehicle.mileage != null ? `, ${vehicle.mileage} miles` : ''}`,
@@ -99,7 +147,7 @@ async function eventFor(context: ProjectionContext, row: Appointment, eventId: s
     .join('\n');
   return {
     eventId,
-    summary: `${row.serviceType}: ${name} (${car})`,
+    summary: `${bay === undefined ? '' : `${bay} - `}${row.serviceType}: ${name} (${car})`,
     description,
     start: row.startsAt,
     end: row.endsAt,

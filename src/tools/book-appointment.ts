@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { appointmentData } from './appointment-data.js';
+import { invitationOf, invitationSentence } from './invitation.js';
 import { withArticle } from './spoken.js';
 import { refuseUnlessCallerOwns } from './caller-access.js';
 import { defineTool, idempotencyKey, ok } from './tool.js';
@@ -47,14 +48,15 @@ export const bookAppointment = defineTool({
     const car = owner ? ` for the ${owner.year} ${owner.make} ${owner.model}` : '';
     if (alreadyBooked !== undefined) {
       return ok(
-        { appointment: appointmentData(appointment), already_booked: true },
+        { appointment: appointmentData(appointment), already_booked: true, invitation: 'none' },
         alreadyBookedMessage(appointment.serviceType, alreadyBooked.requestedServiceType, `${car} on ${appointment.when}`),
       );
     }
-    const invitation = owner?.ownerEmail ? ' A calendar invitation is on its way to your email.' : '';
+    // A lookup that failed leaves the email unknown: then no invitation is promised.
+    const invitation = invitationOf(appointment, owner?.ownerEmail);
     return ok(
-      { appointment: appointmentData(appointment), calendar_invitation_sent_to: owner?.ownerEmail ?? null },
-      `You're all set: ${withArticle(appointment.serviceType)}${car} on ${appointment.when}.${invitation}`,
+      { appointment: appointmentData(appointment), invitation },
+      `You're all set: ${withArticle(appointment.serviceType)}${car} on ${appointment.when}.${invitationSentence('booked', invitation)}`,
     );
   },
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { appointmentData } from './appointment-data.js';
-import { withArticle } from './spoken.js';
 import { callerCustomerIds } from './caller-access.js';
+import { invitationOf, invitationSentence, ownerEmailOf } from './invitation.js';
 import { defineTool, idempotencyKey, ok } from './tool.js';
 
 export const cancelAppointment = defineTool({
@@ -20,9 +20,13 @@ export const cancelAppointment = defineTool({
       { appointmentId: args.appointment_id, customerId: await callerCustomerIds(context), reason: args.reason },
       { signal: context.signal, idempotencyKey: idempotencyKey(context) },
     );
-    const message = unchanged
-      ? `That appointment on ${appointment.when} was already cancelled.`
-      : `I've cancelled ${withArticle(appointment.serviceType)} on ${appointment.when}.`;
-    return ok({ appointment: appointmentData(appointment) }, message);
+    if (unchanged) {
+      return ok({ appointment: appointmentData(appointment), invitation: 'none' }, `That appointment on ${appointment.when} was already cancelled.`);
+    }
+    const invitation = invitationOf(appointment, await ownerEmailOf(context, appointment));
+    return ok(
+      { appointment: appointmentData(appointment), invitation },
+      `Your ${appointment.serviceType.toLowerCase()} on ${appointment.when} is cancelled.${invitationSentence('cancelled', invitation)}`,
+    );
   },
 });

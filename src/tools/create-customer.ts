@@ -21,12 +21,12 @@ export const createCustomer = defineTool({
   name: 'create_customer',
   description:
     'Creates an account for the phone number the caller is calling from, when lookup_customer found none. ' +
-    'Ask for the first and last name (and an email if they want calendar invitations) first. ' +
+    'Ask for the first and last name (and an email address, if they want to give one) first. ' +
     'Only when the number the caller is calling from is unknown, ask which number to put on the account and pass it as phone_number.',
   parameters: z.object({
     first_name: personName('first name'),
     last_name: personName('last name'),
-    email: z.email().max(254).optional().describe('Email address for appointment invitations, only if the caller gave one.'),
+    email: z.email().max(254).optional().describe('Email address, only if the caller gave one.'),
     phone_number: z
       .string()
       .max(32)

@@ -66,12 +66,14 @@ describe('lookup_customer', () => {
   it("finds the caller's own account with vehicles and upcoming appointments, and verifies it", async () => {
     const context = fixture.context({ phoneNumber: MARIA });
     const result = await run(lookupCustomer, {}, context);
+    // Two cars: the message itself asks which one, so no booking is made for a guessed car.
     expect(result.message).toBe(
       'I found your account, Maria. You have a 2019 Toyota Camry and a 2022 Honda CR-V on file, ' +
-        'and an oil change booked for Thursday, December 3 at 2:00 PM.',
+        'and an oil change booked for Thursday, December 3 at 2:00 PM. Which vehicle is this about?',
     );
     const data = dataOf(result);
     expect(data.found).toBe(true);
+    expect(data.ask_which_vehicle).toBe(true);
     expect(data.customer).toEqual({
       id: mariaId,
       first_name: 'Maria',
@@ -93,6 +95,14 @@ describe('lookup_customer', () => {
       },
     ]);
     expect(context.caller.verifiedCustomerIds.has(mariaId)).toBe(true);
+  });
+
+  it('asks which vehicle only when there is more than one', async () => {
+    const phone = '+15550001077';
+    await fixture.addCustomer({ phone, firstName: 'Lee', vehicles: [{ year: 2015, make: 'Ford', model: 'Focus' }] });
+    const result = await run(lookupCustomer, {}, fixture.context({ phoneNumber: phone }));
+    expect(result.message).toBe('I found your account, Lee. You have a 2015 Ford Focus on file and no upcoming appointments.');
+    expect(dataOf(result)).not.toHaveProperty('ask_which_vehicle');
   });
 
   it('treats the caller number given explicitly, in any format, as their own', async () => {

@@ -3,6 +3,8 @@ import { callerPhone } from '../crm/caller.js';
 import { customerView, describeCustomerView } from './customer-view.js';
 import { defineTool, fail, ok } from './tool.js';
 
+const WHICH_VEHICLE = 'Which vehicle is this about?';
+
 export const lookupCustomer = defineTool({
   name: 'lookup_customer',
   description:
@@ -51,6 +53,10 @@ export const lookupCustomer = defineTool({
         );
       case 'found': {
         const view = customerView(found.record);
+        // With several cars, booking for "the" car would be a guess: the caller says which.
+        if (view.vehicles.length > 1) {
+          return ok({ found: true, ...view, ask_which_vehicle: true }, `${describeCustomerView(view)} ${WHICH_VEHICLE}`);
+        }
         return ok({ found: true, ...view }, describeCustomerView(view));
       }
     }

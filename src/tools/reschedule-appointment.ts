@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { appointmentData } from './appointment-data.js';
 import { callerCustomerIds } from './caller-access.js';
+import { invitationOf, invitationSentence, ownerEmailOf } from './invitation.js';
 import { defineTool, idempotencyKey, ok } from './tool.js';
 
 export const rescheduleAppointment = defineTool({
@@ -25,9 +26,13 @@ export const rescheduleAppointment = defineTool({
       { appointmentId: args.appointment_id, customerId: await callerCustomerIds(context), newScheduledAt: args.new_datetime },
       { signal: context.signal, idempotencyKey: idempotencyKey(context) },
     );
-    const message = unchanged
-      ? `That appointment is already on ${appointment.when}.`
-      : `Done. Your ${appointment.serviceType.toLowerCase()} is now on ${appointment.when}.`;
-    return ok({ appointment: appointmentData(appointment) }, message);
+    if (unchanged) {
+      return ok({ appointment: appointmentData(appointment), invitation: 'none' }, `That appointment is already on ${appointment.when}.`);
+    }
+    const invitation = invitationOf(appointment, await ownerEmailOf(context, appointment));
+    return ok(
+      { appointment: appointmentData(appointment), invitation },
+      `Done. Your ${appointment.serviceType.toLowerCase()} is now on ${appointment.when}.${invitationSentence('moved', invitation)}`,
+    );
   },
 });

@@ -52,6 +52,14 @@ describe('buildSystemPrompt', () => {
     expect(prompt).toContain('(typed on the keypad)');
   });
 
+  it('promises no calendar invitation of its own, and has the caller choose among several vehicles', () => {
+    const prompt = buildSystemPrompt({ shopName: 'X', rules, now: new Date('2026-12-01T15:00:00Z'), callerNumber: '+15551230001' });
+    expect(prompt).toContain("About a calendar invitation, say only what the tool's message says");
+    expect(prompt).toContain('never promise one yourself');
+    expect(prompt).not.toMatch(/invitation is on its way|if they want a calendar invitation/);
+    expect(prompt).toContain('If the customer has more than one vehicle, ask which one the appointment is for before you book');
+  });
+
   it('asks for number and last name when the caller number is unknown', () => {
     const prompt = buildSystemPrompt({ shopName: 'X', rules, now: new Date('2026-12-01T15:00:00Z') });
     expect(prompt).toContain("The caller's number is unknown");

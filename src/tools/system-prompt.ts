@@ -38,12 +38,15 @@ export function buildSystemPrompt(input: SystemPromptInput): string {
       ? `- The caller is calling from ${input.callerNumber}. Start by calling lookup_customer to find their account.`
       : '- The caller\'s number is unknown. Ask for their phone number and last name, then call lookup_customer with both. ' +
         'If no account is found and they are new, create one with create_customer, passing the number they gave as phone_number.',
-    '- For a new caller, ask for their first and last name (and email if they want a calendar invitation), call ' +
+    '- For a new caller, ask for their first and last name (and an email address, if they want to give one), call ' +
       'create_customer, then ask for the vehicle (year, make, model) and call add_vehicle.',
+    '- If the customer has more than one vehicle, ask which one the appointment is for before you book, unless the ' +
+      'caller already said; never pick one for them.',
     '- Always call get_available_slots before you offer or book any time. Offer only times it returned, two or three ' +
       'at a time, never the whole list.',
     '- Before booking, confirm the service, the vehicle, the day and the time with the caller, then call book_appointment.',
-    '- When the customer has an email on file, tell them a calendar invitation is on its way after booking.',
+    '- About a calendar invitation, say only what the tool\'s message says: mention one only when the message does, ' +
+      'and never promise one yourself (not every booking sends one).',
     '- To reschedule, check the new day with get_available_slots first, confirm the new time, then call reschedule_appointment.',
     '- To cancel, confirm which appointment, then call cancel_appointment.',
     '- You may only act on the caller\'s own account and appointments.',

@@ -8,6 +8,11 @@
  * speech by energy (RMS of 20 ms windows), and answers each utterance with the next text of a
  * script. Everything is timed on audio time (bytes received), never the wall clock, so tests may
  * send audio as fast as they like; only `finalDelayMs` and the idle timeout use the wall clock.
+ *
+ * For key checks it also serves the management API's `GET /v1/projects` (`Authorization: Token
+ * <key>`): `{ projects: [{ project_id, name }] }`, or 401 `{ err_code: 'INVALID_AUTH', err_msg,
+ * request_id }` for a wrong key.
+ * https://developers.deepgram.com/reference/manage/projects/list
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, STATUS_CODES } from 'node:http';
@@ -148,8 +153,17 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {
   let rejectStatus = 503;
   let rejectedHandshakes = 0;
 
-  const server = createServer((_req, res) => {
-    res.writeHead(404, { 'content-type': 'application/json' }).end('{"err_code":"NOT_FOUND"}');
+  const projectId = randomUUID();
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const json = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    if (path !== '/v1/projects' || req.method !== 'GET') return json(404, { err_code: 'NOT_FOUND' });
+    if (req.headers.authorization !== `Token ${apiKey}`) {
+      return json(401, { err_code: 'INVALID_AUTH', err_msg: 'Invalid credentials.', request_id: randomUUID() });
+    }
+    json(200, { projects: [{ project_id: projectId, name: 'Service desk' }] });
   });
   server.on('connection', (socket) => {
     rawSockets.add(socket);

@@ -14,6 +14,26 @@
  *
  * The "speech" is a quiet 440 Hz tone (so energy-based checks see it), `msPerChar` long per
  * character, in the requested output_format, cut into `chunkMs` chunks.
+ *
+ * The multi-context WebSocket (`/v1/text-to-speech/{voice_id}/multi-stream-input`) carries several
+ * synthesis contexts on one socket, as documented:
+ *
+ * - client -> server JSON: `{ text, context_id, voice_settings?, generation_config?, xi_api_key? }`
+ *   creates a context on its first message (a context_id not given means the default context), then
+ *   `{ text, context_id, flush? }` appends (and with flush generates what is buffered),
+ *   `{ text: "", context_id }` keeps a context alive (resets the inactivity timeout, says nothing),
+ *   `{ context_id, close_context: true }` closes one (text it had already been asked to flush is still
+ *   generated and sent, then `isFinal`), `{ close_socket: true }` closes them all and the socket;
+ * - server -> client JSON: `{ audio, contextId, isFinal: false, alignment, normalizedAlignment }`, with
+ *   alignment on every chunk when `sync_alignment=true` (the characters starting within that chunk,
+ *   times relative to the chunk's start), then `{ contextId, isFinal: true }` once a closed context's
+ *   audio is out; flushing or closing a context that does not exist answers
+ *   `{ error: 'context_not_found', message, contextId }` and leaves the socket open; a sixth
+ *   simultaneous context is refused with a 1008 close (`max_active_conversations`).
+ *
+ * For key checks, `GET /v1/voices/{voice_id}` answers the voice (`{ voice_id, name, category, ... }`)
+ * when it is one of the account's `voices`, 404 `{ detail: { status: 'voice_not_found', message } }`
+ * when not, and 401 `invalid_api_key` for a wrong `xi-api-key`.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -40,6 +60,8 @@ export interface ElevenLabsEmulatorOptions {
   authFailure?: 'close' | 'http';
   /** Cut chunks one byte off the sample grid, as a vendor may: clients must re-align PCM. */
   misalignChunks?: boolean;
+  /** The account's voices (GET /v1/voices/{id}), id -> name; default: the stock voice Rachel. */
+  voices?: Readonly<Record<string, string>>;
 }
 
 export interface EmulatorLatency {
@@ -74,6 +96,34 @@ export interface EmulatedConnection {
   clientClosedEarly: boolean;
 }
 
+export interface EmulatedContext {
+  contextId: string;
+  /** Non-empty texts sent to it, in order, and whether each asked for flush. */
+  texts: string[];
+  flushes: boolean[];
+  keepAlives: number;
+  closeRequested: boolean;
+  finalSent: boolean;
+  audioChunksSent: number;
+  /** Audio sent after close_context arrived (text flushed before the close is still generated). */
+  audioChunksAfterClose: number;
+}
+
+export interface EmulatedMultiConnection {
+  id: number;
+  voiceId: string;
+  query: Record<string, string>;
+  authorized: boolean | undefined;
+  /** Every context created on this socket, in order of creation. */
+  contexts: EmulatedContext[];
+  /** Error messages sent (context_not_found ...). */
+  errors: Array<Record<string, unknown>>;
+  closeSocketReceived: boolean;
+  closed: boolean;
+  closedBy: 'client' | 'server' | undefined;
+  closeCode: number | undefined;
+}
+
 export interface EmulatedHttpRequest {
   voiceId: string;
   query: Record<string, string>;
@@ -89,6 +139,10 @@ export interface ElevenLabsEmulator {
   readonly wsBaseUrl: string;
   readonly apiKey: string;
   readonly connections: readonly EmulatedConnection[];
+  /** multi-stream-input sockets. */
+  readonly multiConnections: readonly EmulatedMultiConnection[];
+  /** The text of every stream-input socket and every multi-stream-input context, in order. */
+  spokenTexts(): string[];
   readonly httpRequests: readonly EmulatedHttpRequest[];
   /** WebSocket upgrade requests seen, refused ones included. */
   readonly handshakes: number;
@@ -97,12 +151,14 @@ export interface ElevenLabsEmulator {
   failNextConnections(n: number, mode?: 'reject' | 'close'): void;
   /** The next `n` HTTP synthesis requests answer 503. */
   failNextHttpRequests(n: number): void;
-  /** The next audio chunk sent on any connection is the last: the socket is then cut (no close frame). */
+  /** The next audio chunk sent on any connection (either endpoint) is the last: the socket is then cut (no close frame). */
   dropMidStream(): void;
   close(): Promise<void>;
 }
 
 const DEFAULT_SCHEDULE = [120, 160, 250, 290];
+const MAX_CONTEXTS_PER_SOCKET = 5;
+const DEFAULT_VOICES: Readonly<Record<string, string>> = { '21m00Tcm4TlvDq8ikWAM': 'Rachel' };
 // Below this, try_trigger_generation keeps buffering (the documented "minimum threshold").
 const TRIGGER_THRESHOLD_CHARS = 50;
 const TONE_HZ = 440;
@@ -181,6 +237,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     handshakeDelayMs: options.handshakeDelayMs ?? 0,
   };
   const connections: EmulatedConnection[] = [];
+  const multiConnections: EmulatedMultiConnection[] = [];
   const httpRequests: EmulatedHttpRequest[] = [];
   const sockets = new Set<Socket>();
   let handshakes = 0;
@@ -371,6 +428,252 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     resetIdle();
   }
 
+  function handleMultiSocket(ws: WebSocket, request: IncomingMessage, url: URL, voiceId: string): void {
+    const headerValue = request.headers['xi-api-key'];
+    const headerKey = typeof headerValue === 'string' ? headerValue : undefined;
+    const query = queryOf(url);
+    const record: EmulatedMultiConnection = {
+      id: multiConnections.length + 1,
+      voiceId,
+      query,
+      authorized: headerKey === undefined ? undefined : headerKey === apiKey,
+      contexts: [],
+      errors: [],
+      closeSocketReceived: false,
+      closed: false,
+      closedBy: undefined,
+      closeCode: undefined,
+    };
+    multiConnections.push(record);
+    const spec = parseOutputFormat(query.output_format);
+    const syncAlignment = query.sync_alignment === 'true';
+    const inactivity = query.inactivity_timeout === undefined ? undefined : Number(query.inactivity_timeout);
+    const idleMs = inactivity !== undefined && Number.isFinite(inactivity) ? inactivity * 1000 : defaultIdleMs;
+    interface Live {
+      record: EmulatedContext;
+      buffer: string;
+      schedule: number[];
+      scheduleIndex: number;
+      tone: (ms: number) => Uint8Array;
+    }
+    const live = new Map<string, Live>();
+    // One model per socket: generations go out one after another, whatever their context.
+    let chain: Promise<void> = Promise.resolve();
+    let serverClosing = false;
+    let idleTimer: NodeJS.Timeout | undefined;
+
+    const serverClose = (code: number, reason: string): void => {
+      if (serverClosing || record.closed) return;
+      serverClosing = true;
+      clearTimeout(idleTimer);
+      ws.close(code, reason);
+    };
+    const alive = (): boolean => !serverClosing && !record.closed && ws.readyState === ws.OPEN;
+    const resetIdle = (): void => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(
+        () =>
+          serverClose(
+            1008,
+            `Have not received a new text input within the timeout of ${Math.round(idleMs / 1000)} seconds. Streaming input terminated.`,
+          ),
+        idleMs,
+      );
+    };
+    const sendError = (contextId: string, error: string, message: string): void => {
+      const body = { error, message, contextId };
+      record.errors.push(body);
+      if (alive()) ws.send(JSON.stringify(body));
+    };
+
+    const generate = (context: Live): void => {
+      const text = context.buffer;
+      context.buffer = '';
+      if (spokenLength(text) === 0 || !spec) return;
+      chain = chain.then(async () => {
+        await sleep(latency.firstByteDelayMs);
+        const audio = context.tone(spokenLength(text) * msPerChar);
+        // Characters as sent (a trailing space kept, at the end of the audio with no duration).
+        const chars = [...text.replace(/\s+/g, ' ').replace(/^ /, '')];
+        const spoken = spokenLength(text);
+        const total = audio.length;
+        let at = 0;
+        let first = true;
+        for (const chunk of chunksOf(audio, spec)) {
+          if (!alive()) return;
+          if (!first) await sleep(latency.interChunkDelayMs);
+          if (!alive()) return;
+          const chunkStartMs = at / spec.bytesPerMs;
+          const chunkEndMs = (at + chunk.length) / spec.bytesPerMs;
+          at += chunk.length;
+          let alignment: Record<string, unknown> | null = null;
+          if (syncAlignment) {
+            const startOf = (i: number): number => Math.min(i, spoken) * msPerChar;
+            const last = at >= total;
+            const indexes = chars
+              .map((_, i) => i)
+              .filter((i) => startOf(i) >= chunkStartMs && (last || startOf(i) < chunkEndMs));
+            alignment = {
+              chars: indexes.map((i) => chars[i]),
+              charStartTimesMs: indexes.map((i) => startOf(i) - chunkStartMs),
+              charDurationsMs: indexes.map((i) => (i < spoken ? msPerChar : 0)),
+            };
+          } else if (first) {
+            alignment = alignmentFor(text, msPerChar);
+          }
+          ws.send(
+            JSON.stringify({
+              audio: Buffer.from(chunk).toString('base64'),
+              contextId: context.record.contextId,
+              isFinal: false,
+              normalizedAlignment: alignment,
+              alignment,
+            }),
+          );
+          first = false;
+          context.record.audioChunksSent++;
+          if (context.record.closeRequested) context.record.audioChunksAfterClose++;
+          if (dropArmed) {
+            dropArmed = false;
+            ws.terminate();
+            return;
+          }
+        }
+      });
+    };
+
+    const finalise = (context: Live): void => {
+      chain = chain.then(() => {
+        if (!alive()) return;
+        ws.send(JSON.stringify({ contextId: context.record.contextId, isFinal: true }));
+        context.record.finalSent = true;
+      });
+    };
+
+    const onMessage = (data: RawData): void => {
+      let message: Record<string, unknown>;
+      try {
+        const parsed: unknown = JSON.parse(data.toString());
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+        message = parsed as Record<string, unknown>;
+      } catch {
+        serverClose(1008, 'Invalid message: expected a JSON object.');
+        return;
+      }
+      if (record.closeSocketReceived) return;
+      resetIdle();
+      if (record.authorized === undefined) {
+        const bodyKey = message.xi_api_key;
+        record.authorized = bodyKey === apiKey;
+        if (!record.authorized) {
+          serverClose(1008, bodyKey === undefined ? 'Missing API key.' : 'Invalid API key.');
+          return;
+        }
+      }
+      if (!spec) {
+        serverClose(1008, `Invalid output format: ${String(query.output_format)}.`);
+        return;
+      }
+      if (message.close_socket === true) {
+        record.closeSocketReceived = true;
+        clearTimeout(idleTimer);
+        for (const context of live.values()) {
+          context.record.closeRequested = true;
+          context.buffer = '';
+          finalise(context);
+        }
+        live.clear();
+        chain = chain.then(() => serverClose(1000, ''));
+        return;
+      }
+      const contextId = typeof message.context_id === 'string' ? message.context_id : 'default';
+      let context = live.get(contextId);
+      if (message.close_context === true) {
+        if (!context) return sendError(contextId, 'context_not_found', `Context ${contextId} does not exist.`);
+        // Text already flushed is still generated; what was only buffered is dropped.
+        context.record.closeRequested = true;
+        context.buffer = '';
+        live.delete(contextId);
+        finalise(context);
+        return;
+      }
+      if (typeof message.text !== 'string') {
+        if (message.flush === true && !context) {
+          return sendError(contextId, 'context_not_found', `Context ${contextId} does not exist.`);
+        }
+        if (message.flush === true && context) generate(context);
+        else serverClose(1008, 'Invalid message: text is required.');
+        return;
+      }
+      if (!context) {
+        if (message.text === '' ) {
+          return sendError(contextId, 'context_not_found', `Context ${contextId} does not exist.`);
+        }
+        if (live.size >= MAX_CONTEXTS_PER_SOCKET) {
+          serverClose(
+            1008,
+            `Maximum simultaneous contexts per WebSocket connection exceeded (${MAX_CONTEXTS_PER_SOCKET}). Please close an existing context before opening a new one.`,
+          );
+          return;
+        }
+        const config = message.generation_config as { chunk_length_schedule?: unknown } | undefined;
+        const schedule =
+          Array.isArray(config?.chunk_length_schedule) && config.chunk_length_schedule.length > 0
+            ? config.chunk_length_schedule.map(Number)
+            : DEFAULT_SCHEDULE;
+        context = {
+          record: {
+            contextId,
+            texts: [],
+            flushes: [],
+            keepAlives: 0,
+            closeRequested: false,
+            finalSent: false,
+            audioChunksSent: 0,
+            audioChunksAfterClose: 0,
+          },
+          buffer: '',
+          schedule,
+          scheduleIndex: 0,
+          tone: createTone(spec),
+        };
+        live.set(contextId, context);
+        record.contexts.push(context.record);
+        if (message.text.trim() === '') return; // the initialising " "
+      }
+      const flush = message.flush === true;
+      if (message.text === '' && !flush) {
+        context.record.keepAlives++;
+        return;
+      }
+      if (message.text !== '') {
+        context.record.texts.push(message.text);
+        context.record.flushes.push(flush);
+        context.buffer += message.text;
+      }
+      const threshold = context.schedule[Math.min(context.scheduleIndex, context.schedule.length - 1)] ?? 120;
+      if (flush) generate(context);
+      else if (context.buffer.length >= threshold) {
+        context.scheduleIndex++;
+        generate(context);
+      }
+    };
+
+    ws.on('message', onMessage);
+    ws.on('close', (code) => {
+      clearTimeout(idleTimer);
+      record.closed = true;
+      record.closeCode = code;
+      record.closedBy = serverClosing ? 'server' : 'client';
+    });
+    ws.on('error', () => undefined);
+    if (record.authorized === false) {
+      serverClose(1008, 'Invalid API key.');
+      return;
+    }
+    resetIdle();
+  }
+
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 
   const server = createServer((req, res) => {
@@ -384,7 +687,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     handshakes++;
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const match = /^\/v1\/text-to-speech\/([^/]+)\/stream-input$/.exec(url.pathname);
+    const match = /^\/v1\/text-to-speech\/([^/]+)\/(stream-input|multi-stream-input)$/.exec(url.pathname);
     const refuse = (status: number, text: string): void => {
       socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
@@ -404,13 +707,30 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
           ws.terminate();
           return;
         }
-        handleSocket(ws, request, url, voiceId);
+        if (match[2] === 'multi-stream-input') handleMultiSocket(ws, request, url, voiceId);
+        else handleSocket(ws, request, url, voiceId);
       });
     }, latency.handshakeDelayMs);
   });
 
+  /** GET /v1/voices/{voice_id}. */
+  function serveVoice(req: IncomingMessage, res: ServerResponse, voiceId: string): void {
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.headers['xi-api-key'] !== apiKey) return send(401, { detail: { status: 'invalid_api_key', message: 'Invalid API key' } });
+    const name = (options.voices ?? DEFAULT_VOICES)[voiceId];
+    if (name === undefined) {
+      return send(404, { detail: { status: 'voice_not_found', message: `A voice with the voice_id ${voiceId} was not found.` } });
+    }
+    send(200, { voice_id: voiceId, name, category: 'premade', labels: {}, settings: null, available_for_tiers: [] });
+  }
+
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const voice = /^\/v1\/voices\/([^/]+)$/.exec(url.pathname);
+    if (voice?.[1] !== undefined && req.method === 'GET') return serveVoice(req, res, decodeURIComponent(voice[1]));
     const match = /^\/v1\/text-to-speech\/([^/]+)(\/stream)?$/.exec(url.pathname);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -472,7 +792,14 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     wsBaseUrl: `ws://127.0.0.1:${port}`,
     apiKey,
     connections,
+    multiConnections,
     httpRequests,
+    spokenTexts() {
+      return [
+        ...connections.map((c) => c.texts.join('')),
+        ...multiConnections.flatMap((m) => m.contexts.map((c) => c.texts.join(''))),
+      ];
+    },
     get handshakes() {
       return handshakes;
     },

@@ -317,6 +317,55 @@ describe('google calendar emulator: several calendars', () => {
   });
 });
 
+describe('google calendar emulator: moving an event to another calendar', () => {
+  let client: calendar_v3.Calendar;
+  beforeEach(() => {
+    client = googleApiFor(emulator);
+  });
+
+  it('moves it with its id and details; the source sees it gone, the destination owns it', async () => {
+    const bay1 = emulator.createCalendar({ summary: 'Bay 1' }).id;
+    const bay2 = emulator.createCalendar({ summary: 'Bay 2' }).id;
+    await client.events.insert({ calendarId: bay1, requestBody: timed('moving00001', at(9), at(10), { attendees: [{ email: 'dana@example.com' }] }) });
+    const sourceToken = (await client.events.list({ calendarId: bay1 })).data.nextSyncToken!;
+
+    const { data: moved } = await client.events.move({ calendarId: bay1, eventId: 'moving00001', destination: bay2, sendUpdates: 'all' });
+    expect(moved).toMatchObject({ id: 'moving00001', status: 'confirmed', organizer: { email: bay2 }, attendees: [{ email: 'dana@example.com' }] });
+    expect(emulator.getEvent(bay2, 'moving00001')).toMatchObject({ status: 'confirmed', start: { dateTime: at(9) } });
+    expect(emulator.getEvent(bay1, 'moving00001')?.status).toBe('cancelled');
+    const changes = (await client.events.list({ calendarId: bay1, syncToken: sourceToken })).data.items;
+    expect(changes?.map((e) => [e.id, e.status])).toEqual([['moving00001', 'cancelled']]);
+    const { data: busy } = await client.freebusy.query({ requestBody: { timeMin: at(0), timeMax: at(23), items: [{ id: bay1 }, { id: bay2 }] } });
+    expect(busy.calendars).toEqual({ [bay1]: { busy: [] }, [bay2]: { busy: [{ start: at(9), end: at(10) }] } });
+
+    // And back again: the cancelled copy left in bay 1 does not hold the id against its own event.
+    await client.events.move({ calendarId: bay2, eventId: 'moving00001', destination: bay1 });
+    expect(emulator.getEvent(bay1, 'moving00001')?.status).toBe('confirmed');
+    expect(emulator.getEvent(bay2, 'moving00001')?.status).toBe('cancelled');
+  });
+
+  it('answers 404 for an event not in the source (never there, or already moved), 403 for a calendar it may not write', async () => {
+    const bay1 = emulator.createCalendar({ summary: 'Bay 1' }).id;
+    const bay2 = emulator.createCalendar({ summary: 'Bay 2' }).id;
+    const holidays = emulator.createCalendar({ summary: 'Holidays', accessRole: 'reader' }).id;
+    expect(await googleErrorOf(client.events.move({ calendarId: bay1, eventId: 'nothere0001', destination: bay2 }))).toMatchObject({ status: 404, reason: 'notFound' });
+    await client.events.insert({ calendarId: bay1, requestBody: timed('moving00002', at(9), at(10)) });
+    await client.events.move({ calendarId: bay1, eventId: 'moving00002', destination: bay2 });
+    expect(await googleErrorOf(client.events.move({ calendarId: bay1, eventId: 'moving00002', destination: bay2 }))).toMatchObject({ status: 404, reason: 'notFound' });
+    expect(await googleErrorOf(client.events.move({ calendarId: bay2, eventId: 'moving00002', destination: 'ghost@example.com' }))).toMatchObject({ status: 404 });
+    expect(await googleErrorOf(client.events.move({ calendarId: bay2, eventId: 'moving00002', destination: holidays }))).toMatchObject({ status: 403, reason: 'requiredAccessLevel' });
+    expect(emulator.getEvent(bay2, 'moving00002')?.status).toBe('confirmed');
+  });
+
+  it('refuses a move without a destination (400 required), which the client library would not even send', async () => {
+    const bay = emulator.createCalendar({ summary: 'Bay 1' }).id;
+    await api('POST', `/calendars/${bay}/events`, EVENT);
+    const res = await api('POST', `/calendars/${bay}/events/${EVENT.id}/move`);
+    expect(await errorOf(res)).toEqual({ code: 400, reason: 'required', status: 'INVALID_ARGUMENT' });
+    expect(emulator.getEvent(bay, EVENT.id)?.status).toBe('confirmed');
+  });
+});
+
 describe('google calendar emulator: free/busy over several calendars', () => {
   it('answers each calendar in one request, clipped to the window and merged, with notFound for an unknown one', async () => {
     const api = googleApiFor(emulator);
@@ -594,6 +643,16 @@ describe('google calendar emulator: push notifications', () => {
     emulator.staff.insertEvent(bay, { summary: 'Tyres', start: at(9), end: at(10) });
     await emulator.pushesSettled();
     expect(receiver.received).toHaveLength(before);
+  });
+
+  it('accepts an https address as Google does, but never dials a host off loopback', async () => {
+    await api.events.watch({ calendarId: bay, requestBody: { id: 'channel-https', type: 'web_hook', address: 'https://agent.example.test/google/calendar/notifications' } });
+    emulator.staff.insertEvent(bay, { summary: 'Oil change', start: at(9), end: at(10) });
+    await emulator.pushesSettled();
+    expect(emulator.pushDeliveries.map((d) => [d.state, d.attempt, d.status, d.error])).toEqual([
+      ['sync', 1, undefined, 'ENOTLOOPBACK'],
+      ['exists', 1, undefined, 'ENOTLOOPBACK'],
+    ]);
   });
 
   it('refuses a plain-http address off loopback, a duplicate channel id and a malformed one', async () => {

@@ -1,17 +1,18 @@
 /**
  * A protocol-level emulator of the Google Calendar API v3 (the parts we use) and Google's OAuth2
- * token endpoint, on 127.0.0.1. It speaks the documented wire formats so the real googleapis
+ * endpoints (authorization with PKCE for installed apps, and the token endpoint: google/oauth.ts),
+ * on 127.0.0.1. It speaks the documented wire formats so the real googleapis
  * client can be tested against it: error bodies `{ error: { code, message, errors: [...], status } }`,
  * token responses `{ access_token, expires_in, token_type, scope }`, client-supplied event ids.
  *
  * The account has a primary calendar (`primary` is its alias) and any calendars a test creates;
- * events live per calendar and an unknown calendar is 404 notFound. Served: calendarList.list,
- * events insert/get/patch/update/delete/list (with sync tokens, google/events-list.ts)/watch,
+ * events live per calendar and an unknown calendar is 404 notFound. Served: calendarList.list/get,
+ * events insert/get/patch/update/delete/move/list (with sync tokens, google/events-list.ts)/watch,
  * channels.stop (push notifications, google/push.ts) and freebusy.query (google/free-busy.ts).
  * Tests can also act as the shop's staff in the Google UI (google/staff.ts).
  *
  * googleapis builds request URLs as rootUrl + '/calendar/v3/...', so the emulator serves the API at
- * its root and the token endpoint at /token.
+ * its root, the token endpoint at /token and the authorization endpoint at /o/oauth2/v2/auth.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -20,6 +21,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { listEvents } from './google/events-list.js';
 import { freeBusy } from './google/free-busy.js';
 import type { Interval } from './google/free-busy.js';
+import { AUTHORIZE_PATH, CALENDAR_SCOPE, createOAuthServer, OAuthError } from './google/oauth.js';
+import type { AuthorizationRequest, ConsentDecision } from './google/oauth.js';
 import { createPushHub } from './google/push.js';
 import type { PushDelivery, PushOptions, WatchChannel } from './google/push.js';
 import { createStaffActions } from './google/staff.js';
@@ -32,6 +35,7 @@ export { formatInZone } from './google/time.js';
 export type { EventTime } from './google/time.js';
 export type { AccessRole, CalendarSpec, PushDelivery, StaffActions, StoredCalendar, StoredEvent, WatchChannel };
 export type { StaffEvent } from './google/staff.js';
+export type { AuthorizationRequest, ConsentDecision };
 
 export interface RecordedRequest {
   method: string;
@@ -73,6 +77,8 @@ export interface GoogleCalendarEmulator {
   /** Pass as googleapis' rootUrl, e.g. http://127.0.0.1:1234/ */
   readonly rootUrl: string;
   readonly tokenUrl: string;
+  /** The authorization (consent) endpoint, Google's https://accounts.google.com/o/oauth2/v2/auth. */
+  readonly authUrl: string;
   readonly clientId: string;
   readonly clientSecret: string;
   readonly refreshToken: string;
@@ -114,12 +120,19 @@ export interface GoogleCalendarEmulator {
   setLatency(ms: number): void;
   /** Invalidates every access token issued so far: the next API call with one gets 401. */
   expireAccessTokens(): void;
+  /** What the "user" answers on the consent screen from now on (default approve). */
+  setConsent(decision: ConsentDecision): void;
+  /** Every visit to the consent screen, in order. */
+  readonly authorizations: readonly AuthorizationRequest[];
+  /** Refresh tokens issued by code exchanges (the initial `refreshToken` is not among them). */
+  readonly issuedRefreshTokens: readonly string[];
+  /** The user removed the app's access (default: the initial refresh token): refreshing with it is invalid_grant. */
+  revokeRefreshToken(token?: string): void;
   close(): Promise<void>;
 }
 
 const API_PREFIX = '/calendar/v3';
 const TOKEN_PATH = '/token';
-const SCOPE = 'https://www.googleapis.com/auth/calendar';
 const DEFAULT_PRIMARY_ID = 'shop@example.com';
 
 export async function startGoogleCalendarEmulator(
@@ -142,6 +155,18 @@ export async function startGoogleCalendarEmulator(
   let faults: Array<FaultSpec & { remaining: number }> = [];
   let down: DownMode | undefined;
   const sockets = new Set<Socket>();
+  const oauth = createOAuthServer({
+    clientId,
+    clientSecret,
+    refreshToken,
+    accessTokenTtlSeconds: ttlSeconds,
+    issueAccessToken() {
+      const accessToken = `ya29.emu-${randomBytes(18).toString('base64url')}`;
+      issuedAccessTokens.push(accessToken);
+      validTokens.add(accessToken);
+      return accessToken;
+    },
+  });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -172,6 +197,7 @@ export async function startGoogleCalendarEmulator(
     const method = req.method ?? 'GET';
     const path = decodeURIComponent(url.pathname);
     const isToken = path === TOKEN_PATH;
+    const isAuthorize = path === AUTHORIZE_PATH;
     let body: unknown;
     let bodyError: HttpError | undefined;
     try {
@@ -192,7 +218,7 @@ export async function startGoogleCalendarEmulator(
       return;
     }
 
-    const fault = faults.find((f) => f.remaining > 0 && (f.match ? f.match({ method, path }) : !isToken));
+    const fault = faults.find((f) => f.remaining > 0 && (f.match ? f.match({ method, path }) : !isToken && !isAuthorize));
     if (fault) {
       fault.remaining--;
       const extra: Record<string, string> =
@@ -209,7 +235,13 @@ export async function startGoogleCalendarEmulator(
       if (bodyError) throw bodyError;
       if (isToken) {
         if (method !== 'POST') throw methodNotAllowed();
-        sendJson(res, 200, issueToken(body as Record<string, string>));
+        sendJson(res, 200, oauth.token((body ?? {}) as Record<string, string>));
+        return;
+      }
+      if (isAuthorize) {
+        if (method !== 'GET') throw methodNotAllowed();
+        const answer = oauth.authorize(url);
+        res.writeHead(answer.status, answer.headers).end(answer.body);
         return;
       }
       if (!path.startsWith(`${API_PREFIX}/`)) throw notFound();
@@ -229,21 +261,6 @@ export async function startGoogleCalendarEmulator(
         throw error;
       }
     }
-  }
-
-  function issueToken(form: Record<string, string>): Record<string, unknown> {
-    if (form.grant_type !== 'refresh_token') {
-      throw new OAuthError(400, 'unsupported_grant_type', 'Invalid grant_type: ' + (form.grant_type ?? ''));
-    }
-    // Google answers an unknown client or wrong secret with 401 invalid_client, a bad refresh token with 400 invalid_grant.
-    if (form.client_id !== clientId || form.client_secret !== clientSecret) {
-      throw new OAuthError(401, 'invalid_client', 'Unauthorized');
-    }
-    if (form.refresh_token !== refreshToken) throw new OAuthError(400, 'invalid_grant', 'Bad Request');
-    const accessToken = `ya29.emu-${randomBytes(18).toString('base64url')}`;
-    issuedAccessTokens.push(accessToken);
-    validTokens.add(accessToken);
-    return { access_token: accessToken, expires_in: ttlSeconds, token_type: 'Bearer', scope: SCOPE };
   }
 
   function authenticate(header: string | undefined): void {
@@ -275,16 +292,25 @@ export async function startGoogleCalendarEmulator(
       only('GET');
       return calendarList(params.get('minAccessRole'));
     }
+    const listEntry = /^\/users\/me\/calendarList\/([^/]+)$/.exec(path);
+    if (listEntry) {
+      only('GET');
+      return calendarListEntry(store.get(listEntry[1] as string));
+    }
     if (path === '/channels/stop') {
       only('POST');
       push.stop(body);
       return undefined;
     }
-    const match = /^\/calendars\/([^/]+)\/events(?:\/([^/]+))?$/.exec(path);
+    const match = /^\/calendars\/([^/]+)\/events(?:\/([^/]+)(\/move)?)?$/.exec(path);
     if (!match) throw notFound();
     const requestedId = match[1] as string;
     const calendar = store.get(requestedId);
     const eventId = match[2];
+    if (eventId !== undefined && match[3] !== undefined) {
+      only('POST');
+      return moveEvent(calendar, eventId, params.get('destination'));
+    }
     if (eventId === 'watch') {
       only('POST');
       return push.watch(calendar, requestedId, body, `${origin}/`);
@@ -314,6 +340,17 @@ export async function startGoogleCalendarEmulator(
     }
   }
 
+  /** events.move: `destination` is required; the account must be able to write both calendars. */
+  function moveEvent(from: StoredCalendar, eventId: string, destination: string | null): StoredEvent {
+    if (destination === null || destination === '') {
+      throw new HttpError(400, 'required', 'Required parameter: destination', {}, 'destination');
+    }
+    const to = store.get(destination);
+    requireRole(from, 'writer');
+    requireRole(to, 'writer');
+    return store.moveEvent(from, eventId, to);
+  }
+
   function calendarList(minAccessRole: string | null): unknown {
     if (minAccessRole !== null && !isAccessRole(minAccessRole)) {
       throw new HttpError(400, 'invalid', `Invalid value for minAccessRole: ${minAccessRole}`, {}, 'minAccessRole');
@@ -322,24 +359,29 @@ export async function startGoogleCalendarEmulator(
     return {
       kind: 'calendar#calendarList',
       etag: `"${store.latestChange()}"`,
-      items: entries.map((c) => ({
-        kind: 'calendar#calendarListEntry',
-        etag: `"${c.id}"`,
-        id: c.id,
-        summary: c.summary,
-        timeZone: c.timeZone,
-        accessRole: c.accessRole,
-        defaultReminders: [],
-        // Google sends `primary` only on the primary calendar's entry (its default is false).
-        ...(c.primary ? { primary: true } : {}),
-      })),
+      items: entries.map(calendarListEntry),
       // No nextSyncToken: the emulator does not sync the calendar list, and a token it would not honour would mislead.
+    };
+  }
+
+  function calendarListEntry(c: StoredCalendar): Record<string, unknown> {
+    return {
+      kind: 'calendar#calendarListEntry',
+      etag: `"${c.id}"`,
+      id: c.id,
+      summary: c.summary,
+      timeZone: c.timeZone,
+      accessRole: c.accessRole,
+      defaultReminders: [],
+      // Google sends `primary` only on the primary calendar's entry (its default is false).
+      ...(c.primary ? { primary: true } : {}),
     };
   }
 
   return {
     rootUrl: `${origin}/`,
     tokenUrl: `${origin}${TOKEN_PATH}`,
+    authUrl: `${origin}${AUTHORIZE_PATH}`,
     clientId,
     clientSecret,
     refreshToken,
@@ -391,6 +433,10 @@ export async function startGoogleCalendarEmulator(
     expireAccessTokens() {
       validTokens.clear();
     },
+    setConsent: (decision) => oauth.setConsent(decision),
+    authorizations: oauth.authorizations,
+    issuedRefreshTokens: oauth.issuedRefreshTokens,
+    revokeRefreshToken: (token = refreshToken) => oauth.revokeRefreshToken(token),
     async close() {
       await push.close();
       for (const socket of sockets) socket.destroy();
@@ -400,12 +446,5 @@ export async function startGoogleCalendarEmulator(
   };
 }
 
-class OAuthError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** The scope the emulated account grants: Calendar read/write. */
+export { CALENDAR_SCOPE };

@@ -9,6 +9,10 @@
  *
  * Responses are scripted per test (`script([...])`, consumed one per request), falling back to a
  * default responder (an echo of the last user message unless `setDefault` changes it).
+ *
+ * The Models API is served too, for key checks: `GET /v1/models` lists the account's models and
+ * `GET /v1/models/{model}` retrieves one (`{ id, object: 'model', created, owned_by }`); an
+ * unknown model is 404 `model_not_found`, a wrong key 401 as for completions.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -116,6 +120,8 @@ export type ScriptedResponse = StaticResponse | Responder;
 
 export interface OpenAiEmulatorOptions {
   apiKey?: string;
+  /** Model ids the key may use (the Models API); default: a few current chat models. */
+  models?: readonly string[];
 }
 
 export interface OpenAiEmulator {
@@ -137,6 +143,9 @@ export interface OpenAiEmulator {
 }
 
 const DEFAULT_MODEL = 'gpt-4o-mini';
+const DEFAULT_MODELS = ['gpt-4o-mini', 'gpt-4o', 'gpt-4.1-mini', 'gpt-4.1'];
+/** 2024-07-18, gpt-4o-mini's release: any fixed Unix time will do. */
+const MODEL_CREATED = 1721172741;
 
 const ERROR_DEFAULTS: Record<number, { type: string; code: string | null; message: string }> = {
   400: { type: 'invalid_request_error', code: null, message: 'Invalid request.' },
@@ -167,6 +176,7 @@ class HttpError extends Error {
 
 export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): Promise<OpenAiEmulator> {
   const apiKey = options.apiKey ?? `sk-emulator-${randomBytes(12).toString('hex')}`;
+  const models = options.models ?? DEFAULT_MODELS;
   const requests: RecordedRequest[] = [];
   const accepted: RecordedRequest[] = [];
   const queue: ScriptedResponse[] = [];
@@ -229,6 +239,10 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
     }
     record.body = body;
 
+    if (url.pathname === '/v1/models' || url.pathname.startsWith('/v1/models/')) {
+      serveModels(res, record.method, decodeURIComponent(url.pathname.slice('/v1/models'.length).replace(/^\//, '')), req.headers.authorization);
+      return;
+    }
     if (url.pathname !== '/v1/chat/completions') {
       sendError(res, new HttpError(404, `Invalid URL (${record.method} ${url.pathname})`, 'invalid_request_error', null));
       return;
@@ -294,6 +308,27 @@ export async function startOpenAiEmulator(options: OpenAiEmulatorOptions = {}): 
       return;
     }
     await streamResponse(res, response, model, body.stream_options?.include_usage === true, wait, drop, gone.signal);
+  }
+
+  /** The Models API: list (`id` empty) or retrieve. */
+  function serveModels(res: ServerResponse, method: string, id: string, authorization: string | undefined): void {
+    if (method !== 'GET') {
+      sendError(res, new HttpError(405, `Invalid method for URL (${method} /v1/models)`, 'invalid_request_error', null));
+      return;
+    }
+    const authError = checkAuth(authorization);
+    if (authError) {
+      sendError(res, authError);
+      return;
+    }
+    const model = (name: string) => ({ id: name, object: 'model', created: MODEL_CREATED, owned_by: 'system' });
+    if (id === '') {
+      sendJson(res, 200, { object: 'list', data: models.map(model) });
+    } else if (models.includes(id)) {
+      sendJson(res, 200, model(id));
+    } else {
+      sendError(res, new HttpError(404, `The model '${id}' does not exist`, 'invalid_request_error', 'model_not_found', 'model'));
+    }
   }
 
   function checkAuth(header: string | undefined): HttpError | undefined {

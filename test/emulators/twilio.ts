@@ -2,7 +2,8 @@
  * Protocol-level emulators of Twilio, on 127.0.0.1 only.
  *
  * (a) The REST Calls update endpoint (POST /2010-04-01/Accounts/{sid}/Calls/{callSid}.json):
- *     checks Basic auth, records each form-encoded update, and can be told to fail.
+ *     checks Basic auth, records each form-encoded update, and can be told to fail. The Account
+ *     and its IncomingPhoneNumbers (fetch, read, update) are served too (twilio-account.ts).
  * (b) A media-stream caller: a WebSocket client that behaves like Twilio's side of a bidirectional
  *     <Connect><Stream>. It sends `connected` and `start`, then whatever audio the test gives it as
  *     20 ms `media` messages, and it plays what it receives the way Twilio does
@@ -17,6 +18,10 @@ import { WebSocket } from 'ws';
 import type { RawData } from 'ws';
 import { resumeReading, stopReading } from '../support/stuck-client.js';
 import { listenOnLoopback } from './listen.js';
+import { createTwilioAccountState } from './twilio-account.js';
+import type { EmulatedIncomingNumber, IncomingNumberSpec, TwilioAccountRequest } from './twilio-account.js';
+
+export type { EmulatedIncomingNumber, IncomingNumberSpec, TwilioAccountRequest };
 
 // ---- (a) REST ---------------------------------------------------------------------------------
 
@@ -36,13 +41,25 @@ export interface TwilioRestEmulator {
   failNext(status: number, times?: number): void;
   /** Called for each update that succeeded, e.g. to end the emulated call's media stream. */
   onUpdate(handler: (request: TwilioRestRequest) => void): void;
+  /** Requests to the Account and its IncomingPhoneNumbers, in order (Calls updates are in `requests`). */
+  readonly accountRequests: TwilioAccountRequest[];
+  /** Provisions a number on the account. */
+  addIncomingNumber(spec: IncomingNumberSpec): EmulatedIncomingNumber;
+  /** The number as stored now (a copy), by E.164 number. */
+  incomingNumber(phoneNumber: string): EmulatedIncomingNumber | undefined;
   close(): Promise<void>;
 }
 
 const CALL_PATH = /^\/2010-04-01\/Accounts\/([A-Za-z0-9]+)\/Calls\/([A-Za-z0-9]+)\.json$/;
 
-export async function startTwilioRestEmulator(options: { accountSid: string; authToken: string }): Promise<TwilioRestEmulator> {
+export async function startTwilioRestEmulator(options: {
+  accountSid: string;
+  authToken: string;
+  /** Numbers provisioned on the account from the start. */
+  incomingNumbers?: readonly IncomingNumberSpec[];
+}): Promise<TwilioRestEmulator> {
   const requests: TwilioRestRequest[] = [];
+  const account = createTwilioAccountState({ ...options, numbers: options.incomingNumbers ?? [] });
   const failures: number[] = [];
   const handlers: Array<(request: TwilioRestRequest) => void> = [];
   const expectedAuth = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
@@ -51,6 +68,14 @@ export async function startTwilioRestEmulator(options: { accountSid: string; aut
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      const answer = account.handle({
+        method: req.method ?? 'GET',
+        url,
+        params: Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))),
+        authorized: req.headers.authorization === expectedAuth,
+      });
+      if (answer !== undefined) return reply(res, answer.status, answer.body);
       const match = CALL_PATH.exec(req.url ?? '');
       if (req.method !== 'POST' || match === null) {
         return reply(res, 404, { code: 20404, message: 'The requested resource was not found', status: 404 });
@@ -84,6 +109,9 @@ export async function startTwilioRestEmulator(options: { accountSid: string; aut
     onUpdate(handler) {
       handlers.push(handler);
     },
+    accountRequests: account.requests,
+    addIncomingNumber: (spec) => account.addIncomingNumber(spec),
+    incomingNumber: (phoneNumber) => account.incomingNumber(phoneNumber),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

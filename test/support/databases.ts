@@ -78,8 +78,8 @@ async function openThrowawayPostgres(adminUrl: string): Promise<Database & { url
   };
 }
 
-/** An empty database of its own on the server at `adminUrl`; `drop` removes it. */
-async function createThrowawayPostgres(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+/** An empty PostgreSQL database for one suite (e.g. a whole app's DATABASE_URL), dropped by `drop`. */
+export async function createThrowawayPostgres(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `test_${randomBytes(6).toString('hex')}`;
   await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);

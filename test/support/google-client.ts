@@ -3,11 +3,19 @@ import { calendar as calendarApi } from '@googleapis/calendar';
 import type { calendar_v3 } from '@googleapis/calendar';
 import { OAuth2Client } from 'google-auth-library';
 import { createGoogleCalendar } from '../../src/calendar/google.js';
-import type { CalendarProvider } from '../../src/calendar/calendar.js';
+import type { GoogleCalendar } from '../../src/calendar/google.js';
 import type { GoogleCalendarEmulator } from '../emulators/google-calendar.js';
 
-/** The real Google Calendar provider pointed at the local emulator, as main.ts would build it. */
-export function googleCalendarFor(emulator: GoogleCalendarEmulator, timeZone: string, defaultBudgetMs?: number): CalendarProvider {
+/**
+ * The real Google Calendar provider pointed at the local emulator, as main.ts would build it;
+ * `bays` lays out the service bays (GOOGLE_BAY_CALENDAR_IDS, or SERVICE_BAYS sharing the shop calendar).
+ */
+export function googleCalendarFor(
+  emulator: GoogleCalendarEmulator,
+  timeZone: string,
+  defaultBudgetMs?: number,
+  bays: { bayCalendarIds?: string[]; bays?: number } = {},
+): GoogleCalendar {
   return createGoogleCalendar({
     clientId: emulator.clientId,
     clientSecret: emulator.clientSecret,
@@ -16,6 +24,7 @@ export function googleCalendarFor(emulator: GoogleCalendarEmulator, timeZone: st
     tokenUri: emulator.tokenUrl,
     timeZone,
     ...(defaultBudgetMs === undefined ? {} : { defaultBudgetMs }),
+    ...bays,
   });
 }
 

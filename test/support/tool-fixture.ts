@@ -1,8 +1,9 @@
 /**
  * Real services for tool tests: a migrated database (PGlite by default), the local calendar, a
- * memory cache and a fixed clock (Tuesday 2026-12-01 10:00 in New York), plus a context factory
- * whose call actions record what the tools asked of the call, and the shop's ports over them
- * (all the tools, the system prompt) for sessions and call managers, wired as main.ts wires them.
+ * memory cache and a fixed clock (Tuesday 2026-12-01 10:00 in New York unless `now` is given),
+ * plus a context factory whose call actions record what the tools asked of the call, and the
+ * shop's ports over them (all the tools, the system prompt) for sessions and call managers, wired
+ * as main.ts wires them.
  */
 import { createMemoryCache } from '../../src/cache/memory-cache.js';
 import type { Cache } from '../../src/cache/cache.js';
@@ -47,13 +48,14 @@ export interface ToolFixture {
 }
 
 export async function openToolFixture(
-  options: { calendar?: (database: Database) => CalendarProvider; transferNumber?: string } = {},
+  options: { calendar?: (database: Database) => CalendarProvider; transferNumber?: string; now?: Date } = {},
 ): Promise<ToolFixture> {
   const database = await databaseBackends()[0]!.open();
   const cache = createMemoryCache();
   const rules = defaultBusinessRules(FIXTURE_ZONE);
-  const now = () => FIXTURE_NOW;
-  const calendar = options.calendar?.(database) ?? createLocalCalendar(database.db);
+  const fixed = options.now ?? FIXTURE_NOW;
+  const now = () => fixed;
+  const calendar = options.calendar?.(database) ?? createLocalCalendar();
   const booking = createBookingService({ db: database.db, calendar, rules, shopName: 'Test Garage', cache, now });
   const customerService = createCustomerService({ db: database.db, cache, timeZone: rules.timeZone, now, upcomingAppointments: booking.upcoming });
   const services: ToolServices = { booking, customers: customerService, rules, shopName: 'Test Garage', now };

@@ -27,7 +27,7 @@ export interface VoiceStack {
   close(): Promise<void>;
 }
 
-export async function startVoiceStack(options: { prewarm?: AudioFormat[] } = {}): Promise<VoiceStack> {
+export async function startVoiceStack(): Promise<VoiceStack> {
   const [openai, deepgram, elevenlabs] = await Promise.all([
     startOpenAiEmulator(),
     startDeepgramEmulator(),
@@ -45,7 +45,6 @@ export async function startVoiceStack(options: { prewarm?: AudioFormat[] } = {})
     baseUrl: elevenlabs.baseUrl,
     voiceId: 'test-voice',
     modelId: 'eleven_flash_v2_5',
-    prewarm: options.prewarm ?? [],
   });
   return {
     openai,

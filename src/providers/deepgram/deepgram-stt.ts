@@ -49,7 +49,7 @@ export interface DeepgramSttOptions {
   maxBufferMs?: number;
 }
 
-const DEFAULT_BASE_URL = 'wss://api.deepgram.com';
+export const DEFAULT_BASE_URL = 'wss://api.deepgram.com';
 const PROVIDER = 'deepgram';
 /** Deepgram closes with 1008 when the payload is not decodable audio: reconnecting cannot help. */
 const CLOSE_BAD_DATA = 1008;

@@ -1,31 +1,27 @@
 /**
- * ElevenLabs streaming TTS over the stream-input WebSocket, spoken directly on `ws` (the maintained
- * SDK has no helper for it). One socket per agent reply: the initial `{ text: " " }` message opens
- * the input, every speakable chunk goes with `flush: true`, `{ text: "" }` ends it, and the server
- * answers base64 audio chunks, then `isFinal`, then a normal close.
+ * ElevenLabs TTS spoken directly on `ws` (the maintained SDK has no helper for these sockets).
  *
- * The handshake (TLS + upgrade) is the slowest part of a first reply, so formats the caller asks to
- * keep warm hold a small pool of sockets already open with their initial message sent (sized to
- * demand, see `warmPool`); open() takes one and a replacement is opened in the background. ElevenLabs closes a socket after ~20 s without text, so
- * a warm socket is renewed before then, and replaced if it is closed anyway.
+ * - openSession(): the call's multi-stream-input socket, opened as the call starts; each stream
+ *   opened from it is one context (a reply, a filler), see multi-context.ts. This is what calls use.
+ * - open(): one stream-input socket per stream: the initial `{ text: " " }` message opens the input,
+ *   every speakable chunk goes with `flush: true`, `{ text: "" }` ends it, and the server answers
+ *   base64 audio chunks, then `isFinal`, then a normal close.
+ * - synthesizeOnce(): a whole phrase over the HTTP streaming endpoint (greeting, apology).
  */
 import WebSocket from 'ws';
 import type { AudioFormat } from '../../core/frames.js';
 import { createAsyncQueue } from '../../core/async-queue.js';
 import { ProviderError, isAbortError } from '../../core/errors.js';
 import { retry } from '../../core/retry.js';
-import type { TtsOptions, TtsProvider, TtsStream } from '../tts.js';
+import type { TtsOptions, TtsProvider, TtsSession, TtsStream } from '../tts.js';
+import { openContextSession } from './multi-context.js';
 
 const PROVIDER = 'elevenlabs';
-const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
+export const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
+/** ElevenLabs' stock "Rachel" voice, used until the shop picks one. */
+export const DEFAULT_VOICE_ID = '21m00Tcm4TlvDq8ikWAM';
 // ElevenLabs' documented default for `inactivity_timeout`.
 const VENDOR_IDLE_TIMEOUT_MS = 20_000;
-// A warm socket is renewed this long before the vendor would idle it out, so open() never takes
-// one that is about to be closed under it.
-const WARM_RENEW_MARGIN_MS = 3_000;
-const WARM_RETRY_MAX_MS = 30_000;
-// A warm socket closed sooner than this after opening counts as a failed warm-up (backoff applies).
-const WARM_MIN_LIFETIME_MS = 1_000;
 
 export interface ElevenLabsVoiceSettings {
   stability: number;
@@ -48,35 +44,19 @@ export interface ElevenLabsTtsOptions {
   connectBudgetMs?: number;
   /** Text sent (or the input ended) and no audio for this long: the stream fails. */
   audioTimeoutMs?: number;
-  /** Sent as `inactivity_timeout` when set; warm sockets are renewed before it runs out. */
+  /** Sent as `inactivity_timeout` when set; a session keeps its contexts alive well within it. */
   inactivityTimeoutMs?: number;
-  /** Formats kept warm from creation (e.g. PHONE_AUDIO); warm() adds more. */
-  prewarm?: AudioFormat[];
   voiceSettings?: ElevenLabsVoiceSettings;
   /** generation_config.chunk_length_schedule; rarely matters since every chunk is flushed. */
   chunkLengthSchedule?: number[];
-  /**
-   * Warm sockets kept per format: the pool starts at `min` (default 1, at least 1), grows by one
-   * for each open() that found it empty, up to `max` (default 8), and shrinks by one for each
-   * socket that reaches its renewal untaken.
-   */
-  warmPool?: { min?: number; max?: number };
-  /** Warm-up failures happen in the background: they are reported here, never thrown. */
-  onWarmupError?: (error: ProviderError) => void;
 }
 
 export interface ElevenLabsTts extends TtsProvider {
-  /**
-   * Keeps a pool of sockets (at least one) for `format` open and initialised from now on (refilled
-   * after each use).
-   * Resolves true once one is ready, false if the warm-up failed (see onWarmupError).
-   */
-  warm(format: AudioFormat): Promise<boolean>;
-  /** Diagnostics: warm sockets ready and being opened for `format`, and the pool's current target. */
-  warmPoolStats(format: AudioFormat): { ready: number; connecting: number; target: number };
+  /** One call's multi-stream-input socket: each stream opened from it is a context (see multi-context.ts). */
+  openSession(options: TtsOptions): Promise<TtsSession>;
   /** Whole-phrase synthesis over the HTTP streaming endpoint (greeting, apology, fillers at start-up). */
   synthesizeOnce(text: string, format: AudioFormat, signal: AbortSignal): Promise<Uint8Array>;
-  /** Closes warm sockets and stops renewing them; streams already open are not touched. */
+  /** Refuses new streams and sessions; those already open are not touched. */
   close(): void;
 }
 
@@ -100,7 +80,6 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
   const connectBudgetMs = options.connectBudgetMs ?? Math.max(connectTimeoutMs * 2, 3_000);
   const audioTimeoutMs = options.audioTimeoutMs ?? 5_000;
   const idleTimeoutMs = options.inactivityTimeoutMs ?? VENDOR_IDLE_TIMEOUT_MS;
-  const renewAfterMs = Math.max(idleTimeoutMs - WARM_RENEW_MARGIN_MS, idleTimeoutMs / 2);
   const { apiKey } = options;
   let providerClosed = false;
 
@@ -112,32 +91,42 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     extra: { status?: number; cause?: unknown } = {},
   ): ProviderError => new ProviderError(PROVIDER, scrub(message), { retryable, ...extra });
 
-  function streamUrl(outputFormat: string): string {
+  function streamUrl(outputFormat: string, endpoint: 'stream-input' | 'multi-stream-input' = 'stream-input'): string {
     const params = new URLSearchParams({ model_id: options.modelId, output_format: outputFormat });
     if (options.inactivityTimeoutMs !== undefined) {
       params.set('inactivity_timeout', String(Math.round(options.inactivityTimeoutMs / 1000)));
     }
-    return `${wsBase}/v1/text-to-speech/${encodeURIComponent(options.voiceId)}/stream-input?${params}`;
+    if (endpoint === 'multi-stream-input') params.set('sync_alignment', 'true');
+    return `${wsBase}/v1/text-to-speech/${encodeURIComponent(options.voiceId)}/${endpoint}?${params}`;
   }
 
-  function initMessage(): string {
-    const message: Record<string, unknown> = { text: ' ' };
+  /** What the first message of a stream (or of a context) carries besides its text. */
+  function initFields(): Record<string, unknown> {
+    const message: Record<string, unknown> = {};
     if (options.voiceSettings) message.voice_settings = voiceSettingsOnTheWire(options.voiceSettings);
     if (options.chunkLengthSchedule) {
       message.generation_config = { chunk_length_schedule: options.chunkLengthSchedule };
     }
-    return JSON.stringify(message);
+    return message;
   }
 
-  /** One connection attempt: resolves with an open socket whose initial message has been sent. */
+  function initMessage(): string {
+    return JSON.stringify({ text: ' ', ...initFields() });
+  }
+
+  /** One connection attempt: resolves with an open socket, its initial message (if any) sent. */
   function connect(outputFormat: string, signal: AbortSignal): Promise<WebSocket> {
+    return connectTo(streamUrl(outputFormat), initMessage(), signal);
+  }
+
+  function connectTo(url: string, init: string | undefined, signal: AbortSignal): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);
         return;
       }
       // The key goes in a header, never in the URL, so it cannot end up in a logged URL.
-      const ws = new WebSocket(streamUrl(outputFormat), {
+      const ws = new WebSocket(url, {
         headers: { 'xi-api-key': apiKey },
         perMessageDeflate: false,
       });
@@ -171,9 +160,11 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
       ws.once('error', (error) => settle(providerError(`connection failed: ${error.message}`, true, { cause: error })));
       ws.once('close', (code, reason) => settle(closeError(code, reason.toString())));
       ws.once('open', () => {
-        ws.send(initMessage(), (error) => {
-          if (error) settle(providerError(`initial message not sent: ${error.message}`, true));
-        });
+        if (init !== undefined) {
+          ws.send(init, (error) => {
+            if (error) settle(providerError(`initial message not sent: ${error.message}`, true));
+          });
+        }
         settle(undefined);
       });
     });
@@ -187,9 +178,13 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
     return providerError(`WebSocket upgrade refused (HTTP ${status})`, retryable, { status });
   }
 
-  async function connectWithRetry(outputFormat: string, signal: AbortSignal): Promise<WebSocket> {
+  async function connectWithRetry(
+    outputFormat: string,
+    signal: AbortSignal,
+    attempt: (signal: AbortSignal) => Promise<WebSocket> = (attemptSignal) => connect(outputFormat, attemptSignal),
+  ): Promise<WebSocket> {
     try {
-      return await retry((_attempt, attemptSignal) => connect(outputFormat, attemptSignal), {
+      return await retry((_attempt, attemptSignal) => attempt(attemptSignal), {
         budgetMs: connectBudgetMs,
         baseDelayMs: 100,
         maxAttempts: 3,
@@ -201,218 +196,6 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
       // The retry budget ran out mid-attempt.
       throw providerError(`could not connect within ${connectBudgetMs} ms`, true, { cause: error });
     }
-  }
-
-  // ---- warm sockets: a small pool per format the caller asked to keep warm ----
-  //
-  // Each pool aims at `target` sockets (ready plus being opened), between warmPool.min and .max:
-  // an open() that finds the pool empty (a cold open) raises it by one, a socket that idles to its
-  // renewal without being taken lowers it by one. Every socket is renewed on its own before the
-  // vendor's idle timeout; a stale socket stays (untaken) until its replacement is open.
-
-  const poolMax = Math.max(1, Math.floor(options.warmPool?.max ?? 8));
-  const poolMin = Math.min(poolMax, Math.max(1, Math.floor(options.warmPool?.min ?? 1)));
-
-  interface WarmSocket {
-    ws: WebSocket;
-    openedAt: number;
-    /** Renewal timer. */
-    timer: NodeJS.Timeout | undefined;
-    /** Past its renewal time: never taken, closed once a replacement is open. */
-    stale: boolean;
-  }
-  interface WarmPool {
-    format: AudioFormat;
-    outputFormat: string;
-    sockets: WarmSocket[];
-    connecting: Set<AbortController>;
-    /** How many fresh sockets (ready or being opened) the pool aims at. */
-    target: number;
-    ready: Array<(ok: boolean) => void>;
-    /** Backoff timer after a failed warm-up. */
-    retryTimer: NodeJS.Timeout | undefined;
-    failures: number;
-    /** A non-retryable failure (a refused key): stop until warm() or open() asks again. */
-    halted: boolean;
-  }
-  const pools = new Map<string, WarmPool>();
-
-  const isFresh = (entry: WarmSocket): boolean =>
-    !entry.stale && entry.ws.readyState === WebSocket.OPEN && Date.now() - entry.openedAt < renewAfterMs;
-
-  /**
-   * Sockets not yet renewed plus those being opened: what the target is compared with. A socket
-   * already closing still counts until its 'close' (which removes it and decides what follows),
-   * so a close arriving with the upgrade response does not open a second socket behind it.
-   */
-  const liveCount = (pool: WarmPool): number =>
-    pool.sockets.filter((entry) => !entry.stale).length + pool.connecting.size;
-
-  function settleReady(pool: WarmPool, ok: boolean): void {
-    for (const resolve of pool.ready.splice(0)) resolve(ok);
-  }
-
-  /** Takes a socket out of the pool (no listeners left but a no-op 'error'); the caller closes or uses it. */
-  function detach(pool: WarmPool, entry: WarmSocket): WebSocket {
-    const index = pool.sockets.indexOf(entry);
-    if (index >= 0) pool.sockets.splice(index, 1);
-    clearTimeout(entry.timer);
-    entry.timer = undefined;
-    entry.ws.removeAllListeners();
-    entry.ws.on('error', () => undefined);
-    return entry.ws;
-  }
-
-  function reportWarmupError(error: unknown): void {
-    const safe = error instanceof ProviderError ? error : providerError('warm-up failed', true, { cause: error });
-    options.onWarmupError?.(safe);
-  }
-
-  function scheduleRetry(pool: WarmPool, delayMs: number): void {
-    clearTimeout(pool.retryTimer);
-    pool.retryTimer = setTimeout(() => {
-      pool.retryTimer = undefined;
-      fill(pool);
-    }, delayMs);
-    pool.retryTimer.unref();
-  }
-
-  function warmFailed(pool: WarmPool, error: unknown): void {
-    if (error instanceof ProviderError && !error.retryable) {
-      // Every socket of the pool fails alike (a refused key): report it once and stop.
-      if (!pool.halted) reportWarmupError(error);
-      pool.halted = true;
-      for (const controller of pool.connecting) controller.abort();
-      pool.connecting.clear();
-      clearTimeout(pool.retryTimer);
-      pool.retryTimer = undefined;
-      settleReady(pool, false);
-      return;
-    }
-    reportWarmupError(error);
-    settleReady(pool, false);
-    pool.failures++;
-    scheduleRetry(pool, Math.min(WARM_RETRY_MAX_MS, 500 * 2 ** (pool.failures - 1)));
-  }
-
-  /**
-   * Opens sockets until the pool reaches its target. After a failed warm-up only one attempt is in
-   * flight at a time (a probe), so an outage does not turn into a connection storm.
-   */
-  function fill(pool: WarmPool): void {
-    if (providerClosed || pool.halted) return;
-    while (liveCount(pool) < pool.target) {
-      if (pool.failures > 0 && pool.connecting.size > 0) return;
-      openOne(pool);
-    }
-  }
-
-  function openOne(pool: WarmPool): void {
-    const controller = new AbortController();
-    pool.connecting.add(controller);
-    connect(pool.outputFormat, controller.signal).then(
-      (ws) => {
-        pool.connecting.delete(controller);
-        if (providerClosed || controller.signal.aborted) {
-          ws.close(1000);
-          return;
-        }
-        attach(pool, ws);
-      },
-      (error: unknown) => {
-        pool.connecting.delete(controller);
-        if (providerClosed || controller.signal.aborted) return;
-        warmFailed(pool, error);
-      },
-    );
-  }
-
-  function attach(pool: WarmPool, ws: WebSocket): void {
-    // A fresh socket replaces (then closes) one being renewed.
-    const stale = pool.sockets.find((entry) => entry.stale);
-    if (stale) detach(pool, stale).close(1000);
-    const entry: WarmSocket = { ws, openedAt: Date.now(), timer: undefined, stale: false };
-    pool.sockets.push(entry);
-    ws.on('error', () => undefined);
-    // The server says nothing on an idle socket unless something is wrong; the close tells us what.
-    ws.on('message', () => undefined);
-    ws.on('close', (code, reason) => {
-      const lived = Date.now() - entry.openedAt;
-      detach(pool, entry);
-      if (providerClosed) return;
-      const error = closeError(code, reason.toString());
-      if (!error.retryable || lived < WARM_MIN_LIFETIME_MS) {
-        warmFailed(pool, error);
-      } else {
-        // Idled out (or dropped) after a normal life: replace it quietly.
-        fill(pool);
-      }
-    });
-    entry.timer = setTimeout(() => renew(pool, entry), renewAfterMs);
-    entry.timer.unref();
-    pool.failures = 0;
-    clearTimeout(pool.retryTimer);
-    pool.retryTimer = undefined;
-    settleReady(pool, true);
-    fill(pool);
-  }
-
-  /** A socket reached its renewal time untaken: the pool wants one fewer, then renews or drops it. */
-  function renew(pool: WarmPool, entry: WarmSocket): void {
-    entry.timer = undefined;
-    entry.stale = true;
-    if (pool.target > poolMin) pool.target--;
-    if (liveCount(pool) >= pool.target || providerClosed || pool.halted) {
-      detach(pool, entry).close(1000);
-      return;
-    }
-    fill(pool);
-  }
-
-  function poolFor(format: AudioFormat): WarmPool {
-    const outputFormat = toOutputFormat(format);
-    let pool = pools.get(outputFormat);
-    if (!pool) {
-      pool = {
-        format,
-        outputFormat,
-        sockets: [],
-        connecting: new Set(),
-        target: poolMin,
-        ready: [],
-        retryTimer: undefined,
-        failures: 0,
-        halted: false,
-      };
-      pools.set(outputFormat, pool);
-    }
-    return pool;
-  }
-
-  function takeWarm(outputFormat: string): WebSocket | undefined {
-    const pool = pools.get(outputFormat);
-    if (!pool) return undefined;
-    // The oldest fresh socket: the younger ones last longer before they need renewing.
-    const entry = pool.sockets.find(isFresh);
-    let ws: WebSocket | undefined;
-    if (entry) {
-      ws = detach(pool, entry);
-      ws.removeAllListeners();
-    } else if (pool.target < poolMax) {
-      // A cold open: demand outran the pool.
-      pool.target++;
-    }
-    // Whether or not one was taken, the next reply wants a warm socket too.
-    pool.halted = false;
-    fill(pool);
-    return ws;
-  }
-
-  /** Test and diagnostics hook: sockets ready, being opened, and the target, per output format. */
-  function poolStats(format: AudioFormat): { ready: number; connecting: number; target: number } {
-    const pool = pools.get(toOutputFormat(format));
-    if (!pool) return { ready: 0, connecting: 0, target: 0 };
-    return { ready: pool.sockets.filter(isFresh).length, connecting: pool.connecting.size, target: pool.target };
   }
 
   // ---- the stream ----
@@ -562,25 +345,29 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
       if (providerClosed) throw new Error('ElevenLabs TTS provider is closed');
       const outputFormat = toOutputFormat(format);
       if (signal.aborted) throw signal.reason;
-      const ws = takeWarm(outputFormat) ?? (await connectWithRetry(outputFormat, signal));
+      const ws = await connectWithRetry(outputFormat, signal);
       return createStream(ws, format, signal);
     },
 
-    warm(format) {
-      if (providerClosed) return Promise.resolve(false);
-      const pool = poolFor(format);
-      pool.halted = false;
-      if (pool.sockets.some(isFresh)) {
-        fill(pool);
-        return Promise.resolve(true);
-      }
-      return new Promise<boolean>((resolve) => {
-        pool.ready.push(resolve);
-        fill(pool);
-      });
+    openSession({ format, signal }: TtsOptions) {
+      if (providerClosed) return Promise.reject(new Error('ElevenLabs TTS provider is closed'));
+      const outputFormat = toOutputFormat(format);
+      const url = streamUrl(outputFormat, 'multi-stream-input');
+      return openContextSession(
+        {
+          format,
+          connect: (connectSignal) =>
+            connectWithRetry(outputFormat, connectSignal, (attemptSignal) => connectTo(url, undefined, attemptSignal)),
+          contextInit: initFields(),
+          audioTimeoutMs,
+          // Twice per inactivity timeout: one late keep-alive still leaves the context open.
+          keepAliveMs: idleTimeoutMs / 2,
+          error: (message, retryable) => providerError(message, retryable),
+          closeError,
+        },
+        signal,
+      );
     },
-
-    warmPoolStats: poolStats,
 
     async synthesizeOnce(text, format, signal) {
       const outputFormat = toOutputFormat(format);
@@ -627,19 +414,8 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
 
     close() {
       providerClosed = true;
-      for (const pool of pools.values()) {
-        for (const controller of pool.connecting) controller.abort();
-        pool.connecting.clear();
-        clearTimeout(pool.retryTimer);
-        pool.retryTimer = undefined;
-        for (const entry of [...pool.sockets]) detach(pool, entry).close(1000);
-        settleReady(pool, false);
-      }
-      pools.clear();
     },
   };
-  // Unsupported formats throw here, at start-up, rather than on the first call.
-  for (const format of options.prewarm ?? []) void provider.warm(format);
   return provider;
 
   function closeError(code: number, reason: string): ProviderError {

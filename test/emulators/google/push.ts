@@ -9,7 +9,8 @@
  *
  * A receiver answering 500, 502, 503 or 504 gets the same message again with exponential backoff;
  * any other status ends it (the guide lists 200, 201, 202, 204 and 102 as success). The guide names
- * only those statuses; an unreachable receiver is retried like a 503 here.
+ * only those statuses; an unreachable receiver is retried like a 503 here. Only loopback receivers
+ * are dialled: a message to any other address is recorded as undeliverable ('ENOTLOOPBACK').
  */
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -112,6 +113,12 @@ export function createPushHub(options: PushOptions = {}): PushHub {
         'X-Goog-Message-Number': String(messageNumber),
       };
       const record: PushDelivery = { channelId: channel.id, address: channel.address, state, messageNumber, attempt, headers };
+      if (!isLoopback(channel.address)) {
+        // A test must never reach a real host (nor its DNS): an https address (an app's PUBLIC_URL)
+        // is accepted, as Google would, and recorded as undeliverable instead of being dialled.
+        deliveries.push({ ...record, error: 'ENOTLOOPBACK' });
+        return;
+      }
       try {
         record.status = await postEmpty(channel.address, headers, stopAll.signal, timeoutMs);
       } catch (error) {
@@ -214,6 +221,10 @@ function postEmpty(address: string, headers: Record<string, string>, signal: Abo
     req.on('error', reject);
     req.end();
   });
+}
+
+function isLoopback(address: string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(address).hostname);
 }
 
 function checkedAddress(value: unknown): string {

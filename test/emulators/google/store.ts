@@ -64,6 +64,12 @@ export interface CalendarStore {
   insertEvent(calendar: StoredCalendar, resource: Record<string, unknown>): StoredEvent;
   updateEvent(calendar: StoredCalendar, eventId: string, body: Record<string, unknown>, mode: 'patch' | 'put'): StoredEvent;
   cancelEvent(calendar: StoredCalendar, eventId: string): StoredEvent;
+  /**
+   * events.move: the event changes organizer to `to`, keeping its id. The source keeps a cancelled
+   * copy (so its incremental sync reports the event gone); a cancelled copy in `to` with that id (the
+   * event was there before) is replaced, a live one is 409.
+   */
+  moveEvent(from: StoredCalendar, eventId: string, to: StoredCalendar): StoredEvent;
   /** The number of the latest change; a sync token taken now covers every change up to it. */
   latestChange(): number;
   /** Sync tokens carry their calendar's epoch; bumping it makes every older token 410. */
@@ -178,6 +184,18 @@ export function createCalendarStore(primary: CalendarSpec & { id: string }): Cal
         sequence: before.sequence + 1,
         updated: new Date().toISOString(),
       });
+    },
+    moveEvent(from, eventId, to) {
+      const before = existing(from, eventId);
+      if (before.status === 'cancelled') throw notFound();
+      if (from.id === to.id) return before;
+      const there = events.get(`${to.id}/${eventId}`);
+      if (there !== undefined && there.status !== 'cancelled') {
+        throw new HttpError(409, 'duplicate', 'The requested identifier already exists.');
+      }
+      const updated = new Date().toISOString();
+      save(from.id, { ...before, status: 'cancelled', updated });
+      return save(to.id, { ...before, organizer: { email: to.id, self: true }, updated });
     },
     latestChange: () => lastChange,
     syncEpoch: (calendarId) => epochs.get(calendarId) ?? 0,

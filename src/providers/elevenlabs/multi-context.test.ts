@@ -1,0 +1,210 @@
+import WebSocket from 'ws';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startElevenLabsEmulator } from '../../../test/emulators/elevenlabs.js';
+import type { ElevenLabsEmulator, ElevenLabsEmulatorOptions } from '../../../test/emulators/elevenlabs.js';
+import { ProviderError } from '../../core/errors.js';
+import { PHONE_AUDIO } from '../../core/frames.js';
+import type { TtsSession, TtsStream } from '../tts.js';
+import { createElevenLabsTts } from './elevenlabs-tts.js';
+import type { ElevenLabsTts, ElevenLabsTtsOptions } from './elevenlabs-tts.js';
+
+const MS_PER_CHAR = 20;
+const BYTES_PER_MS = 8; // ulaw_8000
+
+let emulator: ElevenLabsEmulator;
+const providers: ElevenLabsTts[] = [];
+const sessions: TtsSession[] = [];
+
+async function startEmulator(options: ElevenLabsEmulatorOptions = {}): Promise<void> {
+  await emulator?.close();
+  emulator = await startElevenLabsEmulator({ msPerChar: MS_PER_CHAR, chunkMs: 100, ...options });
+}
+
+beforeEach(async () => {
+  emulator = await startElevenLabsEmulator({ msPerChar: MS_PER_CHAR, chunkMs: 100 });
+});
+afterEach(async () => {
+  for (const session of sessions.splice(0)) session.close();
+  for (const provider of providers.splice(0)) provider.close();
+  await emulator.close();
+});
+
+async function session(overrides: Partial<ElevenLabsTtsOptions> = {}): Promise<TtsSession> {
+  const tts = createElevenLabsTts({
+    apiKey: emulator.apiKey,
+    baseUrl: emulator.baseUrl,
+    voiceId: 'voice-123',
+    modelId: 'eleven_flash_v2_5',
+    connectTimeoutMs: 1_000,
+    audioTimeoutMs: 2_000,
+    ...overrides,
+  });
+  providers.push(tts);
+  const opened = await tts.openSession({ format: PHONE_AUDIO, signal: new AbortController().signal });
+  sessions.push(opened);
+  return opened;
+}
+
+async function collect(stream: TtsStream): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream.audio) chunks.push(chunk);
+  return chunks;
+}
+
+const total = (chunks: Uint8Array[]): number => chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+
+async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const signal = (): AbortSignal => new AbortController().signal;
+
+const SENTENCES = ['You are booked for Tuesday.', 'We open at nine.', 'See you then!'];
+
+describe('one context per reply', () => {
+  it('a three-sentence reply is one context on one socket, each sentence flushed, ended by close_context', async () => {
+    const tts = await session();
+    const reply = await tts.open(signal());
+    for (const sentence of SENTENCES) reply.sendText(sentence);
+    reply.end();
+    const audio = await collect(reply);
+
+    expect(emulator.handshakes).toBe(1);
+    expect(emulator.multiConnections).toHaveLength(1);
+    const [connection] = emulator.multiConnections;
+    expect(connection?.query).toMatchObject({ output_format: 'ulaw_8000', sync_alignment: 'true' });
+    const used = connection?.contexts.filter((c) => c.texts.length > 0) ?? [];
+    expect(used).toHaveLength(1);
+    expect(used[0]?.texts).toEqual(SENTENCES.map((s) => `${s} `));
+    expect(used[0]?.flushes).toEqual([true, true, true]);
+    expect(used[0]?.closeRequested).toBe(true);
+    expect(used[0]?.finalSent).toBe(true);
+    const spokenChars = SENTENCES.reduce((sum, s) => sum + s.length, 0);
+    expect(total(audio)).toBe(spokenChars * MS_PER_CHAR * BYTES_PER_MS);
+  });
+
+  it('the next reply takes a new context on the same socket, with no handshake', async () => {
+    const tts = await session();
+    for (const text of ['First reply.', 'Second reply.']) {
+      const reply = await tts.open(signal());
+      reply.sendText(text);
+      reply.end();
+      expect(total(await collect(reply))).toBe(text.length * MS_PER_CHAR * BYTES_PER_MS);
+    }
+    expect(emulator.handshakes).toBe(1);
+    const used = emulator.multiConnections[0]?.contexts.filter((c) => c.texts.length > 0) ?? [];
+    expect(used.map((c) => c.texts)).toEqual([['First reply. '], ['Second reply. ']]);
+    expect(new Set(used.map((c) => c.contextId)).size).toBe(2);
+  });
+});
+
+describe('alignment: what a given amount of audio said', () => {
+  it('the first sentence’s audio covers that sentence and not a word of the next', async () => {
+    const tts = await session();
+    const reply = await tts.open(signal());
+    for (const sentence of SENTENCES) reply.sendText(sentence);
+    reply.end();
+    await collect(reply);
+    const firstMs = SENTENCES[0]!.length * MS_PER_CHAR;
+    expect(reply.spokenWithin?.(firstMs)).toBe(SENTENCES[0]);
+    expect(reply.spokenWithin?.(firstMs + MS_PER_CHAR)).toBe(SENTENCES[0]); // "W" of "We": not heard
+    expect(reply.spokenWithin?.(firstMs + MS_PER_CHAR * 5)).toBe(`${SENTENCES[0]} We`); // "We o"
+    const twoMs = (SENTENCES[0]!.length + SENTENCES[1]!.length) * MS_PER_CHAR;
+    expect(reply.spokenWithin?.(twoMs)).toBe(`${SENTENCES[0]} ${SENTENCES[1]}`);
+    expect(reply.spokenWithin?.(0)).toBe('');
+  });
+
+  it('in the middle of a sentence it cuts after the last whole word', async () => {
+    const tts = await session();
+    const reply = await tts.open(signal());
+    reply.sendText('You are booked for Tuesday.');
+    reply.end();
+    await collect(reply);
+    // "You are boo" played: "booked" was not heard.
+    expect(reply.spokenWithin?.(11 * MS_PER_CHAR)).toBe('You are');
+    // "You are booked" and its trailing space.
+    expect(reply.spokenWithin?.(15 * MS_PER_CHAR)).toBe('You are booked');
+  });
+});
+
+describe('barge-in', () => {
+  it('a closed context’s late audio is never delivered, and the next reply hears only its own', async () => {
+    await startEmulator({ msPerChar: MS_PER_CHAR, chunkMs: 100, interChunkDelayMs: 15 });
+    const tts = await session();
+    const reply = await tts.open(signal());
+    for (const sentence of SENTENCES) reply.sendText(sentence);
+    const received: Uint8Array[] = [];
+    for await (const chunk of reply.audio) {
+      received.push(chunk);
+      if (received.length === 2) reply.close();
+    }
+    const context = emulator.multiConnections[0]?.contexts.find((c) => c.texts.length > 0);
+    await until(() => context?.finalSent === true);
+    // The vendor kept generating what had been flushed: that audio reached the socket but not us.
+    expect(context?.closeRequested).toBe(true);
+    expect(context?.audioChunksAfterClose).toBeGreaterThan(0);
+    expect(received).toHaveLength(2);
+
+    const next = await tts.open(signal());
+    next.sendText('Sure.');
+    next.end();
+    expect(total(await collect(next))).toBe('Sure.'.length * MS_PER_CHAR * BYTES_PER_MS);
+  });
+});
+
+describe('keeping the socket', () => {
+  it('keeps open contexts alive, so a socket idle past the inactivity timeout still serves the next reply', async () => {
+    const tts = await session({ inactivityTimeoutMs: 1_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_400));
+    const reply = await tts.open(signal());
+    reply.sendText('Still here.');
+    reply.end();
+    expect(total(await collect(reply))).toBeGreaterThan(0);
+    expect(emulator.handshakes).toBe(1);
+    expect(emulator.multiConnections[0]?.contexts[0]?.keepAlives).toBeGreaterThan(0);
+  });
+
+  it('a socket dropped mid-reply fails that reply (retryable) and the next open() reconnects', async () => {
+    await startEmulator({ msPerChar: MS_PER_CHAR, chunkMs: 100, interChunkDelayMs: 10 });
+    const tts = await session();
+    const reply = await tts.open(signal());
+    emulator.dropMidStream();
+    reply.sendText(SENTENCES[0]!);
+    const error = await collect(reply).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).retryable).toBe(true);
+
+    const again = await tts.open(signal());
+    again.sendText(SENTENCES[1]!);
+    again.end();
+    expect(total(await collect(again))).toBe(SENTENCES[1]!.length * MS_PER_CHAR * BYTES_PER_MS);
+    expect(emulator.multiConnections).toHaveLength(2);
+  });
+});
+
+describe('emulator: multi-stream-input protocol', () => {
+  it('answers context_not_found for a context that does not exist and keeps the socket open', async () => {
+    const ws = new WebSocket(`${emulator.wsBaseUrl}/v1/text-to-speech/v/multi-stream-input?output_format=ulaw_8000`, {
+      headers: { 'xi-api-key': emulator.apiKey },
+    });
+    const messages: Array<Record<string, unknown>> = [];
+    ws.on('message', (data) => messages.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ context_id: 'nope', close_context: true }));
+    ws.send(JSON.stringify({ text: ' ', context_id: 'a' }));
+    ws.send(JSON.stringify({ text: 'Hi. ', context_id: 'a', flush: true }));
+    ws.send(JSON.stringify({ context_id: 'a', close_context: true }));
+    await until(() => messages.some((m) => m.isFinal === true));
+    ws.close();
+    expect(messages[0]).toMatchObject({ error: 'context_not_found', contextId: 'nope' });
+    expect(messages.filter((m) => typeof m.audio === 'string').every((m) => m.contextId === 'a')).toBe(true);
+    expect(messages.at(-1)).toEqual({ contextId: 'a', isFinal: true });
+  });
+});
