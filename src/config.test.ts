@@ -32,6 +32,15 @@ describe('loadConfig', () => {
     expect(config.business).toMatchObject({ minLeadMinutes: 60, slotMinutes: 30, holidays: [], maxBookingDays: 90 });
   });
 
+  it('reads MIN_INTERRUPTION_MS (default 200), and refuses one out of range with a line that says what it is', () => {
+    expect(loadConfig({}).calls.minInterruptionMs).toBe(200);
+    expect(loadConfig({ MIN_INTERRUPTION_MS: '350' }).calls.minInterruptionMs).toBe(350);
+    expect(problemsOf({ MIN_INTERRUPTION_MS: '5' })).toEqual([
+      'MIN_INTERRUPTION_MS: must be an integer from 32 to 2000 (ms of caller speech over the agent before it stops), got "5"',
+    ]);
+    expect(problemsOf({ MIN_INTERRUPTION_MS: 'fast' })).toHaveLength(1);
+  });
+
   it('treats empty values as unset, as a blank line in .env means "use the default"', () => {
     expect(loadConfig({ PORT: '', TIMEZONE: ' ', REDIS_URL: '' })).toMatchObject({ port: 8080, redisUrl: undefined });
   });

@@ -198,6 +198,7 @@ const envSchema = z.object({
   MAX_CALL_MINUTES: intField(15, 1, 240),
   IDLE_PROMPT_MS: intField(10_000, 2_000, 120_000),
   GREETING: optionalString,
+  MIN_INTERRUPTION_MS: intField(200, 32, 2_000, 'ms of caller speech over the agent before it stops'),
   STREAM_TOKEN_TTL_S: intField(300, 10, 3_600),
 });
 
@@ -247,6 +248,8 @@ export interface Config {
     maxConcurrent: number;
     maxCallMs: number;
     idleMs: number;
+    /** Caller speech (local VAD) over the agent for this long stops it. */
+    minInterruptionMs: number;
     /** What the agent says when it picks up. */
     greeting: string;
     /** Lifetime of the per-call token in the TwiML the media stream must present back. */
@@ -346,6 +349,7 @@ export function loadConfig(env: Env): Config {
       maxConcurrent: e.MAX_CONCURRENT_CALLS,
       maxCallMs: e.MAX_CALL_MINUTES * 60_000,
       idleMs: e.IDLE_PROMPT_MS,
+      minInterruptionMs: e.MIN_INTERRUPTION_MS,
       greeting: e.GREETING ?? `Thanks for calling ${e.SHOP_NAME}. How can I help you today?`,
       streamTokenTtlSeconds: e.STREAM_TOKEN_TTL_S,
     },

@@ -36,6 +36,7 @@ import { createElevenLabsTts, DEFAULT_VOICE_ID as DEFAULT_ELEVENLABS_VOICE } fro
 import { createOfflineAssistant } from './assistant/offline-assistant.js';
 import { createEspeakTts, espeakAvailable } from './providers/espeak/espeak-tts.js';
 import { createOpenAiLlm } from './providers/openai/openai-llm.js';
+import { createSileroVad } from './providers/silero/silero-vad.js';
 import type { TtsProvider } from './providers/tts.js';
 import { createBookingService } from './scheduling/booking-service.js';
 import { createCalendarReconciler } from './scheduling/calendar-reconciler.js';
@@ -63,7 +64,7 @@ export interface RunningApp {
   calls: CallManager;
   metrics: Metrics;
   /** Which implementation serves each part of the voice pipeline (for logs and the README). */
-  voice: { stt: string; llm: string; tts: string };
+  voice: { stt: string; llm: string; tts: string; vad: string };
   /** Base URL the server listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /** Stops taking calls, lets live ones finish (up to the drain time), flushes calendar sync, closes. */
@@ -140,6 +141,15 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
 
     const { providers, names, closeProviders } = createVoiceProviders(config, logger, metrics, now);
     closers.push(closeProviders);
+    // The model is loaded once, before the first call; without it barge-in waits for STT words.
+    const vad = createSileroVad();
+    try {
+      await vad.ready();
+      providers.vad = vad;
+      names.vad = vad.name;
+    } catch (error) {
+      logger.warn({ err: error }, 'the Silero VAD model could not be loaded: only STT words will stop the agent');
+    }
     // Fixed phrases are synthesised once at start-up: the greeting plays without waiting for TTS,
     // and the apology still plays when TTS is what failed.
     const [apologyAudio, greetingAudio] = await Promise.all([
@@ -157,7 +167,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       }),
       instructions: shopInstructions(services),
       phrases: { ...DEFAULT_PHRASES, greeting: config.calls.greeting },
-      timing: { idleMs: config.calls.idleMs, maxCallMs: config.calls.maxCallMs },
+      timing: { idleMs: config.calls.idleMs, maxCallMs: config.calls.maxCallMs, minInterruptionMs: config.calls.minInterruptionMs },
       maxConcurrentCalls: config.calls.maxConcurrent,
       keyterms: [...SERVICE_CATALOG.map((s) => s.name.toLowerCase()), ...MAKES],
       apologyAudio,
@@ -193,6 +203,10 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
           case 'agent_interrupted':
             metrics.bargeIn();
             logger.debug({ callId, turn: event.turn }, 'caller barged in');
+            return;
+          case 'agent_paused':
+          case 'agent_resumed':
+            logger.debug({ callId, turn: event.turn }, event.type === 'agent_paused' ? 'agent paused: the caller may be talking' : 'agent resumed: it was not a turn');
             return;
           case 'stt_reconnected':
             metrics.providerRetry(names.stt);
@@ -401,6 +415,7 @@ function createVoiceProviders(config: Config, logger: Logger, metrics: Metrics, 
     stt: stt?.name ?? 'none (typed turns only)',
     llm: llm.name,
     tts: tts?.name ?? 'none (text replies only)',
+    vad: 'none (STT words only)',
   };
   if (!config.openai.apiKey) logger.warn('OPENAI_API_KEY not set: using the offline scheduling assistant (rule-based, no LLM)');
   return { providers, names, closeProviders: () => elevenlabs?.close() };

@@ -191,7 +191,12 @@ describe('call session', () => {
     // Wait until some of the reply has actually played (a mark of a reply utterance came back).
     await transport.waitFor(() => agentTexts(transport.frames).length > 1 && transport.audioBytes() > 8000, 8_000);
     await new Promise((r) => setTimeout(r, 700));
+    // Deepgram's SpeechStarted fires on any sound: alone, it stops nothing.
     stt.emit({ type: 'speech_started' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(transport.frames.some((f) => f.kind === 'clear')).toBe(false);
+    // Words do.
+    stt.emit({ type: 'transcript', text: 'Wait', isFinal: false, speechFinal: false });
 
     await transport.waitFor(() => transport.frames.some((f) => f.kind === 'clear'));
     expect(tts.closed).toBe(true);
@@ -228,6 +233,7 @@ describe('call session', () => {
     await transport.waitFor(() => llm.requests.length === 1 && agentTexts(transport.frames).some((t) => t.startsWith('We are open')));
     await new Promise((r) => setTimeout(r, 800));
     stt.emit({ type: 'speech_started' });
+    stt.emit({ type: 'transcript', text: 'Hold on', isFinal: false, speechFinal: false });
     await transport.waitFor(() => transport.events.some((e) => e.type === 'agent_interrupted'));
     transport.setSpeed(50);
     stt.say('What about Sunday?');

@@ -175,3 +175,54 @@ describe('the socket drops mid-reply', () => {
     expect(audioBytes()).toBe((5 + chars([`are booked for Tuesday. ${SENTENCES[1]} ${SENTENCES[2]}`])) * BYTES_PER_CHAR);
   });
 });
+
+describe('a paused reply context (the caller may be starting to talk)', () => {
+  const audioOf = (frames: OutboundFrame[]): number[] =>
+    frames.flatMap((f) => (f.kind === 'audio' ? Array.from(f.audio) : []));
+
+  it('resumes from the last mark the caller heard, with the same audio (nothing synthesised again)', async () => {
+    const { emulator, speech, sent, confirm } = await harness();
+    const said = SENTENCES.map((s) => speech.say(s, 'reply', 1));
+    speech.endReply(1);
+    await Promise.all(said.map((u) => u.sent));
+    const original = audioOf(sent);
+    const heardChars = SENTENCES[0]!.length + 4;
+    confirm(heardChars);
+    speech.pause();
+    expect(sent.at(-1)).toEqual({ kind: 'clear' });
+    const before = sent.length;
+    speech.resume();
+    await until(() => audioOf(sent.slice(before)).length === original.length - heardChars * BYTES_PER_CHAR);
+    expect(audioOf(sent.slice(before))).toEqual(original.slice(heardChars * BYTES_PER_CHAR));
+    expect(emulator.multiConnections.flatMap((m) => m.contexts).filter((c) => c.texts.length > 0)).toHaveLength(1);
+    for (const frame of sent.slice(before)) if (frame.kind === 'mark') speech.onMark(frame.name);
+    await expect(Promise.all(said.map((u) => u.played))).resolves.toEqual([true, true, true]);
+    expect(speech.busy()).toBe(false);
+  });
+
+  it('a cut after a resume counts real-time playback from the resume, never the time spent paused', async () => {
+    const { speech, sent, confirm, advance } = await harness();
+    const said = SENTENCES.map((s) => speech.say(s, 'reply', 1));
+    speech.endReply(1);
+    await Promise.all(said.map((u) => u.sent));
+    confirm(11); // "You are boo"
+    speech.pause();
+    advance(5_000); // silent while paused
+    const before = sent.length;
+    speech.resume();
+    await until(() => sent.slice(before).some((f) => f.kind === 'audio'));
+    advance(4 * MS_PER_CHAR); // 80 ms played since the resume: "You are booked "
+    expect(speech.interrupt().map((c) => c.heard)).toEqual(['You are booked', '', '']);
+  });
+
+  it('a cut while paused counts only what the marks confirmed', async () => {
+    const { speech, confirm, advance } = await harness();
+    const said = SENTENCES.map((s) => speech.say(s, 'reply', 1));
+    speech.endReply(1);
+    await Promise.all(said.map((u) => u.sent));
+    confirm(SENTENCES[0]!.length);
+    speech.pause();
+    advance(5_000);
+    expect(speech.interrupt().map((c) => c.heard)).toEqual([SENTENCES[0], '', '']);
+  });
+});

@@ -41,6 +41,10 @@ export type SessionEvent =
   | { type: 'user_transcript'; text: string; final: boolean }
   | { type: 'agent_text'; text: string; turn: number }
   | { type: 'agent_interrupted'; heard: string; turn: number }
+  /** The caller may be starting to talk: the agent's audio stopped, its reply kept. */
+  | { type: 'agent_paused'; turn: number }
+  /** It was not a turn (noise the VAD took for a voice, or "uh-huh"): the reply plays on. */
+  | { type: 'agent_resumed'; turn: number }
   | { type: 'tool_call'; id: string; name: string; arguments: string }
   | { type: 'tool_result'; id: string; name: string; result: unknown; durationMs: number }
   | { type: 'latency'; turn: number; timeline: Record<string, number> }

@@ -81,6 +81,12 @@ export interface ToolPort {
   readonly tools: readonly LlmTool[];
   /** Runs one model response's tool calls. Resolves with one result per call, in call order; never rejects because of a tool. */
   dispatch(calls: ReadonlyArray<ToolCall>, options: DispatchOptions): Promise<DispatchedToolResult[]>;
+  /**
+   * The tool call a keypad key stands for when the caller is not typing a number (the shop maps 0
+   * to a person), or undefined for a key that means nothing. The session runs it as if the model
+   * had made it, then lets the model answer its result. Each call needs a new id.
+   */
+  keypadShortcut?(key: string): ToolCall | undefined;
 }
 
 /** The call a port serves: who is on the line, and what its tools may ask of the call. */

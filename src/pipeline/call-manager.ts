@@ -10,6 +10,7 @@ import type { ToolPortFactory } from '../core/tool-port.js';
 import type { LlmProvider } from '../providers/llm.js';
 import type { SttProvider } from '../providers/stt.js';
 import type { TtsProvider } from '../providers/tts.js';
+import type { VadProvider } from '../providers/vad.js';
 import { createCallSession } from './call-session.js';
 import type { CallSession, SessionPhrases, SessionTiming, SessionTransport } from './call-session.js';
 
@@ -19,6 +20,8 @@ export interface CallProviders {
   llm: LlmProvider;
   /** Undefined: text-only replies. */
   tts: TtsProvider | undefined;
+  /** Local voice activity detection (confirms barge-in quickly); undefined: STT words only. */
+  vad?: VadProvider | undefined;
 }
 
 export interface CallManagerOptions {
@@ -90,6 +93,7 @@ export function createCallManager(options: CallManagerOptions): CallManager {
         stt: providers.stt,
         llm: providers.llm,
         tts: providers.tts,
+        vad: providers.vad,
         tools: options.tools,
         instructions: options.instructions,
         phrases: options.phrases,

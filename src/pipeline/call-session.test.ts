@@ -7,8 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { BROWSER_AUDIO } from '../core/frames.js';
 import type { CallActions, DispatchOptions, LlmTool, ToolCall, ToolPort, ToolPortCall, ToolPortFactory, ToolResult } from '../core/tool-port.js';
 import type { LlmEvent } from '../providers/llm.js';
+import type { VadProvider } from '../providers/vad.js';
+import { speechLike, toFrames } from '../../test/support/audio-fixtures.js';
 import { createScriptedLlm } from '../../test/support/fakes/scripted-llm.js';
 import type { ScriptedLlmStep } from '../../test/support/fakes/scripted-llm.js';
+import { createScriptedStt } from '../../test/support/fakes/scripted-stt.js';
+import { createScriptedTts } from '../../test/support/fakes/scripted-tts.js';
 import { createTestTransport } from '../../test/support/test-transport.js';
 import { createCallSession, DEFAULT_PHRASES } from './call-session.js';
 
@@ -156,6 +160,85 @@ describe('call session ports', () => {
     session.handle({ kind: 'text', text: 'A person, please.' });
     await transport.waitFor(() => transport.events.some((e) => e.type === 'agent_text' && e.text === 'Done.'));
     expect(transport.transfers).toEqual(['billing question']);
+    await session.end('test_over');
+  });
+});
+
+/** A VAD that calls every window it is shown speech (the audio fed to it is loud throughout). */
+const everythingIsSpeech: VadProvider = {
+  name: 'fake',
+  async open() {
+    return { windowSamples: 512, probability: async () => 0.9, reset: () => undefined, close: () => undefined };
+  },
+};
+
+describe('call session turn-taking', () => {
+  it('runs the tool call the port maps a keypad key to, without knowing its name, then lets the model answer', async () => {
+    const transfers: Array<string | undefined> = [];
+    const handOver: FakeTool = {
+      name: 'hand_over',
+      run: async (actions) => {
+        const outcome = await actions.transferToHuman('pressed a key');
+        transfers.push('pressed a key');
+        return { success: true, data: outcome, message: outcome.message };
+      },
+    };
+    const hand: ToolPortFactory = (call) => ({
+      ...fakeToolPorts([handOver])(call),
+      keypadShortcut: (key) => (key === '9' ? { id: 'k1', name: 'hand_over', arguments: '{}' } : undefined),
+    });
+    const { llm, session, transport } = startSession({ script: [[{ type: 'text', delta: 'Connecting you.' }]], tools: hand });
+    await session.start();
+    session.handle({ kind: 'dtmf', digit: '5' }); // means nothing to this application
+    session.handle({ kind: 'dtmf', digit: '9' });
+    await transport.waitFor(() => transport.events.some((e) => e.type === 'agent_text' && e.text === 'Connecting you.'));
+    expect(transfers).toEqual(['pressed a key']);
+    expect(transport.transfers).toEqual(['pressed a key']);
+    expect(llm.requests).toHaveLength(1);
+    const callBack = 'Someone from the shop will call you back shortly.';
+    expect(llm.requests[0]!.messages.slice(-3)).toEqual([
+      { role: 'user', content: '9 (pressed on the keypad)' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'k1', type: 'function', function: { name: 'hand_over', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'k1', content: JSON.stringify({ success: true, data: { transferred: false, message: callBack }, message: callBack }) },
+    ]);
+    expect(session.record.transcript.filter((t) => t.role === 'caller').map((t) => t.text)).toEqual(['9 (pressed on the keypad)']);
+    await session.end('test_over');
+  });
+
+  it('pauses the reply on VAD speech, and plays the rest of it when no words follow', async () => {
+    const stt = createScriptedStt();
+    const tts = createScriptedTts({ msPerChar: 20, chunkMs: 100 });
+    const transport = createTestTransport(BROWSER_AUDIO, { speed: 1 });
+    const reply = 'We are open from nine in the morning until five in the evening, Monday to Friday.';
+    const session = createCallSession({
+      callId: 'CA-vad',
+      callerNumber: undefined,
+      transport,
+      stt,
+      llm: createScriptedLlm([[{ type: 'text', delta: reply }]]),
+      tts,
+      vad: everythingIsSpeech,
+      tools: fakeToolPorts([]),
+      instructions: () => 'You answer the phone.',
+      phrases: { ...DEFAULT_PHRASES, greeting: 'Hi.' },
+      timing: { idleMs: 60_000, resumeAfterMs: 300 },
+    });
+    transport.attach((name) => session.handle({ kind: 'mark', name }));
+    await session.start();
+    await transport.waitFor(() => transport.audioBytes() > 0);
+    await new Promise((r) => setTimeout(r, 200)); // the greeting (60 ms of audio) has played
+    stt.say('When are you open?');
+    await transport.waitFor(() => transport.audioBytes() > 20_000, 5_000);
+    // 300 ms of a loud voice over the agent; the STT hears no words in it.
+    toFrames(speechLike(300, BROWSER_AUDIO), BROWSER_AUDIO).forEach((frame) => session.handle({ kind: 'audio', audio: frame, timestampMs: performance.now() }));
+    await transport.waitFor(() => transport.events.some((e) => e.type === 'agent_paused'), 2_000);
+    expect(transport.frames.some((f) => f.kind === 'clear')).toBe(true);
+    await transport.waitFor(() => transport.events.some((e) => e.type === 'agent_resumed'), 2_000);
+    transport.setSpeed(50);
+    await transport.waitFor(() => session.record.transcript.some((t) => t.role === 'agent' && t.text === reply), 5_000);
+    expect(transport.events.some((e) => e.type === 'agent_interrupted')).toBe(false);
+    expect(session.record.bargeIns).toBe(0);
+    expect(session.record.transcript.find((t) => t.role === 'agent' && t.text === reply)?.complete).toBe(true);
     await session.end('test_over');
   });
 });

@@ -7,26 +7,33 @@
  *
  *   caller audio -> STT -> user turn -> LLM (streaming, tools) -> sentence chunks -> TTS -> audio out
  *
- * Barge-in: caller speech while the agent is talking stops playback (clear), aborts the turn's
- * LLM and TTS streams and its waits on tools, and keeps in the context only what was heard.
+ * Who has the floor is turn-taking's decision (turn-taking.ts, fed by the local VAD, the STT and
+ * the keypad); the session carries out what it decides. A barge-in (the caller takes the floor)
+ * stops playback (clear), aborts the turn's LLM and TTS streams and its waits on tools, and keeps
+ * in the context only what was heard; a pause stops playback but keeps the reply, to resume it.
  * Tools are not cancelled by a barge-in: their results always reach the context before the next
  * request, so the model never loses track of a change it made.
  */
-import type { CallRecord, TranscriptEntry } from '../core/call-record.js';
+import type { CallRecord } from '../core/call-record.js';
 import type { AudioFormat, InboundFrame, OutboundFrame, SessionEvent } from '../core/frames.js';
 import { isAbortError } from '../core/errors.js';
 import type { InstructionsPort } from '../core/instructions-port.js';
 import type { CallActions, ToolCall, ToolPortFactory } from '../core/tool-port.js';
 import type { LlmProvider } from '../providers/llm.js';
-import type { SttEvent, SttProvider, SttStream } from '../providers/stt.js';
+import type { SttProvider } from '../providers/stt.js';
 import type { TtsProvider } from '../providers/tts.js';
+import type { VadProvider } from '../providers/vad.js';
 import { createChatContext } from './chat-context.js';
 import { createTurnTimeline } from './latency.js';
 import type { TurnTimeline } from './latency.js';
 import { createSentenceChunker } from './sentence-chunker.js';
 import { createSpeechOutput } from './speech-output.js';
 import type { Utterance, UtteranceKind } from './speech-output.js';
-import { createVoiceActivity } from './voice-activity.js';
+import { createCallerInput } from './caller-input.js';
+import { keepWhatWasHeard } from './interrupted-reply.js';
+import type { SpokenPart } from './interrupted-reply.js';
+import { DEFAULT_TURN_TAKING } from './turn-taking.js';
+import type { TurnAction } from './turn-taking.js';
 
 export interface SessionTransport {
   readonly format: AudioFormat;
@@ -70,6 +77,14 @@ export interface SessionTiming {
   stillThinkingMs: number;
   /** Model responses per turn (a tool round each); beyond it the turn ends with an apology. */
   maxToolRounds: number;
+  /** VAD speech over the agent for this long stops it (MIN_INTERRUPTION_MS). */
+  minInterruptionMs: number;
+  /** A stop that brought no words resumes the reply after this long. */
+  resumeAfterMs: number;
+  /** Extra wait for the rest of a plainly unfinished turn (a number being dictated, "and..."). */
+  incompleteTurnExtraMs: number;
+  /** A keypad entry ends this long after its last key (or at #). */
+  keypadTimeoutMs: number;
 }
 
 export const DEFAULT_TIMING: SessionTiming = {
@@ -77,6 +92,7 @@ export const DEFAULT_TIMING: SessionTiming = {
   maxCallMs: 15 * 60_000,
   stillThinkingMs: 2_000,
   maxToolRounds: 6,
+  ...DEFAULT_TURN_TAKING,
 };
 
 export interface CallSessionOptions {
@@ -86,6 +102,8 @@ export interface CallSessionOptions {
   stt: SttProvider | undefined;
   llm: LlmProvider;
   tts: TtsProvider | undefined;
+  /** Local voice activity detection; without it only STT words can stop the agent. */
+  vad?: VadProvider | undefined;
   /** Asked once, at the start of the call, for the call's tools. */
   tools: ToolPortFactory;
   /** Asked before every LLM request. */
@@ -117,7 +135,7 @@ interface AgentTurn {
   controller: AbortController;
   timeline: TurnTimeline;
   /** Assistant messages of this turn, the utterances that carried them, and their transcript lines. */
-  spoken: Array<{ messageIndex: number | undefined; utterances: Utterance[]; transcript?: TranscriptEntry }>;
+  spoken: SpokenPart[];
   done: Promise<void>;
 }
 
@@ -128,7 +146,6 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   const transport = options.transport;
   const context = createChatContext();
   const callController = new AbortController();
-  const voice = createVoiceActivity(transport.format);
 
   const record: CallRecord = {
     callId: options.callId,
@@ -143,16 +160,12 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     outcome: undefined,
   };
 
-  let stt: SttStream | undefined;
   let turnCounter = 0;
   /** The turn whose reply is being generated. */
   let currentTurn: AgentTurn | undefined;
   /** The latest turn whose reply may still be playing (its generation may be done). */
   let speakingTurn: AgentTurn | undefined;
   let pendingToolWork: Promise<void> = Promise.resolve();
-  let finals: string[] = [];
-  let interim = '';
-  let sttFinalAtMs: number | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let idleCount = 0;
   let maxCallTimer: NodeJS.Timeout | undefined;
@@ -180,6 +193,28 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     onSynthesisError: (utterance, error) => onSpeechFailure(utterance, error),
   });
 
+  const caller = createCallerInput({
+    format: transport.format,
+    stt: options.stt,
+    vad: options.vad,
+    keyterms: options.keyterms ?? [],
+    signal: callController.signal,
+    turnTaking: {
+      minInterruptionMs: timing.minInterruptionMs,
+      resumeAfterMs: timing.resumeAfterMs,
+      incompleteTurnExtraMs: timing.incompleteTurnExtraMs,
+      keypadTimeoutMs: timing.keypadTimeoutMs,
+    },
+    agent: { talking: () => agentTalking(), paused: () => speech.isPaused() },
+    now,
+    onAction: (action) => act(action),
+    onSttNews: (event) => {
+      if (event.type === 'reconnected') emit({ type: 'stt_reconnected', attempt: event.attempt });
+      else report(event.error, 'stt');
+    },
+    report,
+  });
+
   function emit(event: SessionEvent): void {
     options.onEvent?.(event);
     transport.send({ kind: 'event', event });
@@ -194,6 +229,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   function say(text: string, kind: UtteranceKind, turn: AgentTurn | undefined): Utterance {
     const utterance = speech.say(text, kind, turn?.id ?? 0);
     if (kind !== 'filler') emit({ type: 'agent_text', text, turn: turn?.id ?? 0 });
+    if (kind === 'reply') caller.agentSaid(text);
     if (turn !== undefined && kind === 'reply') {
       void utterance.sent.then(() => {
         if (utterance.firstAudioAtMs !== undefined) turn.timeline.mark('first_reply_audio_out', utterance.firstAudioAtMs);
@@ -231,44 +267,37 @@ export function createCallSession(options: CallSessionOptions): CallSession {
 
   // ---- listening -----------------------------------------------------------------------------
 
-  function onSttEvent(event: SttEvent): void {
-    if (ended) return;
-    switch (event.type) {
-      case 'speech_started':
+  /** Carries out what turn-taking decided. */
+  function act(action: TurnAction): void {
+    switch (action.type) {
+      case 'caller_active':
         callerActive();
-        if (agentTalking()) bargeIn();
         return;
-      case 'transcript': {
-        const text = event.text.trim();
-        if (text !== '') {
-          callerActive();
-          if (agentTalking()) bargeIn();
-          if (event.isFinal) {
-            finals.push(text);
-            interim = '';
-          } else {
-            interim = text;
-          }
-          emit({ type: 'user_transcript', text: [...finals, interim].join(' ').trim(), final: event.isFinal });
-        }
-        // Deepgram often sends the words in one final and then an empty speech_final: the pause
-        // still ends the turn.
-        if (event.isFinal && event.speechFinal) {
-          sttFinalAtMs = event.atMs;
-          completeUserTurn();
-        }
+      case 'pause':
+        speech.pause();
+        emit({ type: 'agent_paused', turn: (currentTurn ?? speakingTurn)?.id ?? 0 });
+        return;
+      case 'resume':
+        if (!speech.isPaused()) return;
+        speech.resume();
+        emit({ type: 'agent_resumed', turn: (currentTurn ?? speakingTurn)?.id ?? 0 });
+        return;
+      case 'interrupt':
+        bargeIn();
+        return;
+      case 'transcript':
+        emit({ type: 'user_transcript', text: action.text, final: action.final });
+        return;
+      case 'user_turn':
+        startUserTurn(action.text, action.via, action.sttFinalAtMs);
+        return;
+      case 'keypad_shortcut': {
+        const call = tools.keypadShortcut?.(action.key);
+        if (call === undefined) return;
+        if (agentTalking()) bargeIn();
+        startUserTurn(`${action.key} (pressed on the keypad)`, 'keypad', undefined, [call]);
         return;
       }
-      case 'utterance_end':
-        sttFinalAtMs ??= event.atMs;
-        completeUserTurn();
-        return;
-      case 'reconnected':
-        emit({ type: 'stt_reconnected', attempt: event.attempt });
-        return;
-      case 'error':
-        report(event.error, 'stt');
-        return;
     }
   }
 
@@ -282,30 +311,26 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     return speech.busy() || currentTurn !== undefined;
   }
 
-  function completeUserTurn(): void {
-    const text = finals.join(' ').trim();
-    finals = [];
-    interim = '';
-    if (text === '') return;
-    startUserTurn(text, 'speech');
-  }
-
-  function startUserTurn(text: string, via: 'speech' | 'text'): void {
+  /**
+   * `presetCalls`: tool calls the turn starts with instead of asking the model first (a keypad
+   * shortcut); the model then answers their results.
+   */
+  function startUserTurn(text: string, via: 'speech' | 'keypad' | 'text', sttFinalAtMs?: number, presetCalls?: ToolCall[]): void {
     callerActive();
     record.transcript.push({ role: 'caller', text, atMs: now() });
-    if (via === 'text') emit({ type: 'user_transcript', text, final: true });
-    if (currentTurn !== undefined) bargeIn();
+    if (via !== 'speech') emit({ type: 'user_transcript', text, final: true });
+    // A paused reply is not coming back: the caller has said what they wanted.
+    if (currentTurn !== undefined || speech.isPaused()) bargeIn();
     const turn = beginTurn();
     if (via === 'speech') {
-      const speechEnd = voice.lastVoiceAtMs();
+      const speechEnd = caller.lastVoiceAtMs();
       if (speechEnd !== undefined && (sttFinalAtMs === undefined || speechEnd <= sttFinalAtMs)) {
         turn.timeline.mark('user_speech_end', speechEnd);
       }
       if (sttFinalAtMs !== undefined) turn.timeline.mark('stt_final', sttFinalAtMs);
     }
-    sttFinalAtMs = undefined;
     const previous = pendingToolWork;
-    turn.done = runTurn(turn, text, previous);
+    turn.done = runTurn(turn, text, previous, presetCalls);
   }
 
   function bargeIn(): void {
@@ -319,28 +344,8 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       turn.controller.abort(new Error('barge-in'));
       currentTurn = undefined;
       speakingTurn = undefined;
-      const heardParts: string[] = [];
-      for (const part of turn.spoken) {
-        // Utterances not in `cut` had finished playing before the barge-in: heard in full.
-        const heard = part.utterances
-          .map((u) => cut.find((c) => c.utterance === u)?.heard ?? u.text)
-          .join(' ')
-          .trim();
-        heardParts.push(heard);
-        if (part.messageIndex === undefined) {
-          // Cut off while the model was still streaming: its message was not written yet.
-          if (heard === '') continue;
-          part.messageIndex = context.addAssistant('');
-          part.transcript = { role: 'agent', text: heard, atMs: now(), complete: false };
-          record.transcript.push(part.transcript);
-        }
-        context.rewriteInterrupted(part.messageIndex, heard);
-        if (part.transcript !== undefined) {
-          part.transcript.text = heard;
-          part.transcript.complete = false;
-        }
-      }
-      emit({ type: 'agent_interrupted', heard: heardParts.join(' ').trim(), turn: turn.id });
+      const heard = keepWhatWasHeard(turn.spoken, cut, context, record.transcript, now());
+      emit({ type: 'agent_interrupted', heard, turn: turn.id });
     }
   }
 
@@ -360,7 +365,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     return turn;
   }
 
-  async function runTurn(turn: AgentTurn, userText: string, previousTools: Promise<void>): Promise<void> {
+  async function runTurn(turn: AgentTurn, userText: string, previousTools: Promise<void>, presetCalls?: ToolCall[]): Promise<void> {
     const signal = turn.controller.signal;
     let stillThinking: NodeJS.Timeout | undefined;
     try {
@@ -374,7 +379,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
 
       let spokeAnything = false;
       for (let round = 0; round < timing.maxToolRounds; round += 1) {
-        const outcome = await modelRound(turn);
+        const outcome = round === 0 && presetCalls !== undefined ? await presetRound(turn, presetCalls) : await modelRound(turn);
         if (signal.aborted) return;
         spokeAnything ||= outcome.spoke;
         if (outcome.toolCalls === undefined) break;
@@ -413,7 +418,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
   ): Promise<{ toolCalls: ReadonlyArray<{ id: string; name: string }> | undefined; endsCall: boolean; spoke: boolean }> {
     const signal = turn.controller.signal;
     const chunker = createSentenceChunker();
-    const part: AgentTurn['spoken'][number] = { messageIndex: undefined, utterances: [] };
+    const part: SpokenPart = { messageIndex: undefined, utterances: [] };
     turn.spoken.push(part);
     let text = '';
     let toolCalls: ToolCall[] | undefined;
@@ -469,6 +474,16 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     part.messageIndex = context.addToolCalls(spoken === '' ? null : spoken, toolCalls);
     const { endsCall } = await runTools(turn, toolCalls);
     return { toolCalls, endsCall, spoke: spoken !== '' };
+  }
+
+  /** A round whose tool calls were made for the model (a keypad shortcut): they run as if it had. */
+  async function presetRound(
+    turn: AgentTurn,
+    calls: ToolCall[],
+  ): Promise<{ toolCalls: ReadonlyArray<{ id: string; name: string }>; endsCall: boolean; spoke: boolean }> {
+    turn.spoken.push({ messageIndex: context.addToolCalls(null, calls), utterances: [] });
+    const { endsCall } = await runTools(turn, calls);
+    return { toolCalls: calls, endsCall, spoke: false };
   }
 
   /** Runs one response's tool calls; `endsCall` when one of them ends the call (as the port says). */
@@ -563,11 +578,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     speech.close();
     record.endedAtMs = now();
     record.endReason = reason;
-    try {
-      await stt?.close();
-    } catch (error) {
-      report(error, 'stt close');
-    }
+    await caller.close();
     if (reason !== 'caller_hung_up' && reason !== 'transport_closed') {
       await transport.hangup().catch((error: unknown) => report(error, 'hangup'));
     }
@@ -581,12 +592,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
     record,
     finished,
     async start() {
-      if (options.stt !== undefined) {
-        stt = await options.stt.connect(
-          { format: transport.format, keyterms: options.keyterms ?? [], signal: callController.signal },
-          onSttEvent,
-        );
-      }
+      await caller.start();
       maxCallTimer = setTimeout(() => {
         void (async () => {
           bargeIn();
@@ -604,8 +610,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       if (ended) return;
       switch (frame.kind) {
         case 'audio':
-          voice.push(frame.audio, frame.timestampMs);
-          stt?.sendAudio(frame.audio);
+          caller.audio(frame.audio, frame.timestampMs);
           return;
         case 'mark':
           speech.onMark(frame.name);
@@ -616,6 +621,7 @@ export function createCallSession(options: CallSessionOptions): CallSession {
           return;
         }
         case 'dtmf':
+          caller.dtmf(frame.digit);
           return;
         case 'stop':
           void end('caller_hung_up');

@@ -105,6 +105,73 @@ describe('speech output', () => {
     expect(tts.texts).toEqual(all.map((u) => u.text));
   });
 
+  it('on pause: clears the transport, keeps every utterance, and on resume sends again from the last mark heard', async () => {
+    const { speech, sent, marks } = harness();
+    const text = 'One two three four five six seven eight nine ten eleven twelve thirteen fourteen.';
+    const u = speech.say(text, 'reply', 1);
+    const next = speech.say('And then this.', 'reply', 1);
+    await u.sent;
+    const audioOf = (frames: OutboundFrame[]) => Buffer.concat(frames.flatMap((f) => (f.kind === 'audio' ? [f.audio] : [])));
+    const original = audioOf(sent);
+    const uMarks = marks().filter((m) => m.startsWith(`u${u.id}.`));
+    speech.onMark(uMarks[0]!); // the caller heard the first 400 bytes, then talked
+    const sentBeforePause = sent.length;
+    speech.pause();
+    expect(sent.at(-1)).toEqual({ kind: 'clear' });
+    expect(speech.isPaused()).toBe(true);
+    expect(speech.busy()).toBe(true);
+    // Twilio echoes the cleared marks at once: they are not taken as heard.
+    for (const name of uMarks.slice(1)) speech.onMark(name);
+    // Nothing more goes out while paused, whatever synthesis delivers meanwhile.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sent.length).toBe(sentBeforePause + 1);
+
+    speech.resume();
+    await next.sent;
+    const resent = audioOf(sent.slice(sentBeforePause + 1));
+    // The unheard rest of the first utterance, byte for byte, then the next one.
+    const rest = original.subarray(400);
+    expect(resent.subarray(0, rest.length)).toEqual(rest);
+    expect(resent.length).toBeGreaterThan(rest.length);
+    for (const name of marks().slice(uMarks.length)) speech.onMark(name);
+    await expect(u.played).resolves.toBe(true);
+    await expect(next.played).resolves.toBe(true);
+    expect(speech.busy()).toBe(false);
+  });
+
+  it('an interrupt during a pause cuts what was heard before it and ends the pause', async () => {
+    const { speech, sent, marks } = harness();
+    const text = 'One two three four five six seven eight nine ten eleven twelve thirteen fourteen.';
+    const u = speech.say(text, 'reply', 1);
+    await u.sent;
+    speech.onMark(marks()[0]!);
+    speech.pause();
+    const clears = sent.filter((f) => f.kind === 'clear').length;
+    const cut = speech.interrupt();
+    // The pause already cleared the transport: nothing more to clear.
+    expect(sent.filter((f) => f.kind === 'clear').length).toBe(clears);
+    const heard = cut[0]!.heard;
+    expect(heard.length).toBeGreaterThan(0);
+    expect(heard.length).toBeLessThan(text.length / 2);
+    expect(speech.isPaused()).toBe(false);
+    // Speech queued afterwards plays.
+    const after = speech.say('Go ahead.', 'reply', 2);
+    await after.sent;
+    expect(after.firstAudioAtMs).toBeDefined();
+  });
+
+  it('a pause before any audio went out sends no clear, and holds what arrives until resumed', async () => {
+    const { speech, sent } = harness({ firstByteDelayMs: 30 });
+    speech.pause();
+    const u = speech.say('Held back.', 'reply', 1);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(sent).toEqual([]);
+    speech.resume();
+    await u.sent;
+    expect(sent.some((f) => f.kind === 'audio')).toBe(true);
+    expect(sent.some((f) => f.kind === 'clear')).toBe(false);
+  });
+
   it.each([
     ['Hello there friend', 1, 'Hello there friend'],
     ['Hello there friend', 0, ''],

@@ -2,18 +2,20 @@
  * What the agent says, in order. Each utterance (a sentence of a reply, a filler, the greeting)
  * is synthesised as soon as it is queued, so the next sentence is ready while the current one
  * plays, and its audio goes out strictly in queue order. A mark follows every audio chunk, so
- * when the caller barges in we know how much of each utterance they actually heard.
+ * when the caller barges in we know how much of each utterance they actually heard. Playback can
+ * also be paused (the caller may be starting to talk) and resumed from the last mark the caller
+ * heard, with nothing lost: an utterance's audio is kept until all of it has been heard.
  *
  * When the TTS provider keeps contexts on one connection (`openSession`), a turn's reply is one
  * context: its sentences are appended to it as they come (one piece of speech, intonation carried
  * across full stops), its audio goes out as one utterance's, and what was heard at a barge-in comes
- * from the vendor's alignment. Other utterances (fillers, apologies) take their own context.
+ * from the vendor's alignment. Other utterances (fillers, apologies) take their own context. A
+ * paused reply context resumes like any utterance: its audio is kept, rewound to the last mark.
  */
-import { createAsyncQueue } from '../core/async-queue.js';
 import type { AudioFormat, OutboundFrame } from '../core/frames.js';
 import type { TtsProvider, TtsSession, TtsStream } from '../providers/tts.js';
 import { ProviderError } from '../core/errors.js';
-import { bytesPerMs, concatBytes } from '../audio/pcm.js';
+import { bytesPerMs } from '../audio/pcm.js';
 
 export type UtteranceKind = 'greeting' | 'reply' | 'filler' | 'prompt' | 'apology';
 
@@ -51,9 +53,19 @@ interface Entry {
   utterance: Utterance;
   controller: AbortController;
   source: (signal: AbortSignal) => AsyncIterable<Uint8Array>;
-  /** Audio as it arrives from TTS (or all at once for pre-synthesised audio); set once started. */
-  chunks: AsyncIterable<Uint8Array> | undefined;
-  totalBytes: number;
+  /** Synthesis has been started (it runs ahead of playback, within the lookahead). */
+  started: boolean;
+  /**
+   * Every byte synthesised so far, kept until the utterance is heard: a pause rewinds to what the
+   * caller heard and sends the rest again.
+   */
+  audio: Uint8Array;
+  receivedBytes: number;
+  sourceDone: boolean;
+  sourceError: { error: unknown } | undefined;
+  /** Handed to the transport (rewound to `ackedBytes` by a pause). */
+  sentBytes: number;
+  /** Played to the caller, as the marks say. */
   ackedBytes: number;
   pendingMarks: Map<string, number>;
   finishedSending: boolean;
@@ -61,7 +73,10 @@ interface Entry {
   cut: boolean;
   /** Synthesis failed part-way: what was sent still plays, but the utterance is incomplete. */
   failed: boolean;
-  /** When the caller's side last confirmed a mark of it (or its first audio went out), process ms. */
+  /**
+   * When the caller's side last confirmed a mark of it (or its first audio went out), process ms;
+   * undefined while nothing of it plays (not reached yet, or paused).
+   */
   playingSinceMs: number | undefined;
   /** A reply spoken as one context: this entry carries the audio of all its sentences. */
   group: ReplyGroup | undefined;
@@ -92,15 +107,25 @@ export interface SpeechOutput {
   onMark(name: string): void;
   /**
    * Barge-in: stops everything queued or playing, tells the transport to clear its buffer, and
-   * returns, per cut utterance, the part the caller heard.
+   * returns, per cut utterance, the part the caller heard. Ends a pause.
    */
   interrupt(): Array<{ utterance: Utterance; heard: string }>;
-  /** True while anything is queued, being sent, or sent but not yet heard. */
+  /**
+   * Stops playback at once (the transport clears its buffer) but keeps every utterance: what the
+   * caller had not heard yet, and what is still being synthesised, waits for `resume`.
+   */
+  pause(): void;
+  /** Plays on from where the caller last heard (the last mark played before the pause). */
+  resume(): void;
+  isPaused(): boolean;
+  /** True while anything is queued, being sent, paused, or sent but not yet heard. */
   busy(): boolean;
   /** Resolves once nothing is queued or unplayed. */
   whenIdle(): Promise<void>;
   close(): void;
 }
+
+const NO_AUDIO = new Uint8Array(0);
 
 export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   const maxChunkBytes = deps.maxChunkBytes ?? Math.round(bytesPerMs(deps.format) * 200);
@@ -112,6 +137,9 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   let pumping = false;
   let idleWaiters: Array<() => void> = [];
   let closed = false;
+  let paused = false;
+  /** Wakes the pump when audio arrives or the state changes (pause, resume, cut, close). */
+  let wakePump: (() => void) | undefined;
   const perMs = bytesPerMs(deps.format);
   const sessionController = new AbortController();
   // Opened at once (before the greeting is due): the first reply then pays no handshake. One that
@@ -127,6 +155,16 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   };
   if (offersSessions) session = openSession();
   let openGroup: ReplyGroup | undefined;
+
+  function notify(): void {
+    const wake = wakePump;
+    wakePump = undefined;
+    wake?.();
+  }
+
+  function nextChange(): Promise<void> {
+    return new Promise<void>((resolve) => (wakePump = resolve));
+  }
 
   function enqueue(
     text: string,
@@ -151,8 +189,12 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       utterance,
       controller,
       source,
-      chunks: undefined,
-      totalBytes: 0,
+      started: false,
+      audio: NO_AUDIO,
+      receivedBytes: 0,
+      sourceDone: false,
+      sourceError: undefined,
+      sentBytes: 0,
       ackedBytes: 0,
       pendingMarks: new Map(),
       finishedSending: false,
@@ -186,8 +228,39 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       if (entry.finishedSending || entry.cut) continue;
       if (inWindow > lookahead) break;
       inWindow += 1;
-      entry.chunks ??= prefetch(entry.source(entry.controller.signal), entry.controller.signal);
+      if (!entry.started) startSynthesis(entry);
     }
+  }
+
+  /** Reads the utterance's audio as it is synthesised, into its buffer. */
+  function startSynthesis(entry: Entry): void {
+    entry.started = true;
+    const signal = entry.controller.signal;
+    void (async () => {
+      try {
+        for await (const chunk of entry.source(signal)) {
+          if (signal.aborted) return;
+          append(entry, chunk);
+          notify();
+        }
+      } catch (error) {
+        if (!signal.aborted) entry.sourceError = { error };
+      }
+      entry.sourceDone = true;
+      notify();
+    })();
+  }
+
+  function append(entry: Entry, chunk: Uint8Array): void {
+    const needed = entry.receivedBytes + chunk.length;
+    if (needed > entry.audio.length) {
+      // Doubling keeps appends linear; what was sent stays valid (views of the old buffer).
+      const grown = new Uint8Array(Math.max(needed, entry.audio.length * 2, 4096));
+      grown.set(entry.audio.subarray(0, entry.receivedBytes));
+      entry.audio = grown;
+    }
+    entry.audio.set(chunk, entry.receivedBytes);
+    entry.receivedBytes = needed;
   }
 
   /** Sends queued utterances' audio in order, one at a time. */
@@ -195,7 +268,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     if (pumping) return;
     pumping = true;
     try {
-      for (let entry = firstUnsent(); entry !== undefined; entry = firstUnsent()) {
+      for (let entry = firstUnsent(); entry !== undefined && !paused && !closed; entry = firstUnsent()) {
         await sendEntry(entry);
       }
     } finally {
@@ -211,50 +284,55 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   async function sendEntry(entry: Entry): Promise<void> {
     startWithinWindow();
     let sends = 0;
-    try {
-      for await (const chunk of entry.chunks ?? []) {
-        if (entry.cut) break;
-        for (let offset = 0; offset < chunk.length && !entry.cut; offset += maxChunkBytes) {
-          // Let other calls' frames through between bursts: one long sentence must not hold the
-          // event loop while hundreds of concurrent calls wait for theirs.
-          if (sends > 0 && sends % 8 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    for (;;) {
+      if (entry.cut || paused || closed) return;
+      if (entry.sentBytes < entry.receivedBytes) {
+        // Let other calls' frames through between bursts: one long sentence must not hold the
+        // event loop while hundreds of concurrent calls wait for theirs.
+        if (sends > 0 && sends % 8 === 0) {
           sends += 1;
-          const piece = chunk.subarray(offset, Math.min(chunk.length, offset + maxChunkBytes));
-          entry.utterance.firstAudioAtMs ??= deps.now();
-          // Playback starts now only if nothing before it is still waiting to be heard.
-          if (queue[0] === entry) entry.playingSinceMs ??= deps.now();
-          deps.send({ kind: 'audio', audio: piece });
-          entry.totalBytes += piece.length;
-          const mark = `u${entry.utterance.id}.${nextMark++}`;
-          entry.pendingMarks.set(mark, entry.totalBytes);
-          byMark.set(mark, entry);
-          deps.send({ kind: 'mark', name: mark });
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
         }
+        sends += 1;
+        // What was buffered goes out in a few large pieces, not as the vendor's many small chunks.
+        const end = Math.min(entry.receivedBytes, entry.sentBytes + maxChunkBytes);
+        entry.utterance.firstAudioAtMs ??= deps.now();
+        // Playback starts now only if nothing before it is still waiting to be heard.
+        if (queue[0] === entry) entry.playingSinceMs ??= deps.now();
+        deps.send({ kind: 'audio', audio: entry.audio.subarray(entry.sentBytes, end) });
+        entry.sentBytes = end;
+        const mark = `u${entry.utterance.id}.${nextMark++}`;
+        entry.pendingMarks.set(mark, end);
+        byMark.set(mark, entry);
+        deps.send({ kind: 'mark', name: mark });
+        continue;
       }
-    } catch (error) {
-      if (!entry.cut) {
-        entry.failed = true;
-        deps.onSynthesisError?.(entry.utterance, error);
-      }
+      if (entry.sourceDone) break;
+      await nextChange();
     }
     entry.finishedSending = true;
+    if (entry.sourceError !== undefined && !entry.failed) {
+      entry.failed = true;
+      deps.onSynthesisError?.(entry.utterance, entry.sourceError.error);
+    }
     entry.resolveSent();
     for (const member of entry.group?.members ?? []) member.resolveSent();
     startWithinWindow();
-    if (entry.cut) finish(entry, false);
     // Nothing left to hear about: text-only speech, or a failure before any audio.
-    else if (entry.pendingMarks.size === 0) finish(entry, !entry.failed);
+    if (entry.pendingMarks.size === 0) finish(entry, !entry.failed);
   }
 
   function finish(entry: Entry, heard: boolean): void {
     const index = queue.indexOf(entry);
     if (index >= 0) queue.splice(index, 1);
-    // What was sent behind it starts playing as it ends.
+    // What was sent behind it starts playing as it ends (unless playback is paused).
     const next = queue[0];
-    if (next !== undefined && next.totalBytes > 0) next.playingSinceMs ??= deps.now();
+    if (next !== undefined && next.sentBytes > 0 && !paused) next.playingSinceMs ??= deps.now();
     for (const mark of entry.pendingMarks.keys()) byMark.delete(mark);
     entry.pendingMarks.clear();
     entry.finishedSending = true;
+    entry.audio = NO_AUDIO;
     entry.resolveSent();
     entry.resolvePlayed(heard);
     if (entry.group !== undefined && entry.group.members[0] === entry) {
@@ -274,6 +352,28 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     const waiters = idleWaiters;
     idleWaiters = [];
     for (const wake of waiters) wake();
+  }
+
+  /**
+   * Cuts everything queued and returns, per utterance, what the caller heard: for a reply context
+   * from the vendor's alignment (`heardInGroup`), for any other utterance its share of the bytes.
+   */
+  function cutAll(reason: string): Array<{ utterance: Utterance; heard: string }> {
+    const cut: Array<{ utterance: Utterance; heard: string }> = [];
+    openGroup = undefined;
+    for (const entry of [...queue]) {
+      entry.cut = true;
+      entry.controller.abort(new Error(reason));
+      if (entry.group !== undefined) {
+        cut.push(...heardInGroup(entry, entry.group));
+      } else {
+        const heard = entry.receivedBytes === 0 ? '' : heardPrefix(entry.utterance.text, entry.ackedBytes / entry.receivedBytes);
+        cut.push({ utterance: entry.utterance, heard });
+      }
+      finish(entry, false);
+    }
+    notify();
+    return cut;
   }
 
   /** A context of the call's session when there is one, else a stream of its own. */
@@ -310,6 +410,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   /**
    * The reply's audio, from one context. If the connection drops part-way, the words not yet
    * spoken are sent again in a new context (once), so the caller hears the rest, not silence.
+   * (A pause needs nothing from here: the carrier entry keeps every byte this yields.)
    */
   async function* groupAudio(tts: TtsProvider, group: ReplyGroup, signal: AbortSignal): AsyncIterable<Uint8Array> {
     let receivedMs = 0;
@@ -358,12 +459,14 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   /**
    * Per sentence of a reply context, the part the caller heard: the audio confirmed by the last
    * mark, plus what real-time playback since then can have covered, never audio only sent ahead.
+   * After a pause nothing plays until it resumes (`playingSinceMs` is unset) and what was sent is
+   * rewound to the last mark, so a cut while paused counts only what the marks confirmed.
    */
   function heardInGroup(carrier: Entry, group: ReplyGroup): Array<{ utterance: Utterance; heard: string }> {
     const ackedMs = carrier.ackedBytes / perMs;
-    const sentMs = carrier.totalBytes / perMs;
+    const sentMs = carrier.sentBytes / perMs;
     const sincePlaying = carrier.playingSinceMs === undefined ? 0 : Math.max(0, deps.now() - carrier.playingSinceMs);
-    let heard = carrier.totalBytes === 0 ? '' : spokenAt(group, Math.min(sentMs, ackedMs + sincePlaying));
+    let heard = carrier.sentBytes === 0 ? '' : spokenAt(group, Math.min(sentMs, ackedMs + sincePlaying));
     return group.members.map((member) => {
       const text = member.utterance.text.replace(/\s+/g, ' ').trim();
       let part: string;
@@ -401,7 +504,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
 
     onMark(name) {
       const entry = byMark.get(name);
-      if (entry === undefined) return; // a mark of a cut utterance, echoed back after a clear
+      if (entry === undefined) return; // a mark of cut or paused audio, echoed back after a clear
       byMark.delete(name);
       const bytes = entry.pendingMarks.get(name) ?? 0;
       entry.pendingMarks.delete(name);
@@ -411,22 +514,43 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     },
 
     interrupt() {
-      const cut: Array<{ utterance: Utterance; heard: string }> = [];
-      const hadAudioOut = queue.some((e) => e.totalBytes > e.ackedBytes);
-      openGroup = undefined;
-      for (const entry of [...queue]) {
-        entry.cut = true;
-        entry.controller.abort(new Error('interrupted'));
-        if (entry.group !== undefined) {
-          cut.push(...heardInGroup(entry, entry.group));
-        } else {
-          const heard = entry.totalBytes === 0 ? '' : heardPrefix(entry.utterance.text, entry.ackedBytes / entry.totalBytes);
-          cut.push({ utterance: entry.utterance, heard });
-        }
-        finish(entry, false);
-      }
+      const hadAudioOut = queue.some((e) => e.sentBytes > e.ackedBytes);
+      const cut = cutAll('interrupted');
+      paused = false;
       if (hadAudioOut) deps.send({ kind: 'clear' });
       return cut;
+    },
+
+    pause() {
+      if (paused || closed) return;
+      paused = true;
+      let hadAudioOut = false;
+      for (const entry of queue) {
+        // Marks still out belong to audio the clear drops: their echoes must not count as heard.
+        for (const mark of entry.pendingMarks.keys()) byMark.delete(mark);
+        entry.pendingMarks.clear();
+        // Nothing plays until resumed: heard at a cut in the meantime is what the marks confirmed.
+        entry.playingSinceMs = undefined;
+        if (entry.sentBytes > entry.ackedBytes) {
+          hadAudioOut = true;
+          entry.sentBytes = entry.ackedBytes;
+          entry.finishedSending = false;
+        }
+      }
+      if (hadAudioOut) deps.send({ kind: 'clear' });
+      notify();
+    },
+
+    resume() {
+      if (!paused || closed) return;
+      paused = false;
+      startWithinWindow();
+      notify();
+      void pump();
+    },
+
+    isPaused() {
+      return paused;
     },
 
     busy() {
@@ -440,17 +564,13 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
 
     close() {
       closed = true;
-      openGroup = undefined;
+      paused = false;
       sessionController.abort(new Error('closed'));
       void session?.then(
         (opened) => opened.close(),
         () => undefined,
       );
-      for (const entry of [...queue]) {
-        entry.cut = true;
-        entry.controller.abort(new Error('closed'));
-        finish(entry, false);
-      }
+      cutAll('closed');
     },
   };
 }
@@ -486,38 +606,6 @@ async function* synthesize(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-/**
- * Starts consuming `source` at once and buffers it, so an utterance is synthesised while the one
- * before it is still playing; the returned iterable replays the buffer and then follows live.
- */
-function prefetch(source: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncIterable<Uint8Array> {
-  // Aborting (barge-in, close) drops what was buffered: the utterance is cut, nobody will send it.
-  const buffered = createAsyncQueue<Uint8Array>({ signal });
-  void (async () => {
-    try {
-      for await (const chunk of source) buffered.push(chunk);
-      buffered.end();
-    } catch (error) {
-      buffered.fail(error);
-    }
-  })();
-  return {
-    async *[Symbol.asyncIterator]() {
-      for await (const chunk of buffered) {
-        // Everything buffered goes out as one piece (sendEntry re-splits it into marked chunks
-        // of maxChunkBytes): a prefetched sentence is a few large writes, not hundreds of 20 ms ones.
-        if (buffered.size === 0) {
-          yield chunk;
-          continue;
-        }
-        const all = buffered.takeAll();
-        all.unshift(chunk);
-        yield concatBytes(all);
-      }
-    },
-  };
 }
 
 async function* once(audio: Uint8Array): AsyncIterable<Uint8Array> {

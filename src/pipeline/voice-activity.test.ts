@@ -1,11 +1,41 @@
 import { describe, expect, it } from 'vitest';
 import { BROWSER_AUDIO, PHONE_AUDIO } from '../core/frames.js';
+import type { VadStream } from '../providers/vad.js';
 import { silence, speechLike, toFrames } from '../../test/support/audio-fixtures.js';
 import { createVoiceActivity } from './voice-activity.js';
+import type { VadWindow } from './voice-activity.js';
+
+/** A VAD stream that answers each window with the next scripted probability, after a delay. */
+function fakeVad(windowSamples: number, probabilities: (index: number) => number, delayMs = 0) {
+  const asked: Float32Array[] = [];
+  let resets = 0;
+  let failWith: Error | undefined;
+  const stream: VadStream = {
+    windowSamples,
+    async probability(window) {
+      asked.push(window);
+      const index = asked.length - 1;
+      // Later windows answer sooner: the verdicts must still come out in order.
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, Math.max(0, delayMs - index)));
+      if (failWith !== undefined) throw failWith;
+      return probabilities(index);
+    },
+    reset: () => void (resets += 1),
+    close: () => undefined,
+  };
+  return { stream, asked, resets: () => resets, fail: (error: Error) => void (failWith = error) };
+}
+
+async function settle(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 60));
+}
 
 describe.each([PHONE_AUDIO, BROWSER_AUDIO])('voice activity ($encoding)', (format) => {
+  const windowSamples = format.sampleRate === 8000 ? 256 : 512;
+  const windowMs = (windowSamples * 1000) / format.sampleRate;
+
   it('remembers when voice was last heard, and ignores silence after it', () => {
-    const voice = createVoiceActivity(format);
+    const voice = createVoiceActivity({ format });
     expect(voice.lastVoiceAtMs()).toBeUndefined();
     toFrames(silence(200, format), format).forEach((frame, i) => voice.push(frame, i * 20));
     expect(voice.lastVoiceAtMs()).toBeUndefined();
@@ -15,8 +45,73 @@ describe.each([PHONE_AUDIO, BROWSER_AUDIO])('voice activity ($encoding)', (forma
   });
 
   it('ignores empty chunks', () => {
-    const voice = createVoiceActivity(format);
+    const voice = createVoiceActivity({ format });
     voice.push(new Uint8Array(0), 5);
     expect(voice.lastVoiceAtMs()).toBeUndefined();
+  });
+
+  it('asks the model about loud windows only, and reports every window in order with Silero hysteresis', async () => {
+    // 0.9, 0.4 (still speech: above 0.35 once started), 0.2, 0.4 (still: a dip of one window does
+    // not end the stretch), then 0 0 0 0 (ended) and 0.4 (not speech: below 0.5 to start)
+    const probabilities = [0.9, 0.4, 0.2, 0.4, 0, 0, 0, 0, 0.4];
+    const vad = fakeVad(windowSamples, (i) => probabilities[i] ?? 0, 20);
+    const windows: VadWindow[] = [];
+    const voice = createVoiceActivity({ format, vad: vad.stream, onWindow: (w) => windows.push(w) });
+    const loud = toFrames(speechLike(windowMs * 9, format), format);
+    loud.forEach((frame, i) => voice.push(frame, i * 20));
+    toFrames(silence(windowMs * 2, format), format).forEach((frame, i) => voice.push(frame, 1000 + i * 20));
+    await settle();
+    expect(vad.asked).toHaveLength(9);
+    expect(voice.inferences()).toBe(9);
+    expect(windows.map((w) => [w.probability, w.speech])).toEqual([
+      [0.9, true],
+      [0.4, true],
+      [0.2, false],
+      [0.4, true],
+      [0, false],
+      [0, false],
+      [0, false],
+      [0, false],
+      [0.4, false],
+      [0, false],
+      [0, false],
+    ]);
+    expect(windows.every((w) => w.durationMs === windowMs)).toBe(true);
+    // Each window is stamped with the arrival of the chunk that completed it.
+    expect(windows[0]!.atMs).toBe(Math.floor((windowMs - 1) / 20) * 20);
+  });
+
+  it('spends nothing while not wanted, and starts the model afresh when wanted again', async () => {
+    let wanted = false;
+    const vad = fakeVad(windowSamples, () => 0.9);
+    const windows: VadWindow[] = [];
+    const voice = createVoiceActivity({ format, vad: vad.stream, wanted: () => wanted, onWindow: (w) => windows.push(w) });
+    const frames = toFrames(speechLike(windowMs * 3, format), format);
+    frames.forEach((frame, i) => voice.push(frame, i * 20));
+    await settle();
+    expect(vad.asked).toHaveLength(0);
+    expect(windows).toEqual([]);
+    wanted = true;
+    frames.forEach((frame, i) => voice.push(frame, 500 + i * 20));
+    await settle();
+    expect(vad.asked).toHaveLength(3);
+    expect(vad.resets()).toBe(1);
+    expect(windows.every((w) => w.speech)).toBe(true);
+  });
+
+  it('reports a failing model once, then goes on without it', async () => {
+    const vad = fakeVad(windowSamples, () => 0.9);
+    const errors: unknown[] = [];
+    const windows: VadWindow[] = [];
+    const voice = createVoiceActivity({ format, vad: vad.stream, onWindow: (w) => windows.push(w), onError: (e) => errors.push(e) });
+    vad.fail(new Error('model gone'));
+    toFrames(speechLike(windowMs * 3, format), format).forEach((frame, i) => voice.push(frame, i * 20));
+    await settle();
+    toFrames(speechLike(windowMs * 3, format), format).forEach((frame, i) => voice.push(frame, 500 + i * 20));
+    await settle();
+    expect(errors).toHaveLength(1);
+    expect(windows.every((w) => !w.speech)).toBe(true);
+    expect(vad.asked).toHaveLength(3);
+    expect(voice.lastVoiceAtMs()).toBe(500 + (toFrames(speechLike(windowMs * 3, format), format).length - 1) * 20);
   });
 });

@@ -1,33 +1,161 @@
 /**
- * A cheap local energy detector over inbound audio. It does not decide turns (the STT vendor's
- * VAD and endpointing do); it only remembers when the caller's voice was last heard, which is the
- * honest start of the voice-to-voice latency the caller experiences.
+ * The caller's voice, heard locally. Two things, both cheap:
+ * - an energy detector over every inbound chunk, remembering when the caller's voice was last
+ *   heard (the honest start of the voice-to-voice latency the caller experiences);
+ * - the VAD model (Silero) over fixed windows of the caller's audio, but only while `wanted()`
+ *   (the agent is talking: that is when an interruption must be told from noise) and only for
+ *   windows loud enough to be a caller talking into a phone. A quieter window counts as silence
+ *   without running the model: line noise, and talkers in the background a few metres away
+ *   (below FOREGROUND_RMS), cost nothing and are never taken for the caller.
+ * What a run of speech windows means is turn-taking's decision (turn-taking.ts), not this module's.
  */
 import type { AudioFormat } from '../core/frames.js';
 import { decodeMulawSample } from '../audio/mulaw.js';
+import type { VadStream } from '../providers/vad.js';
+
+/** One window of caller audio, as the model (or the loudness gate) judged it. */
+export interface VadWindow {
+  /** When the window's last chunk arrived (process clock). */
+  atMs: number;
+  durationMs: number;
+  probability: number;
+  speech: boolean;
+}
+
+export interface VoiceActivityOptions {
+  format: AudioFormat;
+  /** The call's VAD stream; without one only the energy detector runs. */
+  vad?: VadStream | undefined;
+  /** Whether windows should be analysed now; while false, audio costs only the energy detector. */
+  wanted?: () => boolean;
+  /** Every analysed window, in order (the model's verdicts arrive asynchronously). */
+  onWindow?: (window: VadWindow) => void;
+  /** The model failed: reported once, then only the energy detector runs. */
+  onError?: (error: unknown) => void;
+}
 
 export interface VoiceActivity {
   /** `timestampMs`: when the chunk arrived (process clock). */
   push(audio: Uint8Array, timestampMs: number): void;
   lastVoiceAtMs(): number | undefined;
+  /** Windows the model has been asked about (to measure what it costs). */
+  inferences(): number;
 }
 
-/** RMS above this (of 32768) counts as voice; phone line noise sits well below it. */
-const DEFAULT_THRESHOLD = 500;
+/** RMS above this (of 32768) counts as voice for the latency timeline; phone line noise sits well below it. */
+const VOICE_RMS = 500;
+/**
+ * Windows quieter than this RMS (-42 dBFS) are not the caller: someone on the phone speaks at
+ * about -20 to -35 dBFS into it, people talking a few metres away reach it 20 dB or more lower.
+ */
+export const FOREGROUND_RMS = 260;
+/**
+ * Silero's own rule (its VADIterator): speech starts at 0.5 and goes on while above 0.35, and a
+ * stretch of speech ends only after about 100 ms below that (the closure of a "t" or a "k" is
+ * silence inside a word, not the end of it).
+ */
+const SPEECH_START = 0.5;
+const SPEECH_CONTINUE = 0.35;
+const SEGMENT_END_WINDOWS = 3;
+/** After this many windows without the model (quiet, or not wanted), its memory of the audio is stale. */
+const STALE_AFTER_WINDOWS = 8;
+/** Windows waiting for the model beyond this are judged silence: a saturated CPU must not queue audio without end. */
+const MAX_BACKLOG = 16;
 
 /** Energy (squared amplitude) of each mu-law byte, so a phone frame costs one lookup per sample. */
 const MULAW_ENERGY = Float64Array.from({ length: 256 }, (_, code) => decodeMulawSample(code) ** 2);
+/** Each mu-law byte as a sample scaled to -1..1, the model's input. */
+const MULAW_FLOAT = Float32Array.from({ length: 256 }, (_, code) => decodeMulawSample(code) / 32768);
 
-export function createVoiceActivity(format: AudioFormat, threshold = DEFAULT_THRESHOLD): VoiceActivity {
-  const bytesPerSample = format.encoding === 'mulaw' ? 1 : 2;
-  const thresholdEnergy = threshold * threshold;
+export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivity {
+  const format = options.format;
+  const mulaw = format.encoding === 'mulaw';
+  const bytesPerSample = mulaw ? 1 : 2;
+  const voiceEnergy = VOICE_RMS * VOICE_RMS;
+  let vad = options.vad;
+  const windowSamples = vad?.windowSamples ?? 0;
+  const windowMs = (windowSamples * 1000) / format.sampleRate;
+  const foregroundEnergy = (FOREGROUND_RMS / 32768) ** 2;
+
   let last: number | undefined;
+  let window = new Float32Array(windowSamples);
+  let filled = 0;
+  let energy = 0;
+  let windowsWithoutModel = STALE_AFTER_WINDOWS;
+  let backlog = 0;
+  let inferences = 0;
+  /** Windows since the last speech window: the stretch of speech goes on while few. */
+  let sinceSpeech = SEGMENT_END_WINDOWS + 1;
+  // Verdicts go out in window order, whether the model was asked or the window was too quiet.
+  let verdicts: Promise<void> = Promise.resolve();
+
+  function emit(atMs: number, probability: number): void {
+    const inSpeech = sinceSpeech <= SEGMENT_END_WINDOWS;
+    const speech = probability >= (inSpeech ? SPEECH_CONTINUE : SPEECH_START);
+    sinceSpeech = speech ? 0 : sinceSpeech + 1;
+    options.onWindow?.({ atMs, durationMs: windowMs, probability, speech });
+  }
+
+  function judge(samples: Float32Array, meanEnergy: number, atMs: number): void {
+    const model = vad;
+    if (model === undefined) return;
+    if (meanEnergy < foregroundEnergy || backlog >= MAX_BACKLOG) {
+      windowsWithoutModel += 1;
+      verdicts = verdicts.then(() => emit(atMs, 0));
+      return;
+    }
+    if (windowsWithoutModel >= STALE_AFTER_WINDOWS) model.reset();
+    windowsWithoutModel = 0;
+    backlog += 1;
+    inferences += 1;
+    const verdict = model.probability(samples);
+    verdicts = verdicts.then(async () => {
+      let probability = 0;
+      try {
+        probability = await verdict;
+      } catch (error) {
+        if (vad !== undefined) {
+          vad = undefined;
+          options.onError?.(error);
+        }
+      } finally {
+        backlog -= 1;
+      }
+      emit(atMs, probability);
+    });
+  }
+
+  function analyse(audio: Uint8Array, samples: number, timestampMs: number): void {
+    if (vad === undefined) return;
+    if (options.wanted?.() === false) {
+      // Not listening: the next window starts afresh, with a model that has forgotten this gap.
+      filled = 0;
+      energy = 0;
+      windowsWithoutModel = STALE_AFTER_WINDOWS;
+      sinceSpeech = SEGMENT_END_WINDOWS + 1;
+      return;
+    }
+    const view = mulaw ? undefined : new DataView(audio.buffer, audio.byteOffset, samples * 2);
+    for (let i = 0; i < samples; i++) {
+      const value = mulaw ? MULAW_FLOAT[audio[i]!]! : view!.getInt16(i * 2, true) / 32768;
+      window[filled++] = value;
+      energy += value * value;
+      if (filled === windowSamples) {
+        const full = window;
+        window = new Float32Array(windowSamples);
+        judge(full, energy / windowSamples, timestampMs);
+        filled = 0;
+        energy = 0;
+      }
+    }
+  }
+
   return {
     push(audio, timestampMs) {
       const samples = Math.floor(audio.length / bytesPerSample);
       if (samples === 0) return;
       let sum = 0;
-      if (format.encoding === 'mulaw') {
+      if (mulaw) {
         for (let i = 0; i < samples; i += 1) sum += MULAW_ENERGY[audio[i]!]!;
       } else {
         const view = new DataView(audio.buffer, audio.byteOffset, samples * 2);
@@ -37,8 +165,10 @@ export function createVoiceActivity(format: AudioFormat, threshold = DEFAULT_THR
         }
       }
       // The chunk ends at its arrival time; voice in it ended no later than that.
-      if (sum / samples >= thresholdEnergy) last = timestampMs;
+      if (sum / samples >= voiceEnergy) last = timestampMs;
+      analyse(audio, samples, timestampMs);
     },
     lastVoiceAtMs: () => last,
+    inferences: () => inferences,
   };
 }

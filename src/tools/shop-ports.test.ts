@@ -5,6 +5,7 @@ import { defaultBusinessRules } from '../scheduling/business-rules.js';
 import type { ToolErrorInfo } from './dispatcher.js';
 import { createShopToolPorts, shopInstructions } from './shop-ports.js';
 import { defineTool, ok, type AnyTool, type ToolServices } from './tool.js';
+import { transferToHuman } from './transfer-to-human.js';
 
 const rules = defaultBusinessRules('America/New_York');
 const actions: CallActions = { transferToHuman: async () => ({ transferred: false, message: 'no' }), endCall: async () => {} };
@@ -60,6 +61,30 @@ describe('the shop tool port', () => {
     const ports = createShopToolPorts({ tools: [broken as unknown as AnyTool], services, onError: (callId, info) => errors.push({ callId, info }) });
     await ports({ callId: 'CA9', callerNumber: undefined, actions }).dispatch([{ id: 't1', name: 'broken', arguments: '{}' }], options());
     expect(errors.map((e) => [e.callId, e.info.toolName, (e.info.error as Error).message])).toEqual([['CA9', 'broken', 'database on fire']]);
+  });
+
+  it('maps keypad 0 to transfer_to_human with a new call id each time, and other keys to nothing', async () => {
+    const transfers: Array<string | undefined> = [];
+    const callActions: CallActions = {
+      transferToHuman: async (reason) => {
+        transfers.push(reason);
+        return { transferred: true, message: 'Transferring you now.' };
+      },
+      endCall: async () => {},
+    };
+    const port = createShopToolPorts({ tools: [transferToHuman as unknown as AnyTool], services })({ callId: 'CA3', callerNumber: undefined, actions: callActions });
+    const first = port.keypadShortcut?.('0');
+    const second = port.keypadShortcut?.('0');
+    expect(first).toMatchObject({ name: 'transfer_to_human' });
+    expect(second?.id).not.toBe(first?.id);
+    expect(port.keypadShortcut?.('5')).toBeUndefined();
+    expect(port.keypadShortcut?.('#')).toBeUndefined();
+    const [result] = await port.dispatch([first!], options());
+    expect(result?.result).toMatchObject({ success: true, data: { transferred: true } });
+    expect(transfers).toEqual(['The caller pressed 0 on the keypad to speak with a person.']);
+    // A shop without the transfer tool has no 0 shortcut.
+    const without = createShopToolPorts({ tools: [whoAmI as unknown as AnyTool], services })({ callId: 'CA4', callerNumber: undefined, actions });
+    expect(without.keypadShortcut?.('0')).toBeUndefined();
   });
 
   it('refuses a broken tool list when it is made, not on the first call', () => {

@@ -9,6 +9,15 @@ import { createToolDispatcher } from './dispatcher.js';
 import type { ToolErrorInfo } from './dispatcher.js';
 import { buildSystemPrompt } from './system-prompt.js';
 import type { AnyTool, ToolServices } from './tool.js';
+import { transferToHuman } from './transfer-to-human.js';
+
+/**
+ * What a keypad key does when the caller is not typing a number: the tool call it stands for.
+ * 0 reaches a person, as callers expect of any phone line.
+ */
+export const KEYPAD_SHORTCUTS: Readonly<Record<string, { tool: string; arguments: Record<string, unknown> }>> = {
+  '0': { tool: transferToHuman.name, arguments: { reason: 'The caller pressed 0 on the keypad to speak with a person.' } },
+};
 
 export interface ShopToolPortOptions {
   tools: readonly AnyTool[];
@@ -32,9 +41,17 @@ export function createShopToolPorts(options: ShopToolPortOptions): ToolPortFacto
       services: options.services,
       actions: call.actions,
     };
+    const offered = new Set(dispatcher.tools.map((t) => t.function.name));
+    let keypadCalls = 0;
     return {
       tools: dispatcher.tools,
       dispatch: (calls, dispatchOptions) => dispatcher.dispatch(calls, { ...dispatchOptions, base }),
+      keypadShortcut(key) {
+        const shortcut = KEYPAD_SHORTCUTS[key];
+        if (shortcut === undefined || !offered.has(shortcut.tool)) return undefined;
+        keypadCalls += 1;
+        return { id: `keypad_${keypadCalls}`, name: shortcut.tool, arguments: JSON.stringify(shortcut.arguments) };
+      },
     };
   };
 }

@@ -46,6 +46,12 @@ describe('buildSystemPrompt', () => {
     }
   });
 
+  it('tells the model about the keypad: 0 for a person, numbers typed instead of said', () => {
+    const prompt = buildSystemPrompt({ shopName: 'X', rules, now: new Date('2026-12-01T15:00:00Z') });
+    expect(prompt).toContain('pressing 0 hands them to a person');
+    expect(prompt).toContain('(typed on the keypad)');
+  });
+
   it('promises no calendar invitation of its own, and has the caller choose among several vehicles', () => {
     const prompt = buildSystemPrompt({ shopName: 'X', rules, now: new Date('2026-12-01T15:00:00Z'), callerNumber: '+15551230001' });
     expect(prompt).toContain("About a calendar invitation, say only what the tool's message says");

@@ -53,6 +53,10 @@ export function buildSystemPrompt(input: SystemPromptInput): string {
     '- If a tool fails, say its message in your own words and offer what you can do next. Never invent times, ' +
       'prices or bookings.',
     '- If the caller asks for a person, or needs something you cannot do, call transfer_to_human.',
+    '- Callers can use their phone keypad: pressing 0 hands them to a person (you will see the caller press 0 and ' +
+      'transfer_to_human already called). When you ask for a number (a phone number, a ZIP code), they may type it ' +
+      'instead of saying it: it reaches you as digits followed by "(typed on the keypad)". You may mention this ' +
+      'when a caller struggles to be understood.',
     '- When the caller is done, say a short goodbye, then call end_call.',
     '',
     'How you speak: this is a phone call, so keep replies to one or two short sentences. Plain spoken words only: ' +

@@ -114,6 +114,8 @@ export interface DeepgramEmulator {
   readonly rejectedHandshakes: number;
   /** Queues utterance texts; each finished utterance consumes one (shared by all connections). */
   script(texts: readonly string[]): void;
+  /** Drops the texts not consumed yet (after audio whose utterances could not be counted in advance). */
+  clearScript(): void;
   /** Terminates every open socket without a close frame, as a network failure would. */
   dropConnections(): void;
   /** Refuses the next `count` handshakes with HTTP `status` (default 503). */
@@ -443,6 +445,9 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {
     },
     script(texts) {
       script.push(...texts);
+    },
+    clearScript() {
+      script.length = 0;
     },
     dropConnections() {
       for (const ws of sockets) ws.terminate();

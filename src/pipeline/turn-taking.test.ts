@@ -1,0 +1,269 @@
+/**
+ * Turn-taking over event sequences as a call produces them: the local VAD's 32 ms windows, the
+ * STT's events (as Deepgram sends them: SpeechStarted on any sound, interims, a final with
+ * speech_final after 300 ms of quiet, UtteranceEnd a second after the last word), keypad digits,
+ * and the agent's side. Each row is one timeline and the actions it must (and must only) produce;
+ * the harness ticks at every deadline the module asks for, as the session's timer does.
+ */
+import { describe, expect, it } from 'vitest';
+import { createTurnTaking, DEFAULT_TURN_TAKING } from './turn-taking.js';
+import type { TurnAction, TurnInput } from './turn-taking.js';
+import recordings from './turn-taking.recordings.json' with { type: 'json' };
+
+type AgentState = 'silent' | 'speaking' | 'paused';
+type Step = TurnInput | { type: 'agent'; state: AgentState; atMs: number };
+
+const WINDOW = 32;
+
+/** VAD windows from `atMs` on, one per character: 'S' speech, '.' not. */
+function vad(atMs: number, pattern: string): Step[] {
+  return [...pattern].map((c, i) => ({ type: 'vad', atMs: atMs + (i + 1) * WINDOW, speech: c === 'S', durationMs: WINDOW }));
+}
+const agent = (state: AgentState, atMs: number): Step => ({ type: 'agent', state, atMs });
+const started = (atMs: number): Step => ({ type: 'speech_started', atMs });
+const interim = (text: string, atMs: number): Step => ({ type: 'transcript', text, isFinal: false, speechFinal: false, atMs });
+const final = (text: string, atMs: number, speechFinal = true): Step => ({ type: 'transcript', text, isFinal: true, speechFinal, atMs });
+const utteranceEnd = (atMs: number): Step => ({ type: 'utterance_end', atMs });
+const key = (digit: string, atMs: number): Step => ({ type: 'dtmf', digit, atMs });
+const said = (text: string, atMs: number): Step => ({ type: 'agent_said', text, atMs });
+
+/** Runs the steps (sorted by time), ticking at deadlines; returns the actions as short strings. */
+function run(steps: Step[], untilMs = 10_000): string[] {
+  let state: AgentState = 'silent';
+  const taking = createTurnTaking({
+    ...DEFAULT_TURN_TAKING,
+    agent: { talking: () => state !== 'silent', paused: () => state === 'paused' },
+  });
+  const log: string[] = [];
+  const apply = (actions: TurnAction[], atMs: number): void => {
+    for (const action of actions) {
+      switch (action.type) {
+        case 'pause':
+          state = 'paused';
+          log.push(`pause@${atMs}`);
+          break;
+        case 'resume':
+          state = 'speaking';
+          log.push(`resume@${atMs}`);
+          break;
+        case 'interrupt':
+          state = 'silent';
+          log.push(`interrupt@${atMs}`);
+          break;
+        case 'user_turn':
+          log.push(`turn(${action.via})@${atMs}: ${action.text}`);
+          break;
+        case 'keypad_shortcut':
+          log.push(`shortcut ${action.key}@${atMs}`);
+          break;
+        case 'transcript':
+        case 'caller_active':
+          break;
+      }
+    }
+  };
+  const tickUntil = (atMs: number): void => {
+    for (let due = taking.deadline(); due !== undefined && due <= atMs; due = taking.deadline()) {
+      apply(taking.handle({ type: 'tick', atMs: due }), due);
+    }
+  };
+  for (const step of [...steps].sort((a, b) => a.atMs - b.atMs)) {
+    tickUntil(step.atMs);
+    if (step.type === 'agent') state = step.state;
+    else apply(taking.handle(step), step.atMs);
+  }
+  tickUntil(untilMs);
+  return log;
+}
+
+describe('turn-taking', () => {
+  it.each<[string, Step[], string[]]>([
+    // ---- noise and speech over the agent -------------------------------------------------------
+    [
+      'an engine, a cough, a door over the agent: SpeechStarted and empty transcripts, no VAD speech',
+      [agent('speaking', 0), started(100), ...vad(90, '..........'), interim('', 500), final('', 800), utteranceEnd(1800)],
+      [],
+    ],
+    [
+      'a short burst the VAD takes for speech (150 ms) is not enough to stop the agent',
+      [agent('speaking', 0), ...vad(1000, 'SSSSS.....')],
+      [],
+    ],
+    [
+      'speech over the agent: paused after 200 ms of VAD speech, then its words take the floor, and the turn ends',
+      [
+        agent('speaking', 0),
+        ...vad(1000, 'SSSSSSSSSSSSSSSSSSSS..........'),
+        started(1060),
+        interim('Wait', 1350),
+        final('Wait, I need to change that.', 1700),
+        utteranceEnd(2700),
+      ],
+      ['pause@1224', 'interrupt@1350', 'turn(speech)@1700: Wait, I need to change that.'],
+    ],
+    [
+      'speech with a dip between syllables still counts (7 speech windows of the last 10)',
+      [agent('speaking', 0), ...vad(1000, 'SSS.SS.SS')],
+      ['pause@1288', 'resume@2788'],
+    ],
+    [
+      'speech heard before the agent went quiet does not count towards the next interruption',
+      [agent('speaking', 0), ...vad(1000, 'SSSSS'), agent('silent', 1200), agent('speaking', 5000), ...vad(5000, 'SS...')],
+      [],
+    ],
+    [
+      'without a VAD, STT words alone take the floor',
+      [agent('speaking', 0), started(1000), interim('Hold on', 1400), final('Hold on a second.', 1900)],
+      ['interrupt@1400', 'turn(speech)@1900: Hold on a second.'],
+    ],
+    [
+      'a pause that brings no words resumes after 1.5 s, once the caller is quiet',
+      [agent('speaking', 0), ...vad(1000, 'SSSSSSSSSSSSSSS' + '.'.repeat(60))],
+      ['pause@1224', 'resume@2724'],
+    ],
+    [
+      'a pause waits for a caller who is still making sounds, and resumes when they stop',
+      [agent('speaking', 0), ...vad(1000, 'S'.repeat(70) + '.'.repeat(20))],
+      ['pause@1224', `resume@${1000 + 70 * WINDOW + 300}`],
+    ],
+    // ---- backchannels --------------------------------------------------------------------------
+    [
+      '"uh-huh" over the agent: paused by the VAD, resumed as soon as the STT shows it was feedback',
+      [agent('speaking', 0), ...vad(1000, 'SSSSSSSSSSSS..........'), started(1010), final('Uh-huh.', 1700), utteranceEnd(2400)],
+      ['pause@1224', 'resume@1700'],
+    ],
+    [
+      'feedback without the VAD (interims and finals of "yeah", "okay", "mm-hmm") never stops the agent nor makes a turn',
+      [
+        agent('speaking', 0),
+        started(500),
+        interim('Yeah', 800),
+        final('Yeah.', 1000),
+        started(3000),
+        final('Okay, okay.', 3500),
+        final('Mm-hmm.', 5000),
+        utteranceEnd(6000),
+      ],
+      [],
+    ],
+    [
+      'feedback then real words: the words take the floor, the feedback is not part of the turn',
+      [agent('speaking', 0), final('Right.', 1000, false), interim('Sorry, which day', 2000), final('Sorry, which day?', 2300)],
+      ['interrupt@2000', 'turn(speech)@2300: Sorry, which day?'],
+    ],
+    [
+      'the same "okay" when the agent is silent is an answer, and a turn',
+      [agent('silent', 0), started(100), final('Okay.', 600), utteranceEnd(1600)],
+      ['turn(speech)@600: Okay.'],
+    ],
+    // ---- the end of a turn ---------------------------------------------------------------------
+    [
+      'a complete sentence ends the turn on speech_final, as before',
+      [final('I need an oil change.', 1000)],
+      ['turn(speech)@1000: I need an oil change.'],
+    ],
+    [
+      'so does a question ending in a preposition',
+      [final('What is that for?', 1000)],
+      ['turn(speech)@1000: What is that for?'],
+    ],
+    [
+      'Deepgram sends the words in a final, then an empty speech_final: the turn ends on the latter',
+      [final('Two PM works', 900, false), final('', 1000)],
+      ['turn(speech)@1000: Two PM works'],
+    ],
+    [
+      'UtteranceEnd alone ends a turn (no speech_final came)',
+      [final('Next Tuesday', 900, false), utteranceEnd(1900)],
+      ['turn(speech)@1900: Next Tuesday'],
+    ],
+    [
+      'a phone number in three groups with 700 ms pauses is one turn',
+      [
+        started(0),
+        final('My number is 555.', 1300),
+        started(2000),
+        interim('555', 2300),
+        final('555', 2600),
+        started(3300),
+        interim('01', 3600),
+        final('0123.', 3900),
+        utteranceEnd(4900),
+      ],
+      ['turn(speech)@3900: My number is 555. 555 0123.'],
+    ],
+    [
+      'a caller trailing off with "and..." gets 1.5 s more, then the turn ends (UtteranceEnd does not cut it short)',
+      [final('I need an oil change and', 1000), utteranceEnd(1700)],
+      ['turn(speech)@2500: I need an oil change and'],
+    ],
+    [
+      'a caller who says "um" and goes on is not cut off',
+      [final('I need, um', 1000), started(2000), interim('brakes', 2400), final('brakes too.', 2700)],
+      ['turn(speech)@2700: I need, um brakes too.'],
+    ],
+    [
+      'new speech while an unfinished turn waits holds it open for the words (bounded)',
+      [final('My number is 555', 1000), started(2300), interim('555', 2700), final('555 0123', 3100)],
+      ['turn(speech)@3100: My number is 555 555 0123'],
+    ],
+    [
+      '...but a sound that brings no words does not hold it open for ever',
+      [final('My number is 555', 1000), started(2300), started(2900), started(3300)],
+      ['turn(speech)@3500: My number is 555'],
+    ],
+    // ---- the keypad ----------------------------------------------------------------------------
+    [
+      'keypad 0 outside a number entry is a shortcut (the application maps it), at any time',
+      [agent('speaking', 0), key('0', 500)],
+      ['shortcut 0@500'],
+    ],
+    [
+      'after the agent asks for a number, digits are the answer, ended by #',
+      [said("What's the best phone number to reach you?", 0), key('5', 2000), key('5', 2200), key('5', 2400), key('0', 2600), key('1', 2800), key('#', 3000)],
+      ['turn(keypad)@3000: 5 5 5 0 1 (typed on the keypad)'],
+    ],
+    [
+      '...or by 2 s without a key; a digit pressed while the agent still talks stops it',
+      [said('Could you tell me your ZIP code?', 0), agent('speaking', 0), key('1', 500), key('2', 800), key('3', 1100)],
+      ['interrupt@500', 'turn(keypad)@3100: 1 2 3 (typed on the keypad)'],
+    ],
+    [
+      'once the number is given, 0 is a shortcut again',
+      [said('What number should we call?', 0), key('4', 1000), key('#', 1200), key('0', 5000)],
+      ['turn(keypad)@1200: 4 (typed on the keypad)', 'shortcut 0@5000'],
+    ],
+    [
+      'a spoken answer to the number question also ends the number entry',
+      [said('What number should we call?', 0), final('555 555 0123', 1000), key('0', 4000)],
+      ['turn(speech)@1000: 555 555 0123', 'shortcut 0@4000'],
+    ],
+  ])('%s', (_name, steps, expected) => {
+    expect(run(steps)).toEqual(expected);
+  });
+
+  // Recorded by test/support/record-turn-events.ts: real Silero windows over espeak-ng speech and
+  // synthesised noise, and the Deepgram adapter's events from the emulator, in real time.
+  it.each<[string, string[]]>([
+    ['uh-huh over the agent', ['pause', 'resume']],
+    ['okay over the agent', ['pause', 'resume']],
+    ['a sentence over the agent', ['pause', 'interrupt', 'turn(speech): Hold on, I need to change the day.']],
+    ['an engine over the agent', []],
+    ['coughs over the agent', []],
+    ['a phone number in three groups with 700 ms pauses', ['turn(speech): My number is 555 555 0123.']],
+  ])('recorded: %s', (name, expected) => {
+    const recording = recordings.find((r) => r.name === name);
+    expect(recording).toBeDefined();
+    const steps: Step[] = [...(recording!.agentTalking ? [agent('speaking', 0)] : []), ...(recording!.inputs as TurnInput[])];
+    expect(run(steps, 20_000).map((line) => line.replace(/@[\d.]+/, ''))).toEqual(expected);
+  });
+
+  it('asks for a tick only while something waits on time', () => {
+    const taking = createTurnTaking({ ...DEFAULT_TURN_TAKING, agent: { talking: () => false, paused: () => false } });
+    expect(taking.deadline()).toBeUndefined();
+    taking.handle({ type: 'transcript', text: 'My number is 555', isFinal: true, speechFinal: true, atMs: 1000 });
+    expect(taking.deadline()).toBe(2500);
+    expect(taking.handle({ type: 'tick', atMs: 2500 })).toEqual([{ type: 'user_turn', text: 'My number is 555', via: 'speech', sttFinalAtMs: 1000 }]);
+    expect(taking.deadline()).toBeUndefined();
+  });
+});

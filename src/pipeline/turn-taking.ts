@@ -1,0 +1,296 @@
+/**
+ * Turn-taking: who has the floor. Fed the local VAD's windows, the STT's events, keypad digits and
+ * what the agent says, it decides when the caller's turn is over and when the agent must stop,
+ * and says so as actions the call session carries out. It holds no timers: every input carries its
+ * time, and `deadline()` says when it next needs a `tick`.
+ *
+ * The rules (the README's "Turn-taking" section says the same for operators):
+ * - Interrupting is confirmed, never raw energy. While the agent talks, the caller's voice pauses
+ *   it (playback stops at once, the reply is kept) after `minInterruptionMs` of VAD speech in a
+ *   short sliding window; STT words that are more than feedback take the floor outright
+ *   (`interrupt`: the reply is cut to what was heard). A pause that brings no such words resumes
+ *   the reply from where the caller last heard it: after `resumeAfterMs`, or as soon as the
+ *   caller is quiet again when what they said was only feedback. Noise is not speech to the VAD
+ *   and has no words, so it never stops the agent.
+ * - Feedback ("uh-huh", "yeah", "okay") and hesitation said while the agent talks are not a turn.
+ * - A turn ends on the STT's end of speech (speech_final, UtteranceEnd) when its text is complete,
+ *   at once; when it plainly is not (a number being dictated, "and...", "um"), up to
+ *   `incompleteTurnExtraMs` later, unless the caller goes on (then their next words join it).
+ * - The keypad: after the agent asked for a number, digits are the caller's answer (ended by `#`
+ *   or `keypadTimeoutMs` without a key); otherwise a key is a shortcut the application may map
+ *   to an action (the shop maps 0 to a person).
+ */
+import { asksForNumber, hasRealWords, looksIncomplete } from './transcript-cues.js';
+
+export type TurnInput =
+  /** One window the local VAD analysed: speech or not. */
+  | { type: 'vad'; atMs: number; speech: boolean; durationMs: number }
+  /** The STT vendor heard something start (its own VAD; noise too). */
+  | { type: 'speech_started'; atMs: number }
+  | { type: 'transcript'; text: string; isFinal: boolean; speechFinal: boolean; atMs: number }
+  | { type: 'utterance_end'; atMs: number }
+  | { type: 'dtmf'; digit: string; atMs: number }
+  /** A sentence of the agent's reply, as it is queued to be spoken (noted only: it produces no action). */
+  | { type: 'agent_said'; text: string; atMs: number }
+  | { type: 'tick'; atMs: number };
+
+export type TurnAction =
+  /** Stop the agent's audio at once, keeping the rest of its reply. */
+  | { type: 'pause' }
+  /** Play the rest of the paused reply, from where the caller last heard it. */
+  | { type: 'resume' }
+  /** The caller has the floor: cut the reply to what was heard and abort the turn. */
+  | { type: 'interrupt' }
+  | { type: 'user_turn'; text: string; via: 'speech' | 'keypad'; sttFinalAtMs: number | undefined }
+  /** A key pressed outside a number entry, for the application to map to an action (or not). */
+  | { type: 'keypad_shortcut'; key: string }
+  /** What the caller has said so far in this turn (for transcripts on screen). */
+  | { type: 'transcript'; text: string; final: boolean }
+  /** The caller did something: they are still on the line. */
+  | { type: 'caller_active' };
+
+/** What turn-taking needs to know of the agent's side. */
+export interface AgentFloor {
+  /** The agent is speaking or about to (a reply is being generated, or audio is queued or paused). */
+  talking(): boolean;
+  /** Its audio is paused (by a `pause` action) awaiting `resume` or `interrupt`. */
+  paused(): boolean;
+}
+
+export interface TurnTakingOptions {
+  /** VAD speech for this long, while the agent talks, stops it (MIN_INTERRUPTION_MS). */
+  minInterruptionMs: number;
+  /** A pause that brought no words ends, and the agent resumes, after this long. */
+  resumeAfterMs: number;
+  /** How much longer to wait for the rest of a turn that is plainly unfinished. */
+  incompleteTurnExtraMs: number;
+  /** A keypad entry ends this long after its last key. */
+  keypadTimeoutMs: number;
+  agent: AgentFloor;
+}
+
+export const DEFAULT_TURN_TAKING: Omit<TurnTakingOptions, 'agent'> = {
+  minInterruptionMs: 200,
+  resumeAfterMs: 1_500,
+  incompleteTurnExtraMs: 1_500,
+  keypadTimeoutMs: 2_000,
+};
+
+export interface TurnTaking {
+  handle(input: TurnInput): TurnAction[];
+  /** When a `tick` is next due (process ms), if anything is waiting on time. */
+  deadline(): number | undefined;
+}
+
+/** The caller counts as still speaking this long after the VAD's last speech window. */
+const SPEECH_HANGOVER_MS = 300;
+/** VAD windows of slack the sliding window keeps beyond `minInterruptionMs` (short dips between syllables). */
+const SLACK_WINDOWS = 3;
+/** A gap of this many windows without VAD input (the agent was silent) starts the count afresh. */
+const STALE_GAP_WINDOWS = 4;
+/** New speech while an unfinished turn waits holds it open this long for the words to arrive... */
+const HOLD_FOR_WORDS_MS = 700;
+/** ...but never more than this beyond the extra wait itself. */
+const MAX_HOLD_MS = 1_000;
+
+export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
+  const agent = options.agent;
+
+  // ---- what the VAD heard
+  const recent: boolean[] = [];
+  let windowMs = 32;
+  let lastSpeechAtMs: number | undefined;
+  let lastWindowAtMs: number | undefined;
+  let wasSpeech = false;
+
+  // ---- the caller's turn so far
+  let finals: string[] = [];
+  let interim = '';
+  let sttFinalAtMs: number | undefined;
+  /** An unfinished turn waiting for more. */
+  let pendingEnd: { dueAtMs: number; capAtMs: number } | undefined;
+
+  // ---- the agent's floor
+  /** When we paused the agent, and whether what was said since was only feedback. */
+  let pause: { atMs: number; feedbackOnly: boolean } | undefined;
+
+  // ---- the keypad
+  let askedForNumber = false;
+  let keypad: { digits: string; lastAtMs: number } | undefined;
+
+  function speechMsRecently(): number {
+    return recent.reduce((n, speech) => n + (speech ? windowMs : 0), 0);
+  }
+
+  function callerSpeaking(atMs: number): boolean {
+    return lastSpeechAtMs !== undefined && atMs - lastSpeechAtMs < SPEECH_HANGOVER_MS;
+  }
+
+  function transcriptAction(final: boolean): TurnAction {
+    return { type: 'transcript', text: [...finals, interim].join(' ').trim(), final };
+  }
+
+  function completeTurn(out: TurnAction[]): void {
+    const text = finals.join(' ').trim();
+    const finalAt = sttFinalAtMs;
+    finals = [];
+    interim = '';
+    sttFinalAtMs = undefined;
+    pendingEnd = undefined;
+    if (text === '') return;
+    askedForNumber = false;
+    out.push({ type: 'user_turn', text, via: 'speech', sttFinalAtMs: finalAt });
+  }
+
+  function completeKeypad(out: TurnAction[]): void {
+    const digits = keypad?.digits ?? '';
+    keypad = undefined;
+    if (digits === '') return;
+    askedForNumber = false;
+    out.push({ type: 'user_turn', text: `${digits.split('').join(' ')} (typed on the keypad)`, via: 'keypad', sttFinalAtMs: undefined });
+  }
+
+  /** The STT says the caller stopped: the turn ends now, or a little later if it is unfinished. */
+  function endOfSpeech(atMs: number, out: TurnAction[]): void {
+    const text = finals.join(' ').trim();
+    if (text === '') return;
+    sttFinalAtMs ??= atMs;
+    if (!looksIncomplete(text)) {
+      completeTurn(out);
+      return;
+    }
+    pendingEnd ??= { dueAtMs: atMs + options.incompleteTurnExtraMs, capAtMs: atMs + options.incompleteTurnExtraMs + MAX_HOLD_MS };
+  }
+
+  /** New speech while an unfinished turn waits: give its words time to arrive. */
+  function holdForWords(atMs: number): void {
+    if (pendingEnd === undefined) return;
+    pendingEnd.dueAtMs = Math.min(pendingEnd.capAtMs, Math.max(pendingEnd.dueAtMs, atMs + HOLD_FOR_WORDS_MS));
+  }
+
+  function onVad(input: Extract<TurnInput, { type: 'vad' }>, out: TurnAction[]): void {
+    windowMs = input.durationMs;
+    // The VAD listens only while the agent talks: speech heard before a gap is not this speech.
+    if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) recent.length = 0;
+    lastWindowAtMs = input.atMs;
+    recent.push(input.speech);
+    const keep = Math.ceil(options.minInterruptionMs / windowMs) + SLACK_WINDOWS;
+    while (recent.length > keep) recent.shift();
+    const onset = input.speech && !wasSpeech;
+    wasSpeech = input.speech;
+    if (!input.speech) return;
+    lastSpeechAtMs = input.atMs;
+    if (onset) holdForWords(input.atMs);
+    if (agent.talking() && !agent.paused() && speechMsRecently() >= options.minInterruptionMs) {
+      pause = { atMs: input.atMs, feedbackOnly: false };
+      recent.length = 0;
+      out.push({ type: 'pause' }, { type: 'caller_active' });
+    }
+  }
+
+  function onTranscript(input: Extract<TurnInput, { type: 'transcript' }>, out: TurnAction[]): void {
+    const text = input.text.trim();
+    if (text !== '') {
+      if (agent.talking() && !hasRealWords(text)) {
+        // Feedback over the agent: not a turn, and never a reason to stop. A pause it caused ends
+        // as soon as the caller is quiet again.
+        if (pause !== undefined) pause.feedbackOnly = true;
+      } else {
+        out.push({ type: 'caller_active' });
+        if (agent.talking()) {
+          pause = undefined;
+          out.push({ type: 'interrupt' });
+        }
+        // The caller went on: an unfinished turn waits for its next end of speech.
+        if (pendingEnd !== undefined) {
+          pendingEnd = undefined;
+          sttFinalAtMs = undefined;
+        }
+        if (input.isFinal) {
+          finals.push(text);
+          interim = '';
+        } else {
+          interim = text;
+        }
+        out.push(transcriptAction(input.isFinal));
+      }
+    }
+    // Deepgram often sends the words in one final and then an empty speech_final: the pause
+    // still ends the turn.
+    if (input.isFinal && input.speechFinal) endOfSpeech(input.atMs, out);
+  }
+
+  function onDtmf(input: Extract<TurnInput, { type: 'dtmf' }>, out: TurnAction[]): void {
+    out.push({ type: 'caller_active' });
+    if (keypad === undefined && !askedForNumber) {
+      out.push({ type: 'keypad_shortcut', key: input.digit });
+      return;
+    }
+    if (input.digit === '#') {
+      completeKeypad(out);
+      return;
+    }
+    if (agent.talking()) {
+      pause = undefined;
+      out.push({ type: 'interrupt' });
+    }
+    keypad = { digits: (keypad?.digits ?? '') + input.digit, lastAtMs: input.atMs };
+  }
+
+  /** Whatever is due by `atMs`. */
+  function timeouts(atMs: number, out: TurnAction[]): void {
+    if (pendingEnd !== undefined && atMs >= pendingEnd.dueAtMs) completeTurn(out);
+    if (keypad !== undefined && atMs >= keypad.lastAtMs + options.keypadTimeoutMs) completeKeypad(out);
+    if (pause !== undefined && !callerSpeaking(atMs)) {
+      if (pause.feedbackOnly || atMs >= pause.atMs + options.resumeAfterMs) {
+        pause = undefined;
+        out.push({ type: 'resume' });
+      }
+    }
+  }
+
+  return {
+    handle(input) {
+      const out: TurnAction[] = [];
+      // The session may have ended the pause its own way (a typed turn, the call's time limit).
+      if (pause !== undefined && !agent.paused()) pause = undefined;
+      switch (input.type) {
+        case 'vad':
+          onVad(input, out);
+          break;
+        case 'speech_started':
+          out.push({ type: 'caller_active' });
+          holdForWords(input.atMs);
+          break;
+        case 'transcript':
+          onTranscript(input, out);
+          break;
+        case 'utterance_end':
+          endOfSpeech(input.atMs, out);
+          break;
+        case 'dtmf':
+          onDtmf(input, out);
+          break;
+        case 'agent_said':
+          // Said from inside the agent's turn: acting here would re-enter it.
+          if (asksForNumber(input.text)) askedForNumber = true;
+          return out;
+        case 'tick':
+          break;
+      }
+      timeouts(input.atMs, out);
+      return out;
+    },
+
+    deadline() {
+      const due: number[] = [];
+      if (pendingEnd !== undefined) due.push(pendingEnd.dueAtMs);
+      if (keypad !== undefined) due.push(keypad.lastAtMs + options.keypadTimeoutMs);
+      if (pause !== undefined) {
+        const quietAt = (lastSpeechAtMs ?? 0) + SPEECH_HANGOVER_MS;
+        due.push(pause.feedbackOnly ? quietAt : Math.max(pause.atMs + options.resumeAfterMs, quietAt));
+      }
+      return due.length === 0 ? undefined : Math.min(...due);
+    },
+  };
+}
