@@ -137,11 +137,6 @@ export function say(caller: TwilioCaller, speechMs = 800): void {
   for (const frame of utteranceFrames(PHONE_AUDIO, speechMs)) caller.sendAudio(frame);
 }
 
-/** Texts the agent sent to ElevenLabs, in order of the connections that carried them. */
-export function spokenTexts(stack: VoiceStack): string {
-  return stack.elevenlabs.connections.map((c) => c.texts.join('')).join(' | ');
-}
-
 export async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
