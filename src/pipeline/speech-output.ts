@@ -394,8 +394,9 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
 
   /** Appends a sentence to the turn's reply context, starting one if there is none. */
   function sayInGroup(tts: TtsProvider, text: string, turn: number): Utterance {
+    // Only a live reply is open: ending, finishing or cutting it clears `openGroup`.
     const current = openGroup;
-    if (current !== undefined && current.turn === turn && !current.ended && !(current.members[0]?.cut ?? true)) {
+    if (current !== undefined && current.turn === turn) {
       const member = enqueue(text, 'reply', turn, () => emptyAudio(), current);
       if (current.stream) current.stream.sendText(text);
       else current.pending.push(text);
