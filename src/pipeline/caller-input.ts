@@ -48,6 +48,7 @@ export function createCallerInput(options: CallerInputOptions): CallerInput {
   // Replaced in start() by one that also runs the VAD, once its stream is open.
   let voice: VoiceActivity = createVoiceActivity({ format: options.format });
   let timer: NodeJS.Timeout | undefined;
+  let timerDueAtMs: number | undefined;
   let closed = false;
 
   /** Hands an input to turn-taking, passes on what it decides, and re-arms its timer. */
@@ -57,11 +58,18 @@ export function createCallerInput(options: CallerInputOptions): CallerInput {
       options.onAction(action);
       if (closed) return;
     }
+    // Inputs arrive every VAD window (32 ms): the timer is replaced only when the deadline moves.
+    const due = turnTaking.deadline();
+    if (due === timerDueAtMs) return;
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    const due = turnTaking.deadline();
+    timerDueAtMs = due;
     if (due === undefined) return;
-    timer = setTimeout(() => take({ type: 'tick', atMs: now() }), Math.max(0, due - now()));
+    timer = setTimeout(() => {
+      timer = undefined;
+      timerDueAtMs = undefined;
+      take({ type: 'tick', atMs: now() });
+    }, Math.max(0, due - now()));
     timer.unref?.();
   }
 
