@@ -24,6 +24,7 @@ import type { Logger } from '../observability/logger.js';
 import type { CallManager } from '../pipeline/call-manager.js';
 import type { SessionTransport } from '../pipeline/call-session.js';
 import type { TwilioCallControl } from '../transports/twilio/call-control.js';
+import { TWILIO_SID } from '../transports/twilio/rest.js';
 import { decodeTwilioMessage, encodeTwilioFrame, MAX_TWILIO_MESSAGE_BYTES } from '../transports/twilio/serializer.js';
 import type { TwilioStreamState } from '../transports/twilio/serializer.js';
 import { validateTwilioSignature } from '../transports/twilio/signature.js';
@@ -112,7 +113,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       return reply.code(403).type('text/plain').send('Forbidden');
     }
     const callSid = params.CallSid;
-    if (callSid === undefined || !/^[A-Za-z0-9]{2,64}$/.test(callSid)) {
+    if (callSid === undefined || !TWILIO_SID.test(callSid)) {
       return reply.code(400).type('text/plain').send('Bad Request');
     }
     if (!deps.manager.accepting()) {
