@@ -73,11 +73,6 @@ export async function releaseFeed(
   return row;
 }
 
-/** Forgets the sync token (Google said 410): the next listing is a full one. */
-export async function dropSyncToken(db: Db, calendarId: string): Promise<void> {
-  await db.update(calendarFeeds).set({ syncToken: null }).where(eq(calendarFeeds.calendarId, calendarId));
-}
-
 /** A change notification arrived: whoever syncs this calendar next (or is syncing it now) runs again. */
 export async function requestFeedSync(db: Db, calendarId: string): Promise<void> {
   await db

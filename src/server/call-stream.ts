@@ -145,7 +145,7 @@ export function createCallStream(options: CallStreamOptions): CallStream {
     try {
       session.handle(frame);
     } catch (error) {
-      log.error({ err: errorSummary(error) }, 'the call session failed to handle a frame');
+      log.error({ err: error }, 'the call session failed to handle a frame');
     }
   }
 
@@ -168,7 +168,7 @@ export function createCallStream(options: CallStreamOptions): CallStream {
     session = live;
     void live.finished.then(
       (record) => close(CLOSE_NORMAL, record.endReason ?? 'ended'),
-      (error: unknown) => log.error({ err: errorSummary(error) }, 'the call did not finish cleanly'),
+      (error: unknown) => log.error({ err: error }, 'the call did not finish cleanly'),
     );
     if (state === 'closed') {
       // The peer left (or was let go) while the call was being set up.
@@ -192,7 +192,7 @@ export function createCallStream(options: CallStreamOptions): CallStream {
       state = 'starting';
       clearTimeout(startTimer);
       start(prepare).catch((error: unknown) => {
-        log.error({ err: errorSummary(error) }, 'call failed to start');
+        log.error({ err: error }, 'call failed to start');
         // A call that could not be brought live is not left running without its peer.
         void session?.end('start_failed');
         closeRefused(CLOSE_INTERNAL, 'start_failed', 'the call could not be started');
@@ -226,10 +226,4 @@ export function createCallStream(options: CallStreamOptions): CallStream {
     refuse,
     close,
   };
-}
-
-/** Error name and message only: a stack or a vendor response body has no place in these logs. */
-export function errorSummary(error: unknown): { name: string; message: string } {
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: 'unknown', message: String(error).slice(0, 200) };
 }

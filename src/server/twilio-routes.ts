@@ -24,13 +24,14 @@ import type { Logger } from '../observability/logger.js';
 import type { CallManager } from '../pipeline/call-manager.js';
 import type { SessionTransport } from '../pipeline/call-session.js';
 import type { TwilioCallControl } from '../transports/twilio/call-control.js';
+import { TWILIO_SID } from '../transports/twilio/rest.js';
 import { decodeTwilioMessage, encodeTwilioFrame, MAX_TWILIO_MESSAGE_BYTES } from '../transports/twilio/serializer.js';
 import type { TwilioStreamState } from '../transports/twilio/serializer.js';
 import { validateTwilioSignature } from '../transports/twilio/signature.js';
 import { deriveStreamTokenSecret, issueStreamToken, streamTokenUse, verifyStreamToken } from '../transports/twilio/stream-token.js';
 import type { StreamTokenLedger } from '../transports/twilio/stream-token.js';
 import { connectStreamTwiml, sayAndHangupTwiml } from '../transports/twilio/twiml.js';
-import { CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TRY_LATER, createCallStream, errorSummary } from './call-stream.js';
+import { CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TRY_LATER, createCallStream } from './call-stream.js';
 import type { CallStart, CallStreamLimits } from './call-stream.js';
 import { socketEndpoint } from './socket-guards.js';
 
@@ -112,7 +113,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       return reply.code(403).type('text/plain').send('Forbidden');
     }
     const callSid = params.CallSid;
-    if (callSid === undefined || !/^[A-Za-z0-9]{2,64}$/.test(callSid)) {
+    if (callSid === undefined || !TWILIO_SID.test(callSid)) {
       return reply.code(400).type('text/plain').send('Bad Request');
     }
     if (!deps.manager.accepting()) {
@@ -143,7 +144,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
         try {
           stream.send(message);
         } catch (error) {
-          streamLog.warn({ callId: callSid, err: errorSummary(error) }, 'sending to the media stream failed');
+          streamLog.warn({ callId: callSid, err: error }, 'sending to the media stream failed');
         }
       },
       async hangup() {
@@ -151,7 +152,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
           try {
             await deps.callControl.hangup(callSid);
           } catch (error) {
-            streamLog.warn({ callId: callSid, err: errorSummary(error) }, 'REST hang-up failed: closing the stream ends the call instead');
+            streamLog.warn({ callId: callSid, err: error }, 'REST hang-up failed: closing the stream ends the call instead');
           }
         }
         // With nothing after </Connect> in our TwiML, a closed stream ends the call.
@@ -165,7 +166,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
             streamLog.info({ callId: callSid }, 'call transferred to the shop');
             return { transferred: true, message: TRANSFER_MESSAGE };
           } catch (error) {
-            streamLog.error({ callId: callSid, reason, err: errorSummary(error) }, 'transfer failed: a call-back is needed');
+            streamLog.error({ callId: callSid, reason, err: error }, 'transfer failed: a call-back is needed');
           }
         } else {
           streamLog.warn({ callId: callSid, reason }, 'call-back needed: no transfer number or call control configured');
@@ -197,7 +198,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
         streamLog.warn({ callId: id }, 'media stream refused: its stream token was already used');
         stream.close(CLOSE_POLICY, 'stream token used');
       } catch (error) {
-        streamLog.warn({ callId: id, err: errorSummary(error) }, 'media stream refused: cannot check that its stream token is unused');
+        streamLog.warn({ callId: id, err: error }, 'media stream refused: cannot check that its stream token is unused');
         stream.close(CLOSE_TRY_LATER, 'token check unavailable');
       }
       return false;
@@ -259,7 +260,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       try {
         onMessage(data, isBinary);
       } catch (error) {
-        streamLog.error({ callId: callSid, err: errorSummary(error) }, 'media stream message handling failed');
+        streamLog.error({ callId: callSid, err: error }, 'media stream message handling failed');
       }
     });
     // Socket errors are logged once, for every route, by the plugin's handler (socket-guards.ts).
@@ -275,7 +276,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       try {
         mediaStream(socket, request);
       } catch (error) {
-        log.error({ err: errorSummary(error) }, 'media stream setup failed');
+        log.error({ err: error }, 'media stream setup failed');
         socket.terminate();
       }
     });

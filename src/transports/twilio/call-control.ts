@@ -10,8 +10,6 @@ import { createTwilioRest, TWILIO_SID } from './rest.js';
 import type { TwilioRestOptions } from './rest.js';
 import { dialTwiml } from './twiml.js';
 
-export { TWILIO_API_BASE_URL } from './rest.js';
-
 export type TwilioCallControlOptions = TwilioRestOptions;
 
 export interface TwilioCallControl {
