@@ -31,7 +31,7 @@ import {
   speakableTime,
 } from './time.js';
 
-export type ClosedReason = 'closed_day' | 'holiday' | 'past_day';
+export type ClosedReason = 'closed_day' | 'holiday';
 
 export interface IsoRange {
   /** ISO 8601 with the shop zone's offset. */
@@ -131,7 +131,11 @@ export function shopDay(date: string, rules: BusinessRules): ShopDay {
   return { date: normalized, dayStart, holiday, hours, window, breaks, openRanges };
 }
 
-/** Every bookable start on a shop-local day, on the slot grid counted from opening time. */
+/**
+ * Every bookable start on a shop-local day, on the slot grid counted from opening time. Whether the
+ * day is bookable at all (not past, not beyond the horizon) is checkBookingWindow's to say; a past
+ * day here is simply open with nothing left after the lead time.
+ */
 export function computeAvailability(request: AvailabilityRequest): Availability {
   const { rules, now } = request;
   const zone = rules.timeZone;
@@ -147,7 +151,6 @@ export function computeAvailability(request: AvailabilityRequest): Availability 
     freeRanges: [],
     slots: [],
   });
-  if (day.date < localDateOf(now, zone)) return closed('past_day');
   if (day.holiday) return closed('holiday');
   if (day.window === null) return closed('closed_day');
 

@@ -14,6 +14,7 @@ import { eventCalendarOf, markSynced, markSyncFailed, recordEventCalendar, reque
 import { customers, vehicles } from '../db/schema.js';
 import type { Appointment } from '../db/schema.js';
 import { ProviderError } from '../core/errors.js';
+import { withoutQueryParams } from '../observability/error-serializer.js';
 
 export interface ProjectionContext {
   db: Db;
@@ -109,7 +110,9 @@ export async function syncAppointment(
       context.db,
       row.id,
       row.syncVersion,
-      error instanceof Error ? error.message : String(error),
+      // A failed database step (reading the customer, recording the calendar) throws drizzle's
+      // "Failed query ... params: ...", and the params are customer data: keep them out of the row.
+      withoutQueryParams(error instanceof Error ? error.message : String(error)),
       new Date(options.now.getTime() + options.retryDelayMs),
     );
     return { synced: false, error };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { appointmentData } from './appointment-data.js';
 import { callerCustomerIds } from './caller-access.js';
-import { invitationOf, invitationSentence, ownerEmailOf } from './invitation.js';
+import { changedAppointmentResult } from './invitation.js';
 import { defineTool, idempotencyKey, ok } from './tool.js';
 
 export const cancelAppointment = defineTool({
@@ -23,10 +23,6 @@ export const cancelAppointment = defineTool({
     if (unchanged) {
       return ok({ appointment: appointmentData(appointment), invitation: 'none' }, `That appointment on ${appointment.when} was already cancelled.`);
     }
-    const invitation = invitationOf(appointment, await ownerEmailOf(context, appointment));
-    return ok(
-      { appointment: appointmentData(appointment), invitation },
-      `Your ${appointment.serviceType.toLowerCase()} on ${appointment.when} is cancelled.${invitationSentence('cancelled', invitation)}`,
-    );
+    return changedAppointmentResult(context, appointment, 'cancelled', `Your ${appointment.serviceType.toLowerCase()} on ${appointment.when} is cancelled.`);
   },
 });

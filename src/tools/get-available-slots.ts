@@ -48,7 +48,6 @@ export const getAvailableSlots = defineTool({
 
 /** A spoken summary: a few times are listed, many are grouped into runs ("between 9 and 11"). */
 export function describeAvailability(day: Availability): string {
-  if (day.closedReason === 'past_day') return `${day.dateLabel} has already passed.`;
   if (day.closedReason === 'holiday') return `We're closed on ${day.dateLabel} for the holiday.`;
   if (day.closed) return `We're closed on ${day.dateLabel}.`;
   if (day.slots.length === 0) return `I'm sorry, there are no openings left on ${day.dateLabel}.`;

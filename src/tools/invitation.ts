@@ -4,7 +4,10 @@
  * (written now, with sendUpdates=all) and the customer has an email; while the write is pending it
  * is only on its way once the calendar is updated; the local calendar sends nothing.
  */
+import type { ToolResult } from '../core/tool-port.js';
 import type { AppointmentView } from '../scheduling/booking-service.js';
+import { appointmentData } from './appointment-data.js';
+import { ok } from './tool.js';
 import type { ToolContext } from './tool.js';
 
 /** `sent`: Google has the change and emailed it; `pending`: it will once the calendar is updated; `none`: no email goes out. */
@@ -37,8 +40,22 @@ export function invitationSentence(change: InvitationChange, invitation: Invitat
   return invitation === 'none' ? '' : ` ${SENTENCES[change][invitation]}`;
 }
 
+/**
+ * The result of moving or cancelling an existing appointment: its data and what the customer will
+ * be emailed, with the matching invitation sentence after `message`.
+ */
+export async function changedAppointmentResult(
+  context: ToolContext,
+  appointment: AppointmentView,
+  change: Exclude<InvitationChange, 'booked'>,
+  message: string,
+): Promise<ToolResult> {
+  const invitation = invitationOf(appointment, await ownerEmailOf(context, appointment));
+  return ok({ appointment: appointmentData(appointment), invitation }, `${message}${invitationSentence(change, invitation)}`);
+}
+
 /** The email of the appointment's customer, or undefined if it cannot be read (the message then promises nothing). */
-export async function ownerEmailOf(context: ToolContext, appointment: Pick<AppointmentView, 'vehicleId' | 'customerId'>): Promise<string | undefined> {
+async function ownerEmailOf(context: ToolContext, appointment: Pick<AppointmentView, 'vehicleId' | 'customerId'>): Promise<string | undefined> {
   const owner = await context.services.customers.vehicleOwnedBy(appointment.vehicleId, appointment.customerId).catch(() => undefined);
   return owner?.ownerEmail ?? undefined;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { appointmentData } from './appointment-data.js';
 import { callerCustomerIds } from './caller-access.js';
-import { invitationOf, invitationSentence, ownerEmailOf } from './invitation.js';
+import { changedAppointmentResult } from './invitation.js';
 import { defineTool, idempotencyKey, ok } from './tool.js';
 
 export const rescheduleAppointment = defineTool({
@@ -29,10 +29,6 @@ export const rescheduleAppointment = defineTool({
     if (unchanged) {
       return ok({ appointment: appointmentData(appointment), invitation: 'none' }, `That appointment is already on ${appointment.when}.`);
     }
-    const invitation = invitationOf(appointment, await ownerEmailOf(context, appointment));
-    return ok(
-      { appointment: appointmentData(appointment), invitation },
-      `Done. Your ${appointment.serviceType.toLowerCase()} is now on ${appointment.when}.${invitationSentence('moved', invitation)}`,
-    );
+    return changedAppointmentResult(context, appointment, 'moved', `Done. Your ${appointment.serviceType.toLowerCase()} is now on ${appointment.when}.`);
   },
 });
