@@ -9,7 +9,7 @@ import { createMemoryCache } from '../src/cache/memory-cache.js';
 import type { Cache } from '../src/cache/cache.js';
 import { eventIdForAppointment } from '../src/calendar/event-id.js';
 import { createLocalCalendar } from '../src/calendar/local.js';
-import { AppError } from '../src/core/errors.js';
+import type { AppError } from '../src/core/errors.js';
 import type { Database } from '../src/db/client.js';
 import { appointments, customers, vehicles } from '../src/db/schema.js';
 import { defaultBusinessRules } from '../src/scheduling/business-rules.js';
@@ -21,20 +21,11 @@ import { startGoogleCalendarEmulator } from './emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
 import { databaseBackends } from './support/databases.js';
 import { googleCalendarFor } from './support/google-client.js';
+import { rejectionOf } from './support/rejection.js';
 
 const ZONE = 'America/New_York';
 const NOW = new Date('2026-12-01T15:00:00Z'); // Tuesday 10:00 in New York
 const rules = defaultBusinessRules(ZONE);
-
-async function rejectionOf(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe.each(databaseBackends())('booking service on $name', (backend) => {
   let database: Database;

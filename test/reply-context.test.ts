@@ -8,10 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PHONE_AUDIO } from '../src/core/frames.js';
 import type { OutboundFrame } from '../src/core/frames.js';
 import { createSpeechOutput } from '../src/pipeline/speech-output.js';
-import { createElevenLabsTts } from '../src/providers/elevenlabs/elevenlabs-tts.js';
 import type { ElevenLabsTts } from '../src/providers/elevenlabs/elevenlabs-tts.js';
 import { startElevenLabsEmulator } from './emulators/elevenlabs.js';
 import type { ElevenLabsEmulator, ElevenLabsEmulatorOptions } from './emulators/elevenlabs.js';
+import { elevenLabsTtsFor } from './support/elevenlabs-client.js';
 
 const MS_PER_CHAR = 20;
 const BYTES_PER_CHAR = MS_PER_CHAR * 8; // ulaw_8000
@@ -26,14 +26,7 @@ afterEach(async () => {
 
 async function harness(options: ElevenLabsEmulatorOptions = {}) {
   emulator = await startElevenLabsEmulator({ msPerChar: MS_PER_CHAR, chunkMs: 100, ...options });
-  tts = createElevenLabsTts({
-    apiKey: emulator.apiKey,
-    baseUrl: emulator.baseUrl,
-    voiceId: 'voice-123',
-    modelId: 'eleven_flash_v2_5',
-    connectTimeoutMs: 1_000,
-    audioTimeoutMs: 2_000,
-  });
+  tts = elevenLabsTtsFor(emulator);
   let clock = 1_000;
   const sent: OutboundFrame[] = [];
   const errors: unknown[] = [];

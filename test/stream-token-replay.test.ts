@@ -16,14 +16,14 @@ import { createLogger } from '../src/observability/logger.js';
 import type { CallManager } from '../src/pipeline/call-manager.js';
 import { buildServer } from '../src/server/app.js';
 import { CLOSE_POLICY, CLOSE_TRY_LATER, twilioRoutes } from '../src/server/twilio-routes.js';
-import { twilioSignature } from '../src/transports/twilio/signature.js';
 import { connectTwilioCaller, twilioSid } from './emulators/twilio.js';
 import { databaseBackends } from './support/databases.js';
 import { startPhoneApp, waitUntil } from './support/phone-app.js';
+import { postSignedWebhook, streamParameters } from './support/twilio-webhook.js';
 import type { PhoneApp } from './support/phone-app.js';
 
 const CALLER = '+15557770101';
-const tokenIn = (twiml: string) => /<Parameter name="token" value="([^"]+)"\/>/.exec(twiml)?.[1];
+const tokenIn = (twiml: string) => streamParameters(twiml).token;
 const levelsOf = (lines: readonly string[], message: string) =>
   lines.filter((line) => line.includes(message)).map((line) => (JSON.parse(line) as { level: number }).level);
 
@@ -132,15 +132,7 @@ describe.each(databaseBackends())('two instances sharing one database, on $name'
   async function incomingCall(at: Instance): Promise<{ callSid: string; parameters: Record<string, string> }> {
     const callSid = twilioSid('CA');
     const params = { AccountSid: ACCOUNT, CallSid: callSid, From: CALLER, To: '+15557654321' };
-    const response = await at.app.inject({
-      method: 'POST',
-      url: '/twilio/voice',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
-      },
-      payload: new URLSearchParams(params).toString(),
-    });
+    const response = await postSignedWebhook(at.app, { authToken: AUTH_TOKEN, publicUrl: PUBLIC_URL, params });
     expect(response.statusCode).toBe(200);
     const token = tokenIn(response.body);
     expect(token).toBeDefined();

@@ -23,7 +23,7 @@ import type { LlmEvent } from '../src/providers/llm.js';
 import { buildServer } from '../src/server/app.js';
 import { CLOSE_POLICY, TRANSFER_MESSAGE, twilioRoutes } from '../src/server/twilio-routes.js';
 import { createTwilioCallControl } from '../src/transports/twilio/call-control.js';
-import { twilioSignature } from '../src/transports/twilio/signature.js';
+import { postSignedWebhook, streamParameters } from './support/twilio-webhook.js';
 import { deriveStreamTokenSecret, issueStreamToken } from '../src/transports/twilio/stream-token.js';
 import { connectTwilioCaller, startTwilioRestEmulator, twilioSid } from './emulators/twilio.js';
 import type { TwilioCaller, TwilioRestEmulator } from './emulators/twilio.js';
@@ -128,17 +128,9 @@ async function waitUntil(predicate: () => boolean, timeoutMs = 5_000): Promise<v
 /** A stream token the way Twilio gets one: from the TwiML of a signed webhook. */
 async function tokenFromWebhook(callSid: string, from: string): Promise<string> {
   const params = { AccountSid: ACCOUNT, CallSid: callSid, From: from, To: '+15557654321' };
-  const response = await app.inject({
-    method: 'POST',
-    url: '/twilio/voice',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
-    },
-    payload: new URLSearchParams(params).toString(),
-  });
+  const response = await postSignedWebhook(app, { authToken: AUTH_TOKEN, publicUrl: PUBLIC_URL, params });
   expect(response.statusCode).toBe(200);
-  const token = /<Parameter name="token" value="([^"]+)"\/>/.exec(response.body)?.[1];
+  const token = streamParameters(response.body).token;
   expect(token).toBeDefined();
   return token!;
 }

@@ -225,6 +225,49 @@ function queryOf(url: URL): Record<string, string> {
   return Object.fromEntries(url.searchParams.entries());
 }
 
+/**
+ * What both socket kinds share: ElevenLabs' inactivity timeout (the query's inactivity_timeout,
+ * in seconds, else the emulator's default), a server-side close that happens once, and the
+ * close bookkeeping on `record` (registered first, so later 'close' listeners see it).
+ */
+function socketLife(
+  ws: WebSocket,
+  record: { closed: boolean; closedBy: 'server' | 'client' | undefined; closeCode: number | undefined },
+  query: Record<string, string>,
+  defaultIdleMs: number,
+) {
+  const inactivity = query.inactivity_timeout === undefined ? undefined : Number(query.inactivity_timeout);
+  const idleMs = inactivity !== undefined && Number.isFinite(inactivity) ? inactivity * 1000 : defaultIdleMs;
+  let serverClosing = false;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const stopIdle = (): void => clearTimeout(idleTimer);
+  const serverClose = (code: number, reason: string): void => {
+    if (serverClosing || record.closed) return;
+    serverClosing = true;
+    stopIdle();
+    ws.close(code, reason);
+  };
+  const alive = (): boolean => !serverClosing && !record.closed && ws.readyState === ws.OPEN;
+  const resetIdle = (): void => {
+    stopIdle();
+    idleTimer = setTimeout(
+      () =>
+        serverClose(
+          1008,
+          `Have not received a new text input within the timeout of ${Math.round(idleMs / 1000)} seconds. Streaming input terminated.`,
+        ),
+      idleMs,
+    );
+  };
+  ws.on('close', (code) => {
+    stopIdle();
+    record.closed = true;
+    record.closeCode = code;
+    record.closedBy = serverClosing ? 'server' : 'client';
+  });
+  return { serverClose, alive, resetIdle, stopIdle };
+}
+
 export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions = {}): Promise<ElevenLabsEmulator> {
   const apiKey = options.apiKey ?? 'sk_emulated_elevenlabs_key';
   const msPerChar = options.msPerChar ?? 60;
@@ -281,33 +324,11 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 
     const spec = parseOutputFormat(query.output_format);
     const tone = spec ? createTone(spec) : undefined;
-    const inactivity = query.inactivity_timeout === undefined ? undefined : Number(query.inactivity_timeout);
-    const idleMs = inactivity !== undefined && Number.isFinite(inactivity) ? inactivity * 1000 : defaultIdleMs;
     let schedule = DEFAULT_SCHEDULE;
     let scheduleIndex = 0;
     let buffer = '';
     let chain: Promise<void> = Promise.resolve();
-    let serverClosing = false;
-    let idleTimer: NodeJS.Timeout | undefined;
-
-    const serverClose = (code: number, reason: string): void => {
-      if (serverClosing || record.closed) return;
-      serverClosing = true;
-      clearTimeout(idleTimer);
-      ws.close(code, reason);
-    };
-    const alive = (): boolean => !serverClosing && !record.closed && ws.readyState === ws.OPEN;
-    const resetIdle = (): void => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(
-        () =>
-          serverClose(
-            1008,
-            `Have not received a new text input within the timeout of ${Math.round(idleMs / 1000)} seconds. Streaming input terminated.`,
-          ),
-        idleMs,
-      );
-    };
+    const { serverClose, alive, resetIdle, stopIdle } = socketLife(ws, record, query, defaultIdleMs);
 
     const generate = (text: string): void => {
       if (spokenLength(text) === 0 || !spec || !tone) return;
@@ -385,7 +406,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
 
       if (message.text === '') {
         record.endReceived = true;
-        clearTimeout(idleTimer);
+        stopIdle();
         generateBuffered();
         chain = chain.then(() => {
           if (!alive()) return;
@@ -411,12 +432,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     };
 
     ws.on('message', onMessage);
-    ws.on('close', (code) => {
-      clearTimeout(idleTimer);
-      record.closed = true;
-      record.closeCode = code;
-      record.closedBy = serverClosing ? 'server' : 'client';
-      record.clientClosedEarly = !serverClosing && !record.finalSent;
+    ws.on('close', () => {
+      record.clientClosedEarly = record.closedBy === 'client' && !record.finalSent;
     });
     ws.on('error', () => undefined);
 
@@ -447,8 +464,6 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     multiConnections.push(record);
     const spec = parseOutputFormat(query.output_format);
     const syncAlignment = query.sync_alignment === 'true';
-    const inactivity = query.inactivity_timeout === undefined ? undefined : Number(query.inactivity_timeout);
-    const idleMs = inactivity !== undefined && Number.isFinite(inactivity) ? inactivity * 1000 : defaultIdleMs;
     interface Live {
       record: EmulatedContext;
       buffer: string;
@@ -459,27 +474,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     const live = new Map<string, Live>();
     // One model per socket: generations go out one after another, whatever their context.
     let chain: Promise<void> = Promise.resolve();
-    let serverClosing = false;
-    let idleTimer: NodeJS.Timeout | undefined;
-
-    const serverClose = (code: number, reason: string): void => {
-      if (serverClosing || record.closed) return;
-      serverClosing = true;
-      clearTimeout(idleTimer);
-      ws.close(code, reason);
-    };
-    const alive = (): boolean => !serverClosing && !record.closed && ws.readyState === ws.OPEN;
-    const resetIdle = (): void => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(
-        () =>
-          serverClose(
-            1008,
-            `Have not received a new text input within the timeout of ${Math.round(idleMs / 1000)} seconds. Streaming input terminated.`,
-          ),
-        idleMs,
-      );
-    };
+    const { serverClose, alive, resetIdle, stopIdle } = socketLife(ws, record, query, defaultIdleMs);
     const sendError = (contextId: string, error: string, message: string): void => {
       const body = { error, message, contextId };
       record.errors.push(body);
@@ -576,7 +571,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
       }
       if (message.close_socket === true) {
         record.closeSocketReceived = true;
-        clearTimeout(idleTimer);
+        stopIdle();
         for (const context of live.values()) {
           context.record.closeRequested = true;
           context.buffer = '';
@@ -660,12 +655,6 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     };
 
     ws.on('message', onMessage);
-    ws.on('close', (code) => {
-      clearTimeout(idleTimer);
-      record.closed = true;
-      record.closeCode = code;
-      record.closedBy = serverClosing ? 'server' : 'client';
-    });
     ws.on('error', () => undefined);
     if (record.authorized === false) {
       serverClose(1008, 'Invalid API key.');

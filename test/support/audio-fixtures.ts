@@ -4,6 +4,7 @@
  * test replays exactly. src/audio owns the real codecs; this keeps its own tiny mu-law encoder so
  * test fixtures do not depend on the code under test.
  */
+import { concatBytes } from '../../src/audio/pcm.js';
 import type { AudioFormat } from '../../src/core/frames.js';
 
 const MULAW_BIAS = 0x84;
@@ -64,13 +65,7 @@ export function silence(ms: number, format: AudioFormat): Uint8Array {
 }
 
 export function concatAudio(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, p) => sum + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Splits audio into frames of `frameMs` (20 ms, what Twilio sends), the last one possibly shorter. */

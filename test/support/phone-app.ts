@@ -10,11 +10,11 @@ import { PHONE_AUDIO } from '../../src/core/frames.js';
 import { startApp } from '../../src/main.js';
 import type { RunningApp } from '../../src/main.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { twilioSignature } from '../../src/transports/twilio/signature.js';
 import { startGoogleCalendarEmulator } from '../emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from '../emulators/google-calendar.js';
 import { connectTwilioCaller, startTwilioRestEmulator, twilioSid } from '../emulators/twilio.js';
 import type { TwilioCaller, TwilioRestEmulator } from '../emulators/twilio.js';
+import { postSignedWebhook, streamParameters } from './twilio-webhook.js';
 import { startVoiceStack, utteranceFrames } from './voice-stack.js';
 import type { VoiceStack } from './voice-stack.js';
 
@@ -84,28 +84,16 @@ export async function startPhoneApp(options: { env?: Record<string, string>; goo
     throw error;
   }
 
-  async function webhook(callSid: string, from: string) {
+  function webhook(callSid: string, from: string) {
     const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: from, To: '+15550000000', CallStatus: 'ringing' };
-    const response = await running.app.inject({
-      method: 'POST',
-      url: '/twilio/voice',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
-      },
-      payload: new URLSearchParams(params).toString(),
-    });
-    return { statusCode: response.statusCode, body: response.body };
+    return postSignedWebhook(running.app, { authToken: AUTH_TOKEN, publicUrl: PUBLIC_URL, params });
   }
 
   function connectStream(callSid: string, twiml: string): Promise<TwilioCaller> {
-    const parameters = Object.fromEntries(
-      [...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]),
-    );
     return connectTwilioCaller({
       url: `${running.url.replace('http', 'ws')}/twilio/stream`,
       callSid,
-      customParameters: parameters,
+      customParameters: streamParameters(twiml),
       speed: 20,
     });
   }

@@ -2,10 +2,10 @@ import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startElevenLabsEmulator } from '../../../test/emulators/elevenlabs.js';
 import type { ElevenLabsEmulator, ElevenLabsEmulatorOptions } from '../../../test/emulators/elevenlabs.js';
+import { collectAudio, elevenLabsTtsFor, totalBytes } from '../../../test/support/elevenlabs-client.js';
 import { ProviderError } from '../../core/errors.js';
 import { BROWSER_AUDIO, PHONE_AUDIO } from '../../core/frames.js';
-import type { TtsStream } from '../tts.js';
-import { createElevenLabsTts, toOutputFormat } from './elevenlabs-tts.js';
+import { toOutputFormat } from './elevenlabs-tts.js';
 import type { ElevenLabsTts, ElevenLabsTtsOptions } from './elevenlabs-tts.js';
 
 const MS_PER_CHAR = 60;
@@ -27,26 +27,10 @@ afterEach(async () => {
 });
 
 function provider(overrides: Partial<ElevenLabsTtsOptions> = {}): ElevenLabsTts {
-  const tts = createElevenLabsTts({
-    apiKey: emulator.apiKey,
-    baseUrl: emulator.baseUrl,
-    voiceId: 'voice-123',
-    modelId: 'eleven_flash_v2_5',
-    connectTimeoutMs: 1_000,
-    audioTimeoutMs: 2_000,
-    ...overrides,
-  });
+  const tts = elevenLabsTtsFor(emulator, overrides);
   providers.push(tts);
   return tts;
 }
-
-async function collect(stream: TtsStream): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream.audio) chunks.push(chunk);
-  return chunks;
-}
-
-const total = (chunks: Uint8Array[]): number => chunks.reduce((sum, chunk) => sum + chunk.length, 0);
 
 async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -79,7 +63,7 @@ describe('output formats', () => {
     const stream = await tts.open({ format: PHONE_AUDIO, signal: new AbortController().signal });
     stream.sendText(text);
     stream.end();
-    const chunks = await collect(stream);
+    const chunks = await collectAudio(stream);
 
     const connection = emulator.connections.at(-1);
     expect(connection?.query).toMatchObject({ model_id: 'eleven_flash_v2_5', output_format: 'ulaw_8000' });
@@ -88,7 +72,7 @@ describe('output formats', () => {
     expect(connection?.initMessage).toEqual({ text: ' ' });
     expect(chunks.length).toBeGreaterThan(1);
     // 8000 one-byte samples a second.
-    expect(total(chunks)).toBe(text.length * MS_PER_CHAR * 8);
+    expect(totalBytes(chunks)).toBe(text.length * MS_PER_CHAR * 8);
     // A tone, not silence (mu-law silence is 0xFF / 0x7F).
     expect(chunks[0]?.some((byte) => byte !== 0xff && byte !== 0x7f)).toBe(true);
   });
@@ -101,7 +85,7 @@ describe('output formats', () => {
       const stream = await tts.open({ format: BROWSER_AUDIO, signal: new AbortController().signal });
       stream.sendText(text);
       stream.end();
-      const bytes = total(await collect(stream));
+      const bytes = totalBytes(await collectAudio(stream));
       expect(bytes).toBe(text.length * MS_PER_CHAR * 32); // 16000 samples/s x 2 bytes
       lengths.push(bytes);
     }
@@ -115,9 +99,9 @@ describe('output formats', () => {
     const stream = await tts.open({ format: BROWSER_AUDIO, signal: new AbortController().signal });
     stream.sendText('Odd sized chunks must not split a sample.');
     stream.end();
-    const chunks = await collect(stream);
+    const chunks = await collectAudio(stream);
     expect(chunks.every((chunk) => chunk.length % 2 === 0)).toBe(true);
-    expect(total(chunks)).toBe('Odd sized chunks must not split a sample.'.length * MS_PER_CHAR * 32);
+    expect(totalBytes(chunks)).toBe('Odd sized chunks must not split a sample.'.length * MS_PER_CHAR * 32);
   });
 });
 
@@ -131,22 +115,22 @@ describe('streaming', () => {
     stream.sendText('Hello there.');
     const first: Uint8Array[] = [];
     const firstBytes = 'Hello there.'.length * MS_PER_CHAR * 8;
-    while (total(first) < firstBytes) {
+    while (totalBytes(first) < firstBytes) {
       const next = await iterator.next();
       expect(next.done).toBe(false);
       if (!next.done) first.push(next.value);
     }
-    expect(total(first)).toBe(firstBytes);
+    expect(totalBytes(first)).toBe(firstBytes);
 
     stream.sendText('How can I help?');
     const second: Uint8Array[] = [];
     const secondBytes = 'How can I help?'.length * MS_PER_CHAR * 8;
-    while (total(second) < secondBytes) {
+    while (totalBytes(second) < secondBytes) {
       const next = await iterator.next();
       expect(next.done).toBe(false);
       if (!next.done) second.push(next.value);
     }
-    expect(total(second)).toBe(secondBytes);
+    expect(totalBytes(second)).toBe(secondBytes);
 
     stream.end();
     expect((await iterator.next()).done).toBe(true);
@@ -165,7 +149,7 @@ describe('streaming', () => {
     stream.sendText('   ');
     stream.sendText('Okay. ');
     stream.end();
-    await collect(stream);
+    await collectAudio(stream);
     expect(emulator.connections.at(-1)?.texts).toEqual(['Okay. ']);
     expect(() => stream.sendText('late')).toThrow(/after end/);
   });
@@ -174,7 +158,7 @@ describe('streaming', () => {
     const tts = provider();
     const stream = await tts.open({ format: PHONE_AUDIO, signal: new AbortController().signal });
     stream.end();
-    expect(await collect(stream)).toEqual([]);
+    expect(await collectAudio(stream)).toEqual([]);
   });
 
   it('close() mid-stream stops at once and the server sees the client close', async () => {
@@ -226,7 +210,7 @@ describe('failures', () => {
     const stream = await tts.open({ format: PHONE_AUDIO, signal: new AbortController().signal });
     stream.sendText('Recovered.');
     stream.end();
-    expect(total(await collect(stream))).toBeGreaterThan(0);
+    expect(totalBytes(await collectAudio(stream))).toBeGreaterThan(0);
     expect(emulator.handshakes).toBe(2);
   });
 
@@ -277,7 +261,7 @@ describe('failures', () => {
     const stream = await tts.open({ format: PHONE_AUDIO, signal: new AbortController().signal });
     stream.sendText('Slow.');
     const started = Date.now();
-    const error = await caught(collect(stream));
+    const error = await caught(collectAudio(stream));
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).message).toMatch(/no audio within 150 ms/);
     expect(Date.now() - started).toBeLessThan(600);
@@ -289,7 +273,7 @@ describe('failures', () => {
     const stream = await tts.open({ format: PHONE_AUDIO, signal: new AbortController().signal });
     stream.sendText('Hello.');
     stream.end();
-    const error = await caught(collect(stream));
+    const error = await caught(collectAudio(stream));
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).retryable).toBe(true);
   });
@@ -299,7 +283,7 @@ describe('failures', () => {
     const tts = provider({ apiKey: secret });
     const stream = await tts.open({ format: PHONE_AUDIO, signal: new AbortController().signal });
     stream.sendText('Hello.');
-    const error = await caught(collect(stream));
+    const error = await caught(collectAudio(stream));
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).retryable).toBe(false);
     expect(inspect(error)).not.toContain(secret);

@@ -2,10 +2,10 @@ import WebSocket from 'ws';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startElevenLabsEmulator } from '../../../test/emulators/elevenlabs.js';
 import type { ElevenLabsEmulator, ElevenLabsEmulatorOptions } from '../../../test/emulators/elevenlabs.js';
+import { collectAudio, elevenLabsTtsFor, totalBytes } from '../../../test/support/elevenlabs-client.js';
 import { ProviderError } from '../../core/errors.js';
 import { PHONE_AUDIO } from '../../core/frames.js';
-import type { TtsSession, TtsStream } from '../tts.js';
-import { createElevenLabsTts } from './elevenlabs-tts.js';
+import type { TtsSession } from '../tts.js';
 import type { ElevenLabsTts, ElevenLabsTtsOptions } from './elevenlabs-tts.js';
 
 const MS_PER_CHAR = 20;
@@ -30,28 +30,12 @@ afterEach(async () => {
 });
 
 async function session(overrides: Partial<ElevenLabsTtsOptions> = {}): Promise<TtsSession> {
-  const tts = createElevenLabsTts({
-    apiKey: emulator.apiKey,
-    baseUrl: emulator.baseUrl,
-    voiceId: 'voice-123',
-    modelId: 'eleven_flash_v2_5',
-    connectTimeoutMs: 1_000,
-    audioTimeoutMs: 2_000,
-    ...overrides,
-  });
+  const tts = elevenLabsTtsFor(emulator, overrides);
   providers.push(tts);
   const opened = await tts.openSession({ format: PHONE_AUDIO, signal: new AbortController().signal });
   sessions.push(opened);
   return opened;
 }
-
-async function collect(stream: TtsStream): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of stream.audio) chunks.push(chunk);
-  return chunks;
-}
-
-const total = (chunks: Uint8Array[]): number => chunks.reduce((sum, chunk) => sum + chunk.length, 0);
 
 async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -71,7 +55,7 @@ describe('one context per reply', () => {
     const reply = await tts.open(signal());
     for (const sentence of SENTENCES) reply.sendText(sentence);
     reply.end();
-    const audio = await collect(reply);
+    const audio = await collectAudio(reply);
 
     expect(emulator.handshakes).toBe(1);
     expect(emulator.multiConnections).toHaveLength(1);
@@ -84,7 +68,7 @@ describe('one context per reply', () => {
     expect(used[0]?.closeRequested).toBe(true);
     expect(used[0]?.finalSent).toBe(true);
     const spokenChars = SENTENCES.reduce((sum, s) => sum + s.length, 0);
-    expect(total(audio)).toBe(spokenChars * MS_PER_CHAR * BYTES_PER_MS);
+    expect(totalBytes(audio)).toBe(spokenChars * MS_PER_CHAR * BYTES_PER_MS);
   });
 
   it('the next reply takes a new context on the same socket, with no handshake', async () => {
@@ -93,7 +77,7 @@ describe('one context per reply', () => {
       const reply = await tts.open(signal());
       reply.sendText(text);
       reply.end();
-      expect(total(await collect(reply))).toBe(text.length * MS_PER_CHAR * BYTES_PER_MS);
+      expect(totalBytes(await collectAudio(reply))).toBe(text.length * MS_PER_CHAR * BYTES_PER_MS);
     }
     expect(emulator.handshakes).toBe(1);
     const used = emulator.multiConnections[0]?.contexts.filter((c) => c.texts.length > 0) ?? [];
@@ -108,7 +92,7 @@ describe('alignment: what a given amount of audio said', () => {
     const reply = await tts.open(signal());
     for (const sentence of SENTENCES) reply.sendText(sentence);
     reply.end();
-    await collect(reply);
+    await collectAudio(reply);
     const firstMs = SENTENCES[0]!.length * MS_PER_CHAR;
     expect(reply.spokenWithin?.(firstMs)).toBe(SENTENCES[0]);
     expect(reply.spokenWithin?.(firstMs + MS_PER_CHAR)).toBe(SENTENCES[0]); // "W" of "We": not heard
@@ -123,7 +107,7 @@ describe('alignment: what a given amount of audio said', () => {
     const reply = await tts.open(signal());
     reply.sendText('You are booked for Tuesday.');
     reply.end();
-    await collect(reply);
+    await collectAudio(reply);
     // "You are boo" played: "booked" was not heard.
     expect(reply.spokenWithin?.(11 * MS_PER_CHAR)).toBe('You are');
     // "You are booked" and its trailing space.
@@ -152,7 +136,7 @@ describe('barge-in', () => {
     const next = await tts.open(signal());
     next.sendText('Sure.');
     next.end();
-    expect(total(await collect(next))).toBe('Sure.'.length * MS_PER_CHAR * BYTES_PER_MS);
+    expect(totalBytes(await collectAudio(next))).toBe('Sure.'.length * MS_PER_CHAR * BYTES_PER_MS);
   });
 });
 
@@ -163,7 +147,7 @@ describe('keeping the socket', () => {
     const reply = await tts.open(signal());
     reply.sendText('Still here.');
     reply.end();
-    expect(total(await collect(reply))).toBeGreaterThan(0);
+    expect(totalBytes(await collectAudio(reply))).toBeGreaterThan(0);
     expect(emulator.handshakes).toBe(1);
     expect(emulator.multiConnections[0]?.contexts[0]?.keepAlives).toBeGreaterThan(0);
   });
@@ -174,7 +158,7 @@ describe('keeping the socket', () => {
     const reply = await tts.open(signal());
     emulator.dropMidStream();
     reply.sendText(SENTENCES[0]!);
-    const error = await collect(reply).then(
+    const error = await collectAudio(reply).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -184,7 +168,7 @@ describe('keeping the socket', () => {
     const again = await tts.open(signal());
     again.sendText(SENTENCES[1]!);
     again.end();
-    expect(total(await collect(again))).toBe(SENTENCES[1]!.length * MS_PER_CHAR * BYTES_PER_MS);
+    expect(totalBytes(await collectAudio(again))).toBe(SENTENCES[1]!.length * MS_PER_CHAR * BYTES_PER_MS);
     expect(emulator.multiConnections).toHaveLength(2);
   });
 });
