@@ -64,6 +64,26 @@ export interface GoogleCalendarOptions {
 /** Google Calendar: a CalendarProvider that also feeds staff edits back (CalendarChangeFeed). */
 export type GoogleCalendar = CalendarProvider & CalendarChangeFeed;
 
+/** The OAuth client the server calls Google with: the refresh token as credentials, no library retries. */
+export function googleOAuthClient(options: { clientId: string; clientSecret: string; refreshToken: string; tokenUri?: string | undefined }): OAuth2Client {
+  const auth = new OAuth2Client({
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    // Tokens carry an expiry, so without this a 401 (token revoked or expired early) is not retried.
+    forceRefreshOnFailure: true,
+    endpoints: { oauth2TokenUrl: options.tokenUri ?? GOOGLE_TOKEN_URI },
+    // Deep-merged into every request, token refreshes included: their own retry:true then counts 0 retries.
+    transporterOptions: { retryConfig: { retry: 0, noResponseRetries: 0 } },
+  });
+  auth.setCredentials({ refresh_token: options.refreshToken });
+  return auth;
+}
+
+/** Calendar v3 over `auth`, at `apiBaseUrl` (googleapis' rootUrl) when one is configured. */
+export function googleCalendarApi(auth: OAuth2Client, apiBaseUrl: string | undefined): calendar_v3.Calendar {
+  return calendarApi({ version: 'v3', auth, ...(apiBaseUrl === undefined ? {} : { rootUrl: apiBaseUrl }) });
+}
+
 export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCalendar {
   const calendarId = options.calendarId ?? 'primary';
   const bayCalendarIds = options.bayCalendarIds ?? [];
@@ -73,16 +93,7 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCale
   const tokenTimeoutMs = options.tokenTimeoutMs ?? 5000;
   const secrets = [options.clientSecret, options.refreshToken];
 
-  const auth = new OAuth2Client({
-    clientId: options.clientId,
-    clientSecret: options.clientSecret,
-    // Tokens carry an expiry, so without this a 401 (token revoked or expired early) is not retried.
-    forceRefreshOnFailure: true,
-    endpoints: { oauth2TokenUrl: tokenUrl },
-    // Deep-merged into every request, token refreshes included: their own retry:true then counts 0 retries.
-    transporterOptions: { retryConfig: { retry: 0, noResponseRetries: 0 } },
-  });
-  auth.setCredentials({ refresh_token: options.refreshToken });
+  const auth = googleOAuthClient({ ...options, tokenUri: tokenUrl });
   auth.transporter.interceptors.request.add({
     resolved: async (config) => {
       if (config.signal === undefined && String(config.url).startsWith(tokenUrl)) {
@@ -92,11 +103,7 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCale
     },
   });
 
-  const api = calendarApi({
-    version: 'v3',
-    auth,
-    ...(options.apiBaseUrl === undefined ? {} : { rootUrl: options.apiBaseUrl }),
-  });
+  const api = googleCalendarApi(auth, options.apiBaseUrl);
 
   const redact = (text: string): string => {
     let result = text;

@@ -12,9 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { calendar as calendarApi } from '@googleapis/calendar';
 import { CodeChallengeMethod, OAuth2Client } from 'google-auth-library';
-import { describeGoogleError } from '../calendar/google.js';
+import { describeGoogleError, googleCalendarApi } from '../calendar/google.js';
 import type { GoogleOAuthClientConfig } from '../config.js';
 import { SetupError } from './cli.js';
 import { writeEnvValue } from './env-file.js';
@@ -193,7 +192,7 @@ async function exchangeCode(oauth: OAuth2Client, code: string, codeVerifier: str
 }
 
 async function listCalendars(oauth: OAuth2Client, apiBaseUrl: string | undefined): Promise<CalendarEntry[]> {
-  const api = calendarApi({ version: 'v3', auth: oauth, ...(apiBaseUrl === undefined ? {} : { rootUrl: apiBaseUrl }) });
+  const api = googleCalendarApi(oauth, apiBaseUrl);
   const entries: CalendarEntry[] = [];
   let pageToken: string | undefined;
   do {

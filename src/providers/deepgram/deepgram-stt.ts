@@ -49,7 +49,18 @@ export interface DeepgramSttOptions {
   maxBufferMs?: number;
 }
 
-export const DEFAULT_BASE_URL = 'wss://api.deepgram.com';
+const DEFAULT_BASE_URL = 'wss://api.deepgram.com';
+
+/** The configured base (or Deepgram's) over `scheme`: the live API is ws(s), its REST API http(s) on the same host. */
+export function deepgramBaseUrl(baseUrl: string | undefined, scheme: 'ws' | 'http'): string {
+  const base = (baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  return scheme === 'ws' ? base.replace(/^http/, 'ws') : base.replace(/^ws/, 'http');
+}
+
+/** Deepgram's auth header: `Token`, not `Bearer`. */
+export function deepgramAuthHeaders(apiKey: string): Record<string, string> {
+  return { Authorization: `Token ${apiKey}` };
+}
 const PROVIDER = 'deepgram';
 /** Deepgram closes with 1008 when the payload is not decodable audio: reconnecting cannot help. */
 const CLOSE_BAD_DATA = 1008;
@@ -74,7 +85,7 @@ interface WireResults {
 type WireMessage = WireResults | { type: 'SpeechStarted' | 'UtteranceEnd' | 'Metadata' | string };
 
 export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
-  const baseUrl = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/^http/, 'ws').replace(/\/+$/, '');
+  const baseUrl = deepgramBaseUrl(options.baseUrl, 'ws');
   const endpointing = options.endpointingMs ?? 300;
   const utteranceEndMs = options.utteranceEndMs ?? 1000;
   const keepAliveIntervalMs = options.keepAliveIntervalMs ?? 4000;
@@ -114,7 +125,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
   function openSocket(url: string, signal: AbortSignal): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, {
-        headers: { Authorization: `Token ${apiKey}` },
+        headers: deepgramAuthHeaders(apiKey),
         perMessageDeflate: false,
         handshakeTimeout: connectTimeoutMs,
       });

@@ -18,9 +18,19 @@ import type { TtsOptions, TtsProvider, TtsSession, TtsStream } from '../tts.js';
 import { openContextSession } from './multi-context.js';
 
 const PROVIDER = 'elevenlabs';
-export const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
+const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
 /** ElevenLabs' stock "Rachel" voice, used until the shop picks one. */
 export const DEFAULT_VOICE_ID = '21m00Tcm4TlvDq8ikWAM';
+
+/** The configured base (or ElevenLabs') over http(s), whichever scheme it was written with. */
+export function elevenLabsHttpBase(baseUrl: string | undefined): string {
+  return (baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '').replace(/^ws/, 'http');
+}
+
+/** ElevenLabs' auth header. The key goes in a header, never in the URL, so it cannot end up in a logged URL. */
+export function elevenLabsAuthHeaders(apiKey: string): Record<string, string> {
+  return { 'xi-api-key': apiKey };
+}
 // ElevenLabs' documented default for `inactivity_timeout`.
 const VENDOR_IDLE_TIMEOUT_MS = 20_000;
 
@@ -75,7 +85,7 @@ export function toOutputFormat(format: AudioFormat): string {
 }
 
 export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTts {
-  const httpBase = (options.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  const httpBase = elevenLabsHttpBase(options.baseUrl);
   const wsBase = httpBase.replace(/^http/, 'ws');
   const connectTimeoutMs = options.connectTimeoutMs ?? 2_000;
   const connectBudgetMs = options.connectBudgetMs ?? Math.max(connectTimeoutMs * 2, 3_000);
@@ -126,9 +136,8 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
         reject(signal.reason);
         return;
       }
-      // The key goes in a header, never in the URL, so it cannot end up in a logged URL.
       const ws = new WebSocket(url, {
-        headers: { 'xi-api-key': apiKey },
+        headers: elevenLabsAuthHeaders(apiKey),
         perMessageDeflate: false,
       });
       let settled = false;
@@ -368,7 +377,7 @@ export function createElevenLabsTts(options: ElevenLabsTtsOptions): ElevenLabsTt
             try {
               response = await fetch(url, {
                 method: 'POST',
-                headers: { 'xi-api-key': apiKey, 'content-type': 'application/json', accept: 'audio/*' },
+                headers: { ...elevenLabsAuthHeaders(apiKey), 'content-type': 'application/json', accept: 'audio/*' },
                 body: JSON.stringify(body),
                 signal: attemptSignal,
               });

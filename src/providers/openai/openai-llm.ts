@@ -48,13 +48,18 @@ export interface OpenAiLlmOptions {
 
 const PROVIDER = 'openai';
 
+/** The SDK client as the server builds it (no SDK retries: ours are budgeted); the doctor uses it too. */
+export function openAiClient(apiKey: string, baseUrl: string | undefined): OpenAI {
+  return new OpenAI({ apiKey, ...(baseUrl === undefined ? {} : { baseURL: baseUrl }), maxRetries: 0 });
+}
+
 export function createOpenAiLlm(options: OpenAiLlmOptions): LlmProvider {
   const { apiKey, model, temperature, onRetry } = options;
   const maxRetries = options.maxRetries ?? 3;
   const budgetMs = options.budgetMs ?? 2500;
   const baseDelayMs = options.baseDelayMs ?? 100;
   const stallTimeoutMs = options.stallTimeoutMs ?? 10_000;
-  const client = new OpenAI({ apiKey, ...(options.baseUrl === undefined ? {} : { baseURL: options.baseUrl }), maxRetries: 0 });
+  const client = openAiClient(apiKey, options.baseUrl);
   const sanitize = (error: unknown): ProviderError => toProviderError(error, apiKey);
 
   async function* stream(request: LlmRequest): AsyncGenerator<LlmEvent> {

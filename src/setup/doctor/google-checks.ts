@@ -4,10 +4,9 @@
  * account's list with writer or owner access (calendarList.get: no write needed to know), and a
  * free/busy query over them all answers.
  */
-import { calendar as calendarApi } from '@googleapis/calendar';
 import type { calendar_v3 } from '@googleapis/calendar';
-import { OAuth2Client } from 'google-auth-library';
-import { describeGoogleError } from '../../calendar/google.js';
+import type { OAuth2Client } from 'google-auth-library';
+import { describeGoogleError, googleCalendarApi, googleOAuthClient } from '../../calendar/google.js';
 import type { GoogleCalendarConfig } from '../../config.js';
 import { fail, ok, skip } from './report.js';
 import type { CheckLine } from './report.js';
@@ -25,13 +24,7 @@ export function googleCheck(google: GoogleCalendarConfig | undefined): DoctorChe
     name: 'google token',
     async run(signal) {
       if (google === undefined) return [skip('google calendar', 'GOOGLE_* not set: bookings go to the local calendar (the database)')];
-      const auth = new OAuth2Client({
-        clientId: google.clientId,
-        clientSecret: google.clientSecret,
-        ...(google.tokenUri === undefined ? {} : { endpoints: { oauth2TokenUrl: google.tokenUri } }),
-        transporterOptions: { retryConfig: { retry: 0, noResponseRetries: 0 } },
-      });
-      auth.setCredentials({ refresh_token: google.refreshToken });
+      const auth = googleOAuthClient(google);
       // Token requests take no signal of their own: give them the check's.
       auth.transporter.interceptors.request.add({
         resolved: async (config) => {
@@ -45,7 +38,7 @@ export function googleCheck(google: GoogleCalendarConfig | undefined): DoctorChe
       if (token.status !== 'ok') {
         return [token, ...ids.map((id) => skip(`calendar ${id}`, 'not checked: needs a working refresh token'))];
       }
-      const api = calendarApi({ version: 'v3', auth, ...(google.apiBaseUrl === undefined ? {} : { rootUrl: google.apiBaseUrl }) });
+      const api = googleCalendarApi(auth, google.apiBaseUrl);
       const [calendars, freeBusy] = await Promise.all([
         Promise.all(ids.map((id) => calendarLine(api, id, signal))),
         freeBusyLine(api, ids, signal),

@@ -9,8 +9,9 @@
  */
 import OpenAI from 'openai';
 import type { Config } from '../../config.js';
-import { DEFAULT_BASE_URL as DEEPGRAM_BASE_URL } from '../../providers/deepgram/deepgram-stt.js';
-import { DEFAULT_BASE_URL as ELEVENLABS_BASE_URL, DEFAULT_VOICE_ID } from '../../providers/elevenlabs/elevenlabs-tts.js';
+import { deepgramAuthHeaders, deepgramBaseUrl } from '../../providers/deepgram/deepgram-stt.js';
+import { DEFAULT_VOICE_ID, elevenLabsAuthHeaders, elevenLabsHttpBase } from '../../providers/elevenlabs/elevenlabs-tts.js';
+import { openAiClient } from '../../providers/openai/openai-llm.js';
 import { fail, ok, skip, warn } from './report.js';
 import type { DoctorCheck } from './run-checks.js';
 
@@ -20,7 +21,7 @@ export function openAiCheck(openai: Config['openai']): DoctorCheck {
     name,
     async run(signal) {
       if (openai.apiKey === undefined) return [skip(name, 'OPENAI_API_KEY not set: the offline scheduling assistant answers (rule-based)')];
-      const client = new OpenAI({ apiKey: openai.apiKey, ...(openai.baseUrl === undefined ? {} : { baseURL: openai.baseUrl }), maxRetries: 0 });
+      const client = openAiClient(openai.apiKey, openai.baseUrl);
       try {
         await client.models.retrieve(openai.model, { signal });
         return [ok(name, `key valid; model ${openai.model} available`)];
@@ -45,9 +46,8 @@ export function deepgramCheck(deepgram: Config['deepgram']): DoctorCheck {
     name,
     async run(signal) {
       if (deepgram.apiKey === undefined) return [skip(name, 'DEEPGRAM_API_KEY not set: typed turns only (no speech to text)')];
-      // The live API's base is ws(s); its REST API lives on the same host over http(s).
-      const base = (deepgram.baseUrl ?? DEEPGRAM_BASE_URL).replace(/^ws/, 'http').replace(/\/+$/, '');
-      const response = await vendorGet(`${base}/v1/projects`, { authorization: `Token ${deepgram.apiKey}` }, signal);
+      const base = deepgramBaseUrl(deepgram.baseUrl, 'http');
+      const response = await vendorGet(`${base}/v1/projects`, deepgramAuthHeaders(deepgram.apiKey), signal);
       if (response === undefined) return [fail(name, 'Deepgram unreachable', deepgram.baseUrl === undefined ? undefined : 'check DEEPGRAM_BASE_URL')];
       if (response.status === 401 || response.status === 403) return [fail(name, `Deepgram refused the key (HTTP ${response.status})`, 'check DEEPGRAM_API_KEY')];
       if (response.status !== 200) return [fail(name, `Deepgram answered HTTP ${response.status}`)];
@@ -64,8 +64,8 @@ export function elevenLabsCheck(elevenlabs: Config['elevenlabs']): DoctorCheck {
     async run(signal) {
       if (elevenlabs.apiKey === undefined) return [skip(name, 'ELEVENLABS_API_KEY not set: espeak-ng speaks if installed, else text only')];
       const voiceId = elevenlabs.voiceId ?? DEFAULT_VOICE_ID;
-      const base = (elevenlabs.baseUrl ?? ELEVENLABS_BASE_URL).replace(/^ws/, 'http').replace(/\/+$/, '');
-      const response = await vendorGet(`${base}/v1/voices/${encodeURIComponent(voiceId)}`, { 'xi-api-key': elevenlabs.apiKey }, signal);
+      const base = elevenLabsHttpBase(elevenlabs.baseUrl);
+      const response = await vendorGet(`${base}/v1/voices/${encodeURIComponent(voiceId)}`, elevenLabsAuthHeaders(elevenlabs.apiKey), signal);
       if (response === undefined) return [fail(name, 'ElevenLabs unreachable', elevenlabs.baseUrl === undefined ? undefined : 'check ELEVENLABS_BASE_URL')];
       const detail = (response.body as { detail?: { status?: unknown } } | undefined)?.detail?.status;
       if (response.status === 200) {
