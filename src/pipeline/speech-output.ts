@@ -44,7 +44,8 @@ export interface SpeechOutputDeps {
   maxChunkBytes?: number;
   /**
    * Utterances synthesised ahead of the one playing. One or two hide synthesis latency between
-   * sentences; more would only open more vendor connections for speech a barge-in may discard.
+   * sentences; more would only synthesise (a context, or a connection for providers without
+   * sessions) speech a barge-in may discard. A reply context counts as one utterance.
    */
   lookahead?: number;
 }
