@@ -45,7 +45,7 @@ export interface SpeechOutputDeps {
   /**
    * Utterances synthesised ahead of the one playing. One or two hide synthesis latency between
    * sentences; more would only synthesise (a context, or a connection for providers without
-   * sessions) speech a barge-in may discard. A reply context counts as one utterance.
+   * sessions) speech a barge-in may discard.
    */
   lookahead?: number;
 }
