@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, loadGoogleOAuthClientConfig, redactUrl } from './config.js';
 
@@ -30,6 +31,33 @@ describe('loadConfig', () => {
     expect(config.business.weeklyHours[7]).toBeNull();
     expect(config.business.breaks).toEqual([{ start: '12:00', end: '13:00' }]);
     expect(config.business).toMatchObject({ minLeadMinutes: 60, slotMinutes: 30, holidays: [], maxBookingDays: 90 });
+  });
+
+  describe('WORKERS', () => {
+    const pg = { DATABASE_URL: 'postgres://agent@127.0.0.1:5432/agent' };
+
+    it('runs one process unless told otherwise, and auto means one worker per core', () => {
+      expect(loadConfig({}).workers).toBe(1);
+      expect(loadConfig({ ...pg, WORKERS: '3' }).workers).toBe(3);
+      expect(loadConfig({ ...pg, WORKERS: 'auto' }).workers).toBe(availableParallelism());
+      expect(loadConfig({ ...pg, WORKERS: ' AUTO ' }).workers).toBe(availableParallelism());
+    });
+
+    it('refuses more than one worker on the embedded database, in one line that says why', () => {
+      expect(problemsOf({ WORKERS: '2' })).toEqual([
+        'WORKERS: 2 worker processes need DATABASE_URL (PostgreSQL); the embedded database (DATA_DIR) belongs to one ' +
+          'process, so set DATABASE_URL or WORKERS=1',
+      ]);
+      expect(loadConfig({ WORKERS: '1' }).workers).toBe(1);
+    });
+
+    it('refuses a count it cannot run', () => {
+      for (const value of ['0', '-1', 'two', '1.5', '65']) {
+        expect(problemsOf({ ...pg, WORKERS: value })).toEqual([
+          `WORKERS: must be auto (one per core) or an integer from 1 to 64, got "${value}"`,
+        ]);
+      }
+    });
   });
 
   it('reads MIN_INTERRUPTION_MS (default 200), and refuses one out of range with a line that says what it is', () => {

@@ -4,6 +4,7 @@
  * deployment in one go instead of one restart per typo.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { normalizePhone } from './core/phone.js';
@@ -126,6 +127,22 @@ function parsedField<T>(fallback: string, parse: (spec: string) => T) {
   });
 }
 
+/** Most worker processes one machine may run: past this the database connections run out first. */
+export const MAX_WORKERS = 64;
+
+/** A count of worker processes, or `auto`: one per core this process may use. */
+function workersField() {
+  return optionalString.transform((value, ctx) => {
+    if (value === undefined) return 1;
+    if (value.toLowerCase() === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_WORKERS) {
+      ctx.addIssue({ code: 'custom', message: `must be auto (one per core) or an integer from 1 to ${MAX_WORKERS}, got "${value}"` });
+      return z.NEVER;
+    }
+    return Number(value);
+  });
+}
+
 /** A phone number as Twilio lists it (E.164); written forms people use are accepted and normalised. */
 function phoneField() {
   return optionalString.transform((value, ctx) => {
@@ -195,6 +212,7 @@ const envSchema = z.object({
   HARNESS_TOKEN: optionalString,
   SHUTDOWN_DRAIN_MS: intField(30_000, 0, 600_000),
   MAX_CONCURRENT_CALLS: intField(50, 1, 10_000),
+  WORKERS: workersField(),
   MAX_CALL_MINUTES: intField(15, 1, 240),
   IDLE_PROMPT_MS: intField(10_000, 2_000, 120_000),
   GREETING: optionalString,
@@ -244,6 +262,8 @@ export interface Config {
   };
   harnessToken: string | undefined;
   shutdownDrainMs: number;
+  /** Processes serving calls on this machine; 1 runs the server in this process (no cluster). */
+  workers: number;
   calls: {
     maxConcurrent: number;
     maxCallMs: number;
@@ -279,6 +299,12 @@ export function loadConfig(env: Env): Config {
     );
   }
   if (result.success) problems.push(...bayProblems(result.data, presentGoogle.length === GOOGLE_CREDENTIALS.length));
+  if (result.success && result.data.WORKERS > 1 && result.data.DATABASE_URL === undefined) {
+    problems.push(
+      `WORKERS: ${result.data.WORKERS} worker processes need DATABASE_URL (PostgreSQL); the embedded database (DATA_DIR) ` +
+        'belongs to one process, so set DATABASE_URL or WORKERS=1',
+    );
+  }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   const e = result.data;
@@ -345,6 +371,7 @@ export function loadConfig(env: Env): Config {
     },
     harnessToken: e.HARNESS_TOKEN,
     shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
+    workers: e.WORKERS,
     calls: {
       maxConcurrent: e.MAX_CONCURRENT_CALLS,
       maxCallMs: e.MAX_CALL_MINUTES * 60_000,
