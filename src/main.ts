@@ -12,6 +12,9 @@ import { hasChangeFeed } from './calendar/calendar.js';
 import type { CalendarProvider } from './calendar/calendar.js';
 import { createGoogleCalendar } from './calendar/google.js';
 import { createLocalCalendar } from './calendar/local.js';
+import { runPrimary } from './cluster/primary.js';
+import { connectToPrimary, isClusterWorker } from './cluster/worker.js';
+import type { WorkerLink } from './cluster/worker.js';
 import { ConfigError, loadConfigFromProcess } from './config.js';
 import type { Config } from './config.js';
 import { BROWSER_AUDIO, PHONE_AUDIO } from './core/frames.js';
@@ -74,10 +77,17 @@ export interface RunningApp {
 export interface StartOptions {
   /** The shop's clock; tests fix it so "tomorrow" and open times are known in advance. */
   now?: () => Date;
+  /**
+   * Set in a cluster worker (WORKERS > 1): call slots and /metrics are the instance's, and the
+   * background loops run only if the primary gives this worker that duty.
+   */
+  worker?: WorkerLink;
 }
 
 export async function startApp(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningApp> {
-  const metrics = createMetrics();
+  const worker = options.worker;
+  const metrics = createMetrics(worker === undefined ? {} : { worker: worker.name });
+  worker?.shareMetrics(metrics.registry);
   const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir });
   const closers: Array<() => Promise<void> | void> = [() => database.close()];
   const closeAll = async (): Promise<void> => {
@@ -112,7 +122,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     });
     metrics.setCalendarBacklogSource(() => pendingSyncCount(database.db));
     // Runs at once: bookings left pending by a previous run (or another instance) are finished.
-    reconciler.start();
+    if (worker === undefined) reconciler.start();
     closers.push(() => reconciler.stop());
     // Staff edits in the calendar flow back into the database (Google only: the local calendar is the database).
     const calendarSync = createStaffEditSync(config, database, calendar, cache, logger);
@@ -169,6 +179,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
       phrases: { ...DEFAULT_PHRASES, greeting: config.calls.greeting },
       timing: { idleMs: config.calls.idleMs, maxCallMs: config.calls.maxCallMs, minInterruptionMs: config.calls.minInterruptionMs },
       maxConcurrentCalls: config.calls.maxConcurrent,
+      ...(worker === undefined ? {} : { slots: worker.slots }),
       keyterms: [...SERVICE_CATALOG.map((s) => s.name.toLowerCase()), ...MAKES],
       apologyAudio,
       greetingAudio,
@@ -236,7 +247,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
     let draining = false;
     const app = await buildServer({
       logger,
-      metrics,
+      metrics: worker === undefined ? metrics : { contentType: metrics.contentType, render: worker.renderMetrics },
       isDraining: () => draining,
       readinessChecks: [
         { name: 'database', kind: database.kind, probe: () => database.ping() },
@@ -279,7 +290,13 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
 
     const url = await app.listen({ host: config.host, port: config.port });
     // Started once listening: opening a push channel makes Google notify this address at once.
-    calendarSync?.start();
+    if (worker === undefined) calendarSync?.start();
+    else {
+      worker.onBackgroundDuty(() => {
+        reconciler.start();
+        calendarSync?.start();
+      });
+    }
     logger.info(
       { url, database: database.kind, cache: cache.kind, calendar: calendar.kind, voice: names },
       `${config.shopName} voice agent listening`,
@@ -458,10 +475,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
+  const rootLogger = createLogger({ level: config.logLevel, secrets: config.secrets });
+  if (config.workers > 1 && !isClusterWorker()) {
+    runPrimary(config, rootLogger);
+    return;
+  }
+  const worker = config.workers > 1 ? connectToPrimary() : undefined;
+  const logger = worker === undefined ? rootLogger : rootLogger.child({ worker: worker.name });
   let running: RunningApp;
   try {
-    running = await startApp(config, logger);
+    running = await startApp(config, logger, worker === undefined ? {} : { worker });
   } catch (error) {
     // Like a configuration error, something for the operator to act on, not a crash: one plain line.
     if (error instanceof DataDirInUseError) process.stderr.write(`${error.message}\n`);
@@ -469,7 +492,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  let shuttingDown = false;
   const shutdown = (signal: string): void => {
+    // A worker hears both the primary's request and, from a terminal, the same Ctrl-C.
+    if (shuttingDown) return;
+    shuttingDown = true;
     logger.info({ signal, activeCalls: running.calls.activeCalls() }, 'shutting down: no new calls, finishing live ones');
     const force = setTimeout(() => {
       logger.error('shutdown took too long, exiting');
@@ -489,6 +516,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  worker?.onShutdownRequested(() => shutdown('primary'));
+  worker?.ready();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -29,9 +29,21 @@ export interface Metrics {
   readonly contentType: string;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export interface MetricsOptions {
+  defaultMetrics?: boolean;
+  /**
+   * This process's name among the workers of one instance. Process metrics (CPU, memory, event-loop
+   * delay) carry it as a `worker` label, so the instance's aggregate keeps them apart: a sum of
+   * event-loop delays or heap sizes means nothing.
+   */
+  worker?: string;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'agent_' });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'agent_', ...(options.worker === undefined ? {} : { labels: { worker: options.worker } }) });
+  }
 
   const activeCalls = new Gauge({ name: 'agent_active_calls', help: 'Calls in progress', labelNames: ['transport'], registers: [registry] });
   const calls = new Counter({
@@ -74,6 +86,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name,
       help,
       registers: [registry],
+      // Every worker reads the same database: their answers are one value, not parts of a sum.
+      aggregator: 'max',
       async collect() {
         if (read !== undefined) {
           try {

@@ -24,6 +24,19 @@ export interface CallProviders {
   vad?: VadProvider | undefined;
 }
 
+/**
+ * Call slots shared by several processes (cluster workers): the limit holds for all of them, not
+ * for each. Without it the limit counts this process's calls.
+ */
+export interface CallSlots {
+  /** Takes one slot; false when every slot is taken. */
+  acquire(): Promise<boolean>;
+  /** Gives back a slot taken by acquire. */
+  release(): void;
+  /** Whether a slot was free when last heard (for the webhook's answer; start() is what decides). */
+  available(): boolean;
+}
+
 export interface CallManagerOptions {
   providers: CallProviders;
   /** Each call's tools (the application's side of the tool port, wired in main.ts). */
@@ -33,6 +46,8 @@ export interface CallManagerOptions {
   phrases: SessionPhrases;
   timing?: Partial<SessionTiming>;
   maxConcurrentCalls: number;
+  /** Set when other processes share the limit; then maxConcurrentCalls is enforced by whoever owns the slots. */
+  slots?: CallSlots;
   keyterms?: readonly string[];
   /** Pre-synthesised apology audio per audio format key (see formatKey). */
   apologyAudio?: ReadonlyMap<string, Uint8Array>;
@@ -74,16 +89,29 @@ export function formatKey(format: { encoding: string; sampleRate: number }): str
 export function createCallManager(options: CallManagerOptions): CallManager {
   const live = new Map<string, { session: CallSession; transport: string }>();
   let draining = false;
+  const slots = options.slots;
 
   return {
     accepting() {
-      return !draining && live.size < options.maxConcurrentCalls;
+      if (draining) return false;
+      return slots === undefined ? live.size < options.maxConcurrentCalls : slots.available();
     },
 
     async start(request) {
       if (draining) return { ok: false, reason: 'draining' };
-      if (live.size >= options.maxConcurrentCalls) return { ok: false, reason: 'at_capacity' };
-      if (live.has(request.callId)) return { ok: false, reason: 'duplicate_call' };
+      if (slots === undefined) {
+        if (live.size >= options.maxConcurrentCalls) return { ok: false, reason: 'at_capacity' };
+        if (live.has(request.callId)) return { ok: false, reason: 'duplicate_call' };
+      } else {
+        if (live.has(request.callId)) return { ok: false, reason: 'duplicate_call' };
+        if (!(await slots.acquire())) return { ok: false, reason: 'at_capacity' };
+        // The answer took a round trip: the process may have begun draining, or the same call connected twice.
+        const refused = draining ? 'draining' : live.has(request.callId) ? 'duplicate_call' : undefined;
+        if (refused !== undefined) {
+          slots.release();
+          return { ok: false, reason: refused };
+        }
+      }
       const providers = { ...options.providers, ...request.providers };
       const callId = request.callId;
       const session = createCallSession({
@@ -110,6 +138,7 @@ export function createCallManager(options: CallManagerOptions): CallManager {
       options.onCallStarted?.({ callId, transport: request.transportName, callerNumber: request.callerNumber });
       void session.finished.then(async (record) => {
         live.delete(callId);
+        slots?.release();
         try {
           await options.onCallEnded?.(record, { transport: request.transportName });
         } catch (error) {

@@ -40,13 +40,17 @@ export interface PhoneApp {
   close(): Promise<void>;
 }
 
-export async function startPhoneApp(options: { env?: Record<string, string>; google?: boolean } = {}): Promise<PhoneApp> {
-  const [stack, rest, google] = await Promise.all([
-    startVoiceStack(),
-    startTwilioRestEmulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN }),
-    options.google === false ? Promise.resolve(undefined) : startGoogleCalendarEmulator(),
-  ]);
-  const config = loadConfig({
+/**
+ * The environment of a server wired to these emulators: what startPhoneApp loads in-process, and
+ * what a spawned server process (test/support/spawned-phone.ts) is given.
+ */
+export function phoneAppEnv(emulators: {
+  stack: VoiceStack;
+  rest: TwilioRestEmulator;
+  google: GoogleCalendarEmulator | undefined;
+}): Record<string, string> {
+  const { stack, rest, google } = emulators;
+  return {
     HOST: '127.0.0.1',
     PORT: '0',
     DATA_DIR: 'memory://',
@@ -72,8 +76,16 @@ export async function startPhoneApp(options: { env?: Record<string, string>; goo
           GOOGLE_API_BASE_URL: google.rootUrl,
           GOOGLE_TOKEN_URI: google.tokenUrl,
         }),
-    ...options.env,
-  });
+  };
+}
+
+export async function startPhoneApp(options: { env?: Record<string, string>; google?: boolean } = {}): Promise<PhoneApp> {
+  const [stack, rest, google] = await Promise.all([
+    startVoiceStack(),
+    startTwilioRestEmulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN }),
+    options.google === false ? Promise.resolve(undefined) : startGoogleCalendarEmulator(),
+  ]);
+  const config = loadConfig({ ...phoneAppEnv({ stack, rest, google }), ...options.env });
   const logLines: string[] = [];
   const logger = createLogger({ level: 'debug', secrets: config.secrets, destination: { write: (line) => logLines.push(line) } });
   let running: RunningApp;
