@@ -3,7 +3,8 @@
  * PostgreSQL (and Redis when TEST_REDIS_URL is set), against the vendor emulators. Calls land on
  * both workers, a webhook answered by one worker hands its call to a stream on the other (the
  * stream token is in the database), /metrics on any worker counts the calls of both,
- * MAX_CONCURRENT_CALLS holds for the instance rather than per worker, and SIGTERM to the primary
+ * MAX_CONCURRENT_CALLS holds for the instance rather than per worker, a worker that dies is
+ * replaced, and SIGTERM to the primary
  * lets every worker finish its live call before the instance exits.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { AT_CAPACITY_MESSAGE, CLOSE_TRY_LATER } from '../src/server/twilio-route
 import { startTwilioRestEmulator, twilioSid } from './emulators/twilio.js';
 import type { TwilioCaller, TwilioRestEmulator } from './emulators/twilio.js';
 import { createThrowawayPostgres } from './support/databases.js';
+import { freePort, spawnServer } from './support/spawn-server.js';
 import { ACCOUNT_SID, AUTH_TOKEN, phoneAppEnv, waitUntil } from './support/phone-app.js';
 import { samples, spawnPhoneServer } from './support/spawned-phone.js';
 import type { SpawnedPhoneServer } from './support/spawned-phone.js';
@@ -109,6 +111,24 @@ describe.skipIf(!adminUrl)('WORKERS=2 on PostgreSQL', () => {
     expect(again.body).toContain('<Connect><Stream');
   }, 60_000);
 
+  it('a worker that dies is replaced, and the calendar loops move to a living worker', async () => {
+    const duty = () => logs().filter((l) => l.msg === 'calendar reconciler and staff-edit sync run in this worker');
+    const victim = listening().find((l) => l.worker === duty()[0]!.worker)!;
+    process.kill(Number(victim.pid), 'SIGKILL');
+    await waitUntil(() => logs().some((l) => l.msg === 'worker exited unexpectedly; starting a new one' && l.worker === victim.worker), 10_000, 'the death logged');
+    await waitUntil(() => listening().length === 3, 60_000, 'a new worker listening');
+    await waitUntil(() => duty().length === 2, 10_000, 'the calendar loops reassigned');
+    expect(duty()[1]!.worker).not.toBe(victim.worker);
+    // The instance takes calls as before.
+    const callSid = twilioSid('CA');
+    const { body } = await server!.webhook(callSid, CALLER);
+    const caller = await server!.connectStream(callSid, body);
+    callers.push(caller);
+    await caller.waitFor(() => caller.audioBytes() > 0, 15_000);
+    caller.hangUp();
+    await caller.closed;
+  }, 90_000);
+
   it('SIGTERM to the primary: both workers stop taking calls, finish their live call, and the instance exits 0', async () => {
     const live: TwilioCaller[] = [];
     // Streams go round the workers; keep connecting until each worker has one live call.
@@ -133,9 +153,33 @@ describe.skipIf(!adminUrl)('WORKERS=2 on PostgreSQL', () => {
     for (const caller of live) caller.hangUp();
     expect(await server!.process.exited).toBe(0);
     const drained = logs().filter((l) => l.msg === 'calls drained');
-    expect(drained.map((l) => l.worker).sort()).toEqual(listening().map((l) => l.worker).sort());
+    expect(drained).toHaveLength(2);
+    expect(new Set(drained.map((l) => l.worker))).toEqual(new Set(live.map((c) => workerOf('call started', c.callSid))));
     expect(drained.reduce((sum, l) => sum + Number(l.finished), 0)).toBe(live.length);
     expect(drained.every((l) => l.cutOff === 0)).toBe(true);
     expect(logs().some((l) => l.msg === 'shutdown complete' && l.role === 'primary')).toBe(true);
+  }, 60_000);
+});
+
+describe('WORKERS=2 that cannot run', () => {
+  it('without DATABASE_URL: refuses to start, in one line saying the embedded database is one process\'s', async () => {
+    const server = spawnServer({ WORKERS: '2', PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: 'memory://' });
+    expect(await server.exited).toBe(1);
+    expect(server.output().trim().split('\n')).toEqual([
+      'Invalid configuration:',
+      '  - WORKERS: 2 worker processes need DATABASE_URL (PostgreSQL); the embedded database (DATA_DIR) belongs to one process, so set DATABASE_URL or WORKERS=1',
+    ]);
+  }, 30_000);
+
+  it('when no worker can start (database unreachable): the primary stops instead of restarting them forever', async () => {
+    const server = spawnServer({
+      WORKERS: '2',
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/nowhere`,
+    });
+    expect(await server.exited).toBe(1);
+    expect(server.output()).toContain('a worker failed to start; stopping the others');
+    expect(server.output()).not.toContain('starting a new one');
   }, 60_000);
 });

@@ -108,8 +108,9 @@ export function runPrimary(config: Config, logger: Logger, options: ClusterOptio
     held.delete(worker.id);
     capacityChanged();
     if (backgroundWorker === worker.id) backgroundWorker = undefined;
-    if (code !== 0) failed = true;
     if (stopping) {
+      // A worker that did not finish cleanly makes the instance's exit a failure; deaths before were replaced.
+      if (code !== 0) failed = true;
       log.info({ worker: String(worker.id), code, signal }, 'worker finished');
       if (workers().length === 0) {
         log.info('shutdown complete');

@@ -45,6 +45,12 @@ export function connectToPrimary(): WorkerLink {
   let backgroundDuty: (() => void) | undefined;
   let dutyGiven = false;
   let shutdownRequested: (() => void) | undefined;
+  /** Asked to stop while still starting: it stops as soon as it can. */
+  let stopAsked = false;
+  const requestShutdown = (): void => {
+    stopAsked = true;
+    shutdownRequested?.();
+  };
 
   process.on('message', (message: unknown) => {
     if (!isAgentMessage(message)) return;
@@ -69,7 +75,7 @@ export function connectToPrimary(): WorkerLink {
         backgroundDuty?.();
         return;
       case 'agent:shutdown':
-        shutdownRequested?.();
+        requestShutdown();
         return;
     }
   });
@@ -77,7 +83,7 @@ export function connectToPrimary(): WorkerLink {
   process.on('disconnect', () => {
     for (const resolve of pendingSlots.values()) resolve(false);
     pendingSlots.clear();
-    shutdownRequested?.();
+    requestShutdown();
   });
 
   return {
@@ -122,6 +128,7 @@ export function connectToPrimary(): WorkerLink {
     },
     onShutdownRequested(run) {
       shutdownRequested = run;
+      if (stopAsked) run();
     },
     ready() {
       send({ type: 'agent:ready' });
