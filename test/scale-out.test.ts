@@ -113,10 +113,12 @@ describe.skipIf(!adminUrl || !redisUrl)('two instances on one PostgreSQL and Red
 
   it('two callers booking one slot at once through different instances: one booking, one calendar event', async () => {
     const day = dayAhead(3);
+    const results: Array<{ success: boolean }> = [];
     const bookOrClose = (request: EmulatedRequest) => {
       const last = request.messages.at(-1)!;
       if (last['role'] === 'tool') {
         const result = JSON.parse(String(last['content'])) as { success: boolean };
+        results.push(result);
         return { text: result.success ? "You're booked. Goodbye!" : 'That time was just taken. Goodbye!', toolCalls: [{ name: 'end_call', arguments: {} }] };
       }
       const who = people.find((p) => JSON.stringify(request.messages).includes(p.phone))!;
@@ -151,6 +153,8 @@ describe.skipIf(!adminUrl || !redisUrl)('two instances on one PostgreSQL and Red
       }),
     );
     expect(outcomes.filter((o) => o === 'booked')).toHaveLength(1);
+    // Both callers really tried: one was booked, the other told the time was taken.
+    expect(results.map((r) => r.success).sort()).toEqual([false, true]);
     await waitUntil(async () => {
       const [row] = await database.db.select().from(appointments).where(eq(appointments.id, atTen[0]!.id));
       return row!.calendarSyncState === 'synced';

@@ -1,3 +1,4 @@
+import { AggregatorRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { CallRecord } from '../core/call-record.js';
 import { createMetrics } from './metrics.js';
@@ -66,5 +67,19 @@ describe('metrics', () => {
     const text = await metrics.render();
     expect(valueOf(text, 'agent_calendar_conflicts')).toBe(2);
     expect(valueOf(text, 'agent_calendar_sync_backlog')).toBe(5);
+  });
+
+  it('summed over workers (WORKERS > 1): calls add up, process metrics stay per worker, the database gauges are read once', async () => {
+    const workers = ['1', '2'].map((worker) => createMetrics({ worker }));
+    workers[0]!.callStarted('twilio');
+    workers[1]!.callStarted('twilio');
+    workers[1]!.callEnded(record, 'twilio', 'booked');
+    for (const metrics of workers) metrics.setCalendarBacklogSource(async () => 4);
+    const text = await AggregatorRegistry.aggregate(await Promise.all(workers.map((m) => m.registry.getMetricsAsJSON()))).metrics();
+    expect(valueOf(text, 'agent_active_calls{transport="twilio"}')).toBe(1);
+    expect(valueOf(text, 'agent_calls_total{transport="twilio",outcome="booked"}')).toBe(1);
+    expect(valueOf(text, 'agent_calendar_sync_backlog')).toBe(4);
+    expect(valueOf(text, 'agent_process_resident_memory_bytes{worker="1"}')).toBeGreaterThan(0);
+    expect(valueOf(text, 'agent_process_resident_memory_bytes{worker="2"}')).toBeGreaterThan(0);
   });
 });
