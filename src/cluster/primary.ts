@@ -11,22 +11,21 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Logger } from '../observability/logger.js';
 import { isAgentMessage } from './messages.js';
-import type { PrimaryMessage, WorkerMessage } from './messages.js';
+import type { PrimaryMessage, WorkerMessage, WorkerMetrics } from './messages.js';
 
 /** A crashing worker is replaced after this pause, so a fault that kills every start does not spin a core. */
 const RESTART_DELAY_MS = 1_000;
 /** After the drain time, how long workers get to flush calendar writes and close before they are killed. */
 const SHUTDOWN_GRACE_MS = 15_000;
+/** A scrape fails rather than wait longer than this for a worker (Prometheus' default scrape timeout is 10 s). */
+const GATHER_TIMEOUT_MS = 5_000;
 
-export interface ClusterOptions {
-  /** Called instead of process.exit when everything has stopped (tests of this module). */
-  exit?: (code: number) => void;
-}
-
-export function runPrimary(config: Config, logger: Logger, options: ClusterOptions = {}): void {
+export function runPrimary(config: Config, logger: Logger): void {
   const log = logger.child({ role: 'primary' });
-  const exit = options.exit ?? ((code: number) => process.exit(code));
-  const aggregator = new AggregatorRegistry();
+  const exit = (code: number): never => process.exit(code);
+  let nextGather = 1;
+  /** Gatherings under way: each takes a worker's answer (or its exit, as no metrics). */
+  const gatherings = new Map<number, (workerId: number, metrics: WorkerMetrics) => void>();
   const max = config.calls.maxConcurrent;
   /** Slots held per worker id, freed when the worker exits. */
   const held = new Map<number, number>();
@@ -57,6 +56,36 @@ export function runPrimary(config: Config, logger: Logger, options: ClusterOptio
     backgroundWorker = candidate.id;
     log.info({ worker: String(candidate.id) }, 'calendar reconciler and staff-edit sync run in this worker');
     send(candidate, { type: 'agent:background' });
+  };
+
+  /**
+   * Every listening worker's metrics, aggregated by prom-client (sums, unless a metric says
+   * otherwise). Workers still starting are not asked: they have served nothing, and a slow start
+   * must not fail the scrape.
+   */
+  const gather = (): Promise<string> => {
+    const asked = workers().filter((w) => everReady.has(w.id) && w.isConnected());
+    const id = nextGather++;
+    return new Promise<string>((resolve, reject) => {
+      const parts: WorkerMetrics[] = [];
+      const waiting = new Set(asked.map((w) => w.id));
+      const timer = setTimeout(() => {
+        gatherings.delete(id);
+        reject(new Error(`workers ${[...waiting].join(', ')} did not answer within ${GATHER_TIMEOUT_MS} ms`));
+      }, GATHER_TIMEOUT_MS);
+      const finish = (): void => {
+        clearTimeout(timer);
+        gatherings.delete(id);
+        AggregatorRegistry.aggregate(parts).metrics().then(resolve, reject);
+      };
+      gatherings.set(id, (workerId, metrics) => {
+        if (!waiting.delete(workerId)) return;
+        parts.push(metrics);
+        if (waiting.size === 0) finish();
+      });
+      if (asked.length === 0) finish();
+      for (const worker of asked) send(worker, { type: 'agent:collect', id });
+    });
   };
 
   const fork = (): void => {
@@ -94,8 +123,11 @@ export function runPrimary(config: Config, logger: Logger, options: ClusterOptio
         }
         return;
       }
+      case 'agent:collected':
+        gatherings.get(m.id)?.(worker.id, m.metrics);
+        return;
       case 'agent:metrics':
-        aggregator.clusterMetrics().then(
+        gather().then(
           (text) => send(worker, { type: 'agent:metrics', id: m.id, text }),
           (error: unknown) => send(worker, { type: 'agent:metrics', id: m.id, error: error instanceof Error ? error.message : String(error) }),
         );
@@ -104,6 +136,8 @@ export function runPrimary(config: Config, logger: Logger, options: ClusterOptio
   });
 
   cluster.on('exit', (worker, code, signal) => {
+    // A gathering waiting for this worker goes on without it (its counts are gone with it).
+    for (const answer of [...gatherings.values()]) answer(worker.id, []);
     inUse -= held.get(worker.id) ?? 0;
     held.delete(worker.id);
     capacityChanged();

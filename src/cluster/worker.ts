@@ -4,13 +4,12 @@
  * exactly as a single process does (main.ts startApp); only these seams differ.
  */
 import cluster from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { CallSlots } from '../pipeline/call-manager.js';
 import { isAgentMessage } from './messages.js';
 import type { PrimaryMessage, WorkerMessage } from './messages.js';
 
-/** Longer than prom-client's own 5 s gathering timeout, so its error is the one reported. */
+/** Longer than the primary's own gathering timeout, so its error (naming who did not answer) is the one reported. */
 const METRICS_TIMEOUT_MS = 7_000;
 
 export interface WorkerLink {
@@ -19,7 +18,7 @@ export interface WorkerLink {
   readonly slots: CallSlots;
   /** The whole instance's metrics, gathered by the primary from every worker. */
   renderMetrics(): Promise<string>;
-  /** The registry the primary collects from this worker. */
+  /** The registry the primary gathers from this worker. */
   shareMetrics(registry: Registry): void;
   /** `run` is called if (and when) the primary gives this worker the background duty. */
   onBackgroundDuty(run: () => void): void;
@@ -45,6 +44,7 @@ export function connectToPrimary(): WorkerLink {
   let backgroundDuty: (() => void) | undefined;
   let dutyGiven = false;
   let shutdownRequested: (() => void) | undefined;
+  let registry: Registry | undefined;
   /** Asked to stop while still starting: it stops as soon as it can. */
   let stopAsked = false;
   const requestShutdown = (): void => {
@@ -70,6 +70,12 @@ export function connectToPrimary(): WorkerLink {
         else pending?.reject(new Error(`metrics of the other workers unavailable: ${m.error}`));
         return;
       }
+      case 'agent:collect':
+        void (registry?.getMetricsAsJSON() ?? Promise.resolve([])).then(
+          (metrics) => send({ type: 'agent:collected', id: m.id, metrics }),
+          () => send({ type: 'agent:collected', id: m.id, metrics: [] }),
+        );
+        return;
       case 'agent:background':
         dutyGiven = true;
         backgroundDuty?.();
@@ -117,10 +123,8 @@ export function connectToPrimary(): WorkerLink {
         send({ type: 'agent:metrics', id });
       });
     },
-    shareMetrics(registry) {
-      // prom-client answers the primary's requests only once an AggregatorRegistry exists in this process.
-      new AggregatorRegistry();
-      AggregatorRegistry.setRegistries([registry]);
+    shareMetrics(shared) {
+      registry = shared;
     },
     onBackgroundDuty(run) {
       backgroundDuty = run;
