@@ -258,6 +258,9 @@ describe('turn-taking', () => {
     ['uh-huh over the agent', ['pause', 'resume']],
     ['okay over the agent', ['pause', 'resume']],
     ['a sentence over the agent', ['pause', 'interrupt', 'turn(speech): Hold on, I need to change the day.']],
+    // The closure of its "ct" was not speech to the model at this phase: the STT's first word came first.
+    ['a quiet caller (-35 dBFS) saying "Actually..." over the agent', ['interrupt', 'turn(speech): Actually, can we do Tuesday instead?']],
+    ['mm-hmm over the agent, the STT has no words for it', ['pause', 'resume']],
     ['an engine over the agent', []],
     ['coughs over the agent', []],
     ['a phone number in three groups with 700 ms pauses', ['turn(speech): My number is 555 555 0123.']],
