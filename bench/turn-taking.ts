@@ -140,10 +140,10 @@ class TalkingCall {
     await sleep(400);
   }
 
-  /** Whether the caller has been sent a clear since `index` of its events. */
-  clearSince(index: number): { at: number } | undefined {
+  /** Whether the caller has been sent a clear since `index` of its events, and how much audio it dropped. */
+  clearSince(index: number): { at: number; leadMs: number } | undefined {
     const clear = this.caller.events.slice(index).find((e) => e.type === 'clear');
-    return clear === undefined ? undefined : { at: toEpoch(clear.at) };
+    return clear?.type !== 'clear' ? undefined : { at: toEpoch(clear.at), leadMs: clear.droppedBytes / 8 };
   }
 
   requests(): number {
@@ -179,6 +179,8 @@ interface ClipResult {
   delayMs: number | undefined;
   /** The clear reached the caller before the STT emulator had sent a word of this speech. */
   byVad: boolean;
+  /** Reply audio Twilio held unplayed when the clear came: how far ahead of playback it is sent. */
+  leadMs: number | undefined;
 }
 
 async function interruptionDelays(server: ServerChild, emu: Emulators): Promise<ClipResult[]> {
@@ -197,7 +199,7 @@ async function interruptionDelays(server: ServerChild, emu: Emulators): Promise<
       const clear = call.clearSince(eventsBefore);
       const firstWords = wordsAt[wordsBefore];
       const byVad = clear !== undefined && (firstWords === undefined || clear.at < firstWords);
-      results.push({ name: clip.name, delayMs: clear === undefined ? undefined : clear.at - firstAt, byVad });
+      results.push({ name: clip.name, delayMs: clear === undefined ? undefined : clear.at - firstAt, byVad, leadMs: clear?.leadMs });
       log(`speech ${results.length}/${CLIPS}: ${clip.name}: ${clear === undefined ? 'no clear' : `${(clear.at - firstAt).toFixed(1)} ms`}${byVad ? ' (VAD)' : ' (STT words)'}`);
       // The caller stops talking: their turn ends and the agent answers with another long reply.
       const before = call.caller.audioBytes();
@@ -405,6 +407,8 @@ async function main(): Promise<void> {
       delayMs: summarize(delays, 1),
       within300ms: delays.filter((d) => d <= 300).length,
       stoppedByVadBeforeAnyWord: speechResults.filter((r) => r.byVad).length,
+      // Only `clear` stops what Twilio holds: holding back new audio would not stop the caller hearing this much.
+      replyAudioBufferedAtClearMs: summarize(speechResults.flatMap((r) => (r.leadMs === undefined ? [] : [r.leadMs])), 0),
       minInterruptionMs: MIN_INTERRUPTION_MS,
       note: "caller's first speech frame sent (real time) -> clear received by the caller; the Deepgram emulator's first words come 300 ms into speech",
       slowest: [...speechResults].sort((a, b) => (b.delayMs ?? Infinity) - (a.delayMs ?? Infinity)).slice(0, 3),
