@@ -2,7 +2,7 @@
  * Turn-taking bench: how fast real speech stops the agent, how often sounds that are not speech
  * do, what an "uh-huh" does, and what the VAD costs per call.
  *
- *   tsx bench/turn-taking.ts [--clips 24] [--noise-seeds 3] [--cpu-calls 6] [--quick]
+ *   tsx bench/turn-taking.ts [--clips 24] [--noise-seeds 3] [--cpu-calls 6] [--min-interruption-ms 200] [--quick]
  *
  * 1-3 run on the real server (startApp in a child process, its real Silero VAD) against the vendor
  * emulators, through signed webhooks and Twilio media streams, with the agent in the middle of a
@@ -13,10 +13,14 @@
  * after onset; anything faster is the VAD.
  * 4 runs the VAD (VoiceActivity + Silero) in this process over simulated one-minute calls and
  * measures its CPU (process.cpuUsage, all threads, nothing else running).
+ * 5 replays the speech clips in this process through VoiceActivity, Silero and turn-taking, at four
+ * phases of the VAD's windows against the clip, with no STT: when the VAD alone would stop the
+ * agent (a real STT's first words come later than the emulator's, so this is what a caller gets).
  *
  * Prints one JSON object on stdout; progress goes to stderr.
  */
 import { PHONE_AUDIO } from '../src/core/frames.js';
+import { DEFAULT_TURN_TAKING } from '../src/pipeline/turn-taking.js';
 import { createVoiceActivity } from '../src/pipeline/voice-activity.js';
 import { createSileroVad } from '../src/providers/silero/silero-vad.js';
 import type { VadStream } from '../src/providers/vad.js';
@@ -36,6 +40,7 @@ import {
   street,
   toMulaw,
 } from '../test/support/caller-sounds.js';
+import { replayThroughVad } from '../test/support/vad-replay.js';
 import { utteranceFrames } from '../test/support/voice-stack.js';
 import { baseEnv, placeCall } from './support/phone.js';
 import { startServerChild } from './support/server.js';
@@ -48,6 +53,7 @@ const quick = process.argv.includes('--quick');
 const CLIPS = argNumber('clips', quick ? 8 : 24);
 const NOISE_SEEDS = argNumber('noise-seeds', quick ? 1 : 3);
 const CPU_CALLS = argNumber('cpu-calls', quick ? 2 : 6);
+const MIN_INTERRUPTION_MS = argNumber('min-interruption-ms', DEFAULT_TURN_TAKING.minInterruptionMs);
 const LONG_REPLY = 'Our shop has been open since nineteen eighty, and we service every make and model. '.repeat(40);
 const RATE = 8000;
 
@@ -134,10 +140,10 @@ class TalkingCall {
     await sleep(400);
   }
 
-  /** Whether the caller has been sent a clear since `index` of its events. */
-  clearSince(index: number): { at: number } | undefined {
+  /** Whether the caller has been sent a clear since `index` of its events, and how much audio it dropped. */
+  clearSince(index: number): { at: number; leadMs: number } | undefined {
     const clear = this.caller.events.slice(index).find((e) => e.type === 'clear');
-    return clear === undefined ? undefined : { at: toEpoch(clear.at) };
+    return clear?.type !== 'clear' ? undefined : { at: toEpoch(clear.at), leadMs: clear.droppedBytes / 8 };
   }
 
   requests(): number {
@@ -173,6 +179,8 @@ interface ClipResult {
   delayMs: number | undefined;
   /** The clear reached the caller before the STT emulator had sent a word of this speech. */
   byVad: boolean;
+  /** Reply audio Twilio held unplayed when the clear came: how far ahead of playback it is sent. */
+  leadMs: number | undefined;
 }
 
 async function interruptionDelays(server: ServerChild, emu: Emulators): Promise<ClipResult[]> {
@@ -185,12 +193,13 @@ async function interruptionDelays(server: ServerChild, emu: Emulators): Promise<
       const wordsAt = wordTimes(connection);
       const wordsBefore = wordsAt.length;
       const cleared = (): boolean => call.clearSince(eventsBefore) !== undefined;
-      const firstAt = await sendRealTime(call.caller, toMulaw(clip.audio), cleared);
+      // The caller says the whole sentence, as a real one would once the agent stops.
+      const firstAt = await sendRealTime(call.caller, toMulaw(clip.audio));
       await waitUntil(cleared, 3_000, 'a clear').catch(() => undefined);
       const clear = call.clearSince(eventsBefore);
       const firstWords = wordsAt[wordsBefore];
       const byVad = clear !== undefined && (firstWords === undefined || clear.at < firstWords);
-      results.push({ name: clip.name, delayMs: clear === undefined ? undefined : clear.at - firstAt, byVad });
+      results.push({ name: clip.name, delayMs: clear === undefined ? undefined : clear.at - firstAt, byVad, leadMs: clear?.leadMs });
       log(`speech ${results.length}/${CLIPS}: ${clip.name}: ${clear === undefined ? 'no clear' : `${(clear.at - firstAt).toFixed(1)} ms`}${byVad ? ' (VAD)' : ' (STT words)'}`);
       // The caller stops talking: their turn ends and the agent answers with another long reply.
       const before = call.caller.audioBytes();
@@ -253,7 +262,7 @@ async function backchannels(server: ServerChild, emu: Emulators): Promise<Backch
   const results: BackchannelResult[] = [];
   const call = await TalkingCall.open(server, emu);
   try {
-    for (const [i, word] of BACKCHANNELS.entries()) {
+    for (const [i, word] of BACKCHANNELS.flatMap((w) => [w, w]).entries()) {
       const voice = VOICES[i % VOICES.length]!;
       emu.deepgram.script([`${word[0]!.toUpperCase()}${word.slice(1)}.`]);
       const eventsBefore = call.caller.events.length;
@@ -348,9 +357,28 @@ async function vadCpu(): Promise<Record<string, unknown>> {
   return out;
 }
 
+/** When the VAD alone (no STT) pauses the agent, per clip and phase of its windows against the clip. */
+async function vadAloneDelays(): Promise<Array<{ name: string; phase: number; delayMs: number | undefined }>> {
+  const model = await createSileroVad().open({ sampleRate: RATE, signal: new AbortController().signal });
+  const out: Array<{ name: string; phase: number; delayMs: number | undefined }> = [];
+  try {
+    for (const clip of speechClips(CLIPS)) {
+      for (const phase of [0, 64, 128, 192]) {
+        const replay = await replayThroughVad(clip.audio, model, { phase, minInterruptionMs: MIN_INTERRUPTION_MS, tailMs: 0 });
+        out.push({ name: clip.name, phase, delayMs: replay.pausedAtMs });
+      }
+    }
+  } finally {
+    model.close();
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   if (!espeakInstalled()) throw new Error('espeak-ng is needed for the speech clips (apt-get install espeak-ng)');
   const cpu = await vadCpu();
+  const vadAlone = await vadAloneDelays();
+  log(`VAD alone: ${vadAlone.map((r) => r.delayMs ?? 'none').join(', ')}`);
   const emu = await startEmulators({ sttFinalDelayMs: 150, ttsFirstByteDelayMs: 150 });
   emu.openai.setDefault({ text: LONG_REPLY });
   let server: ServerChild | undefined;
@@ -358,7 +386,7 @@ async function main(): Promise<void> {
   let noiseResults: NoiseResult[] = [];
   let backchannelResults: BackchannelResult[] = [];
   try {
-    server = await startServerChild({ ...baseEnv(), ...emu.env(), MAX_CONCURRENT_CALLS: '4' });
+    server = await startServerChild({ ...baseEnv(), ...emu.env(), MAX_CONCURRENT_CALLS: '4', MIN_INTERRUPTION_MS: String(MIN_INTERRUPTION_MS) });
     log(`server at ${server.url}`);
     speechResults = await interruptionDelays(server, emu);
     noiseResults = await falseInterruptions(server, emu);
@@ -379,9 +407,19 @@ async function main(): Promise<void> {
       delayMs: summarize(delays, 1),
       within300ms: delays.filter((d) => d <= 300).length,
       stoppedByVadBeforeAnyWord: speechResults.filter((r) => r.byVad).length,
-      minInterruptionMs: 200,
+      // Only `clear` stops what Twilio holds: holding back new audio would not stop the caller hearing this much.
+      replyAudioBufferedAtClearMs: summarize(speechResults.flatMap((r) => (r.leadMs === undefined ? [] : [r.leadMs])), 0),
+      minInterruptionMs: MIN_INTERRUPTION_MS,
       note: "caller's first speech frame sent (real time) -> clear received by the caller; the Deepgram emulator's first words come 300 ms into speech",
       slowest: [...speechResults].sort((a, b) => (b.delayMs ?? Infinity) - (a.delayMs ?? Infinity)).slice(0, 3),
+    },
+    interruptionByVadAlone: {
+      runs: vadAlone.length,
+      delayMs: summarize(vadAlone.flatMap((r) => (r.delayMs === undefined ? [] : [r.delayMs])), 1),
+      notStopped: vadAlone.filter((r) => r.delayMs === undefined).length,
+      within300ms: vadAlone.filter((r) => r.delayMs !== undefined && r.delayMs <= 300).length,
+      note: 'in process, no STT: the same clips at 4 phases of the 32 ms windows; first speech frame -> pause decided (frame i stamped i * 20 ms)',
+      slowest: [...vadAlone].sort((a, b) => (b.delayMs ?? Infinity) - (a.delayMs ?? Infinity)).slice(0, 4),
     },
     falseInterruptions: {
       noiseClips: noiseResults.length,
@@ -394,6 +432,8 @@ async function main(): Promise<void> {
       paused: backchannelResults.filter((r) => r.paused).length,
       resumed: backchannelResults.filter((r) => r.resumed).length,
       silentMs: summarize(backchannelResults.flatMap((r) => (r.silentMs === undefined ? [] : [r.silentMs])), 1),
+      // What every caller hears: no gap when the agent was not paused.
+      silenceHeardMs: summarize(backchannelResults.flatMap((r) => (r.paused ? (r.silentMs === undefined ? [] : [r.silentMs]) : [0])), 1),
       newTurns: backchannelResults.filter((r) => r.newTurn).length,
       each: backchannelResults,
     },

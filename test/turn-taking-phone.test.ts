@@ -168,6 +168,23 @@ describe.skipIf(!espeakInstalled())('turn-taking on a phone call, real audio thr
     expect(phone.stack.openai.completionRequests().length).toBe(requestsBefore);
   }, 60_000);
 
+  it('plays on between two "mm-hmm"s the STT has no words for: each pause ends on the VAD alone, soon after the sound', async () => {
+    const { caller, requestsBefore } = await callWithAgentTalking();
+    phone.stack.deepgram.script(['', '']);
+    const eventsBefore = caller.events.length;
+    const mmHmm = speech('mm-hmm', 8000);
+    // 700 ms between them: a pause that waited for words (1.5 s) would still be on at the second.
+    await sendRealTime(caller, toMulaw(concat(mmHmm, silence(700, 8000), mmHmm, silence(900, 8000))));
+    await waitUntil(() => callLog(caller, 'agent resumed').length >= 2, 5_000, 'two resumes');
+    const events = caller.events.slice(eventsBefore);
+    const clears = events.flatMap((e, i) => (e.type === 'clear' ? [i] : []));
+    expect(clears).toHaveLength(2);
+    // The caller heard the reply again between the two.
+    expect(events.slice(clears[0]!, clears[1]!).some((e) => e.type === 'media')).toBe(true);
+    expect(callLog(caller, 'caller barged in')).toEqual([]);
+    expect(phone.stack.openai.completionRequests().length).toBe(requestsBefore);
+  }, 60_000);
+
   it('hears a phone number read in three groups with 700 ms pauses as one turn', async () => {
     const { deepgram, openai } = phone.stack;
     const caller = await placeCall();

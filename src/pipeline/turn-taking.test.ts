@@ -99,12 +99,12 @@ describe('turn-taking', () => {
         final('Wait, I need to change that.', 1700),
         utteranceEnd(2700),
       ],
-      ['pause@1224', 'interrupt@1350', 'turn(speech)@1700: Wait, I need to change that.'],
+      ['pause@1192', 'interrupt@1350', 'turn(speech)@1700: Wait, I need to change that.'],
     ],
     [
-      'speech with a dip between syllables still counts (7 speech windows of the last 10)',
+      'speech with a dip between syllables still counts (200 ms is 6 speech windows, of the last 9); short, so it resumes 160 ms after',
       [agent('speaking', 0), ...vad(1000, 'SSS.SS.SS')],
-      ['pause@1288', 'resume@2788'],
+      ['pause@1256', 'resume@1448'],
     ],
     [
       'speech heard before the agent went quiet does not count towards the next interruption',
@@ -117,20 +117,30 @@ describe('turn-taking', () => {
       ['interrupt@1400', 'turn(speech)@1900: Hold on a second.'],
     ],
     [
-      'a pause that brings no words resumes after 1.5 s, once the caller is quiet',
-      [agent('speaking', 0), ...vad(1000, 'SSSSSSSSSSSSSSS' + '.'.repeat(60))],
-      ['pause@1224', 'resume@2724'],
+      'a pause for more speech than feedback (1.28 s) that brings no words resumes after 1.5 s, once the caller is quiet',
+      [agent('speaking', 0), ...vad(1000, 'S'.repeat(40) + '.'.repeat(60))],
+      ['pause@1192', 'resume@2692'],
     ],
     [
       'a pause waits for a caller who is still making sounds, and resumes when they stop',
       [agent('speaking', 0), ...vad(1000, 'S'.repeat(70) + '.'.repeat(20))],
-      ['pause@1224', `resume@${1000 + 70 * WINDOW + 300}`],
+      ['pause@1192', `resume@${1000 + 70 * WINDOW + 300}`],
     ],
     // ---- backchannels --------------------------------------------------------------------------
     [
-      '"uh-huh" over the agent: paused by the VAD, resumed as soon as the STT shows it was feedback',
+      '"uh-huh" over the agent: paused by the VAD, resumed 160 ms after it ends, before the STT has a word',
       [agent('speaking', 0), ...vad(1000, 'SSSSSSSSSSSS..........'), started(1010), final('Uh-huh.', 1700), utteranceEnd(2400)],
-      ['pause@1224', 'resume@1700'],
+      ['pause@1192', `resume@${1000 + 12 * WINDOW + 160}`],
+    ],
+    [
+      'feedback longer than feedback usually is ("mm-hmm, mm-hmm", 1.1 s): resumed 160 ms after it ends once the STT shows it',
+      [agent('speaking', 0), ...vad(1000, 'S'.repeat(35) + '.'.repeat(20)), interim('Mm-hmm.', 1500), final('Mm-hmm, mm-hmm.', 2300)],
+      ['pause@1192', `resume@${1000 + 35 * WINDOW + 160}`],
+    ],
+    [
+      'a short "Wait." resumes like feedback while the STT is still silent, and its words then take the floor',
+      [agent('speaking', 0), ...vad(1000, 'S'.repeat(10) + '.'.repeat(20)), interim('Wait', 1600), final('Wait.', 1800)],
+      ['pause@1192', `resume@${1000 + 10 * WINDOW + 160}`, 'interrupt@1600', 'turn(speech)@1800: Wait.'],
     ],
     [
       'feedback without the VAD (interims and finals of "yeah", "okay", "mm-hmm") never stops the agent nor makes a turn',
@@ -248,6 +258,9 @@ describe('turn-taking', () => {
     ['uh-huh over the agent', ['pause', 'resume']],
     ['okay over the agent', ['pause', 'resume']],
     ['a sentence over the agent', ['pause', 'interrupt', 'turn(speech): Hold on, I need to change the day.']],
+    // The closure of its "ct" was not speech to the model at this phase: the STT's first word came first.
+    ['a quiet caller (-35 dBFS) saying "Actually..." over the agent', ['interrupt', 'turn(speech): Actually, can we do Tuesday instead?']],
+    ['mm-hmm over the agent, the STT has no words for it', ['pause', 'resume']],
     ['an engine over the agent', []],
     ['coughs over the agent', []],
     ['a phone number in three groups with 700 ms pauses', ['turn(speech): My number is 555 555 0123.']],

@@ -9,9 +9,11 @@
  *   it (playback stops at once, the reply is kept) after `minInterruptionMs` of VAD speech in a
  *   short sliding window; STT words that are more than feedback take the floor outright
  *   (`interrupt`: the reply is cut to what was heard). A pause that brings no such words resumes
- *   the reply from where the caller last heard it: after `resumeAfterMs`, or as soon as the
- *   caller is quiet again when what they said was only feedback. Noise is not speech to the VAD
- *   and has no words, so it never stops the agent.
+ *   the reply from where the caller last heard it: as soon as the caller has been quiet for
+ *   RESUME_QUIET_MS when what they said was only feedback, or was no longer than feedback ever
+ *   is (FEEDBACK_MAX_MS: the STT's verdict may come later, and real words then still take the
+ *   floor); otherwise after `resumeAfterMs`. Noise is not speech to the VAD and has no words, so
+ *   it never stops the agent.
  * - Feedback ("uh-huh", "yeah", "okay") and hesitation said while the agent talks are not a turn.
  * - A turn ends on the STT's end of speech (speech_final, UtteranceEnd) when its text is complete,
  *   at once; when it plainly is not (a number being dictated, "and...", "um"), up to
@@ -82,8 +84,18 @@ export interface TurnTaking {
   deadline(): number | undefined;
 }
 
-/** The caller counts as still speaking this long after the VAD's last speech window. */
+/** A caller who said more than feedback counts as still speaking this long after the VAD's last speech window. */
 const SPEECH_HANGOVER_MS = 300;
+/**
+ * A paused agent resumes after this much quiet from a caller who only gave feedback: Silero's own
+ * end of speech is 100 ms below its threshold; the closure of a "ct" is up to 160 ms.
+ */
+const RESUME_QUIET_MS = 160;
+/**
+ * A stretch of speech no longer than this is taken for feedback until words say otherwise: an
+ * "mm-hmm" said slowly lasts up to about 900 ms, a sentence goes on.
+ */
+const FEEDBACK_MAX_MS = 1_000;
 /** VAD windows of slack the sliding window keeps beyond `minInterruptionMs` (short dips between syllables). */
 const SLACK_WINDOWS = 3;
 /** A gap of this many windows without VAD input (the agent was silent) starts the count afresh. */
@@ -100,6 +112,8 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   const recent: boolean[] = [];
   let windowMs = 32;
   let lastSpeechAtMs: number | undefined;
+  /** Where the caller's current stretch of speech began (gaps under RESUME_QUIET_MS do not end it). */
+  let stretchStartAtMs = 0;
   let lastWindowAtMs: number | undefined;
   let wasSpeech = false;
 
@@ -111,19 +125,24 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   let pendingEnd: { dueAtMs: number; capAtMs: number } | undefined;
 
   // ---- the agent's floor
-  /** When we paused the agent, and whether what was said since was only feedback. */
-  let pause: { atMs: number; feedbackOnly: boolean } | undefined;
+  /** When we paused the agent, the stretch of speech that did it, and whether what was said since was only feedback. */
+  let pause: { atMs: number; stretchStartAtMs: number; feedbackOnly: boolean } | undefined;
 
   // ---- the keypad
   let askedForNumber = false;
   let keypad: { digits: string; lastAtMs: number } | undefined;
 
-  function speechMsRecently(): number {
-    return recent.reduce((n, speech) => n + (speech ? windowMs : 0), 0);
+  /**
+   * `minInterruptionMs` in whole VAD windows, to the nearest (200 ms is 6 windows of 32 ms, 192 ms):
+   * the window that holds the onset is mostly silence before it, so a seventh window would ask
+   * for well over 200 ms of speech and cost the caller 32 ms more.
+   */
+  function windowsToInterrupt(): number {
+    return Math.max(1, Math.round(options.minInterruptionMs / windowMs));
   }
 
-  function callerSpeaking(atMs: number): boolean {
-    return lastSpeechAtMs !== undefined && atMs - lastSpeechAtMs < SPEECH_HANGOVER_MS;
+  function speechWindowsRecently(): number {
+    return recent.reduce((n, speech) => n + (speech ? 1 : 0), 0);
   }
 
   function transcriptAction(final: boolean): TurnAction {
@@ -174,15 +193,16 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
     if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) recent.length = 0;
     lastWindowAtMs = input.atMs;
     recent.push(input.speech);
-    const keep = Math.ceil(options.minInterruptionMs / windowMs) + SLACK_WINDOWS;
+    const keep = windowsToInterrupt() + SLACK_WINDOWS;
     while (recent.length > keep) recent.shift();
     const onset = input.speech && !wasSpeech;
     wasSpeech = input.speech;
     if (!input.speech) return;
+    if (lastSpeechAtMs === undefined || input.atMs - lastSpeechAtMs > RESUME_QUIET_MS) stretchStartAtMs = input.atMs - windowMs;
     lastSpeechAtMs = input.atMs;
     if (onset) holdForWords(input.atMs);
-    if (agent.talking() && !agent.paused() && speechMsRecently() >= options.minInterruptionMs) {
-      pause = { atMs: input.atMs, feedbackOnly: false };
+    if (agent.talking() && !agent.paused() && speechWindowsRecently() >= windowsToInterrupt()) {
+      pause = { atMs: input.atMs, stretchStartAtMs, feedbackOnly: false };
       recent.length = 0;
       out.push({ type: 'pause' }, { type: 'caller_active' });
     }
@@ -241,12 +261,17 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   function timeouts(atMs: number, out: TurnAction[]): void {
     if (pendingEnd !== undefined && atMs >= pendingEnd.dueAtMs) completeTurn(out);
     if (keypad !== undefined && atMs >= keypad.lastAtMs + options.keypadTimeoutMs) completeKeypad(out);
-    if (pause !== undefined && !callerSpeaking(atMs)) {
-      if (pause.feedbackOnly || atMs >= pause.atMs + options.resumeAfterMs) {
-        pause = undefined;
-        out.push({ type: 'resume' });
-      }
+    if (pause !== undefined && atMs >= resumeDueAtMs(pause)) {
+      pause = undefined;
+      out.push({ type: 'resume' });
     }
+  }
+
+  /** When a pause ends if the caller says nothing more. */
+  function resumeDueAtMs(paused: NonNullable<typeof pause>): number {
+    const lastSpeech = lastSpeechAtMs ?? paused.atMs;
+    if (paused.feedbackOnly || lastSpeech - paused.stretchStartAtMs <= FEEDBACK_MAX_MS) return lastSpeech + RESUME_QUIET_MS;
+    return Math.max(paused.atMs + options.resumeAfterMs, lastSpeech + SPEECH_HANGOVER_MS);
   }
 
   return {
@@ -286,10 +311,7 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
       const due: number[] = [];
       if (pendingEnd !== undefined) due.push(pendingEnd.dueAtMs);
       if (keypad !== undefined) due.push(keypad.lastAtMs + options.keypadTimeoutMs);
-      if (pause !== undefined) {
-        const quietAt = (lastSpeechAtMs ?? 0) + SPEECH_HANGOVER_MS;
-        due.push(pause.feedbackOnly ? quietAt : Math.max(pause.atMs + options.resumeAfterMs, quietAt));
-      }
+      if (pause !== undefined) due.push(resumeDueAtMs(pause));
       return due.length === 0 ? undefined : Math.min(...due);
     },
   };

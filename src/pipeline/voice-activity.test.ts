@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BROWSER_AUDIO, PHONE_AUDIO } from '../core/frames.js';
+import type { AudioFormat } from '../core/frames.js';
 import type { VadStream } from '../providers/vad.js';
-import { silence, speechLike, toFrames } from '../../test/support/audio-fixtures.js';
+import { concatAudio, encodeMulawSample, silence, speechLike, toFrames } from '../../test/support/audio-fixtures.js';
 import { createVoiceActivity } from './voice-activity.js';
 import type { VadWindow } from './voice-activity.js';
 
@@ -24,6 +25,17 @@ function fakeVad(windowSamples: number, probabilities: (index: number) => number
     close: () => undefined,
   };
   return { stream, asked, resets: () => resets, fail: (error: Error) => void (failWith = error) };
+}
+
+/** A tone at RMS `rms` (of 32768): 70 is about -53 dBFS, under the foreground gate, over the floor. */
+function tone(ms: number, format: AudioFormat, rms: number): Uint8Array {
+  const n = Math.round((format.sampleRate * ms) / 1000);
+  const sample = (i: number): number => Math.round(rms * Math.SQRT2 * Math.sin((2 * Math.PI * 440 * i) / format.sampleRate));
+  if (format.encoding === 'mulaw') return Uint8Array.from({ length: n }, (_, i) => encodeMulawSample(sample(i)));
+  const out = new Uint8Array(n * 2);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < n; i++) view.setInt16(i * 2, sample(i), true);
+  return out;
 }
 
 async function settle(): Promise<void> {
@@ -79,6 +91,25 @@ describe.each([PHONE_AUDIO, BROWSER_AUDIO])('voice activity ($encoding)', (forma
     expect(windows.every((w) => w.durationMs === windowMs)).toBe(true);
     // Each window is stamped with the arrival of the chunk that completed it.
     expect(windows[0]!.atMs).toBe(Math.floor((windowMs - 1) / 20) * 20);
+  });
+
+  it('judges quiet windows just after loud speech (a closure inside a word), and takes them for speech only when the model is sure', async () => {
+    // Asked: the 3 loud windows, then the first 3 quiet ones after them (0.9 speech, 0.7 not, 0.9
+    // speech); not the quiet windows before any speech, nor those further on, nor silence.
+    const probabilities = [0.9, 0.9, 0.9, 0.9, 0.7, 0.9];
+    const vad = fakeVad(windowSamples, (i) => probabilities[i] ?? 0.9);
+    const windows: VadWindow[] = [];
+    const voice = createVoiceActivity({ format, vad: vad.stream, onWindow: (w) => windows.push(w) });
+    const audio = concatAudio(
+      tone(windowMs * 2, format, 70),
+      speechLike(windowMs * 3, format),
+      tone(windowMs * 5, format, 70),
+      silence(windowMs, format),
+    );
+    toFrames(audio, format).forEach((frame, i) => voice.push(frame, i * 20));
+    await settle();
+    expect(vad.asked).toHaveLength(6);
+    expect(windows.map((w) => w.speech)).toEqual([false, false, true, true, true, true, false, true, false, false, false]);
   });
 
   it('spends nothing while not wanted, and starts the model afresh when wanted again', async () => {

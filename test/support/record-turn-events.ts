@@ -14,7 +14,7 @@ import type { TurnInput } from '../../src/pipeline/turn-taking.js';
 import { createDeepgramStt } from '../../src/providers/deepgram/deepgram-stt.js';
 import { createSileroVad } from '../../src/providers/silero/silero-vad.js';
 import { startDeepgramEmulator } from '../emulators/deepgram.js';
-import { concat, cough, engineHum, mulawFrames, silence, speech, toMulaw } from './caller-sounds.js';
+import { atLevel, concat, cough, engineHum, mulawFrames, silence, speech, toMulaw } from './caller-sounds.js';
 
 export interface TurnRecording {
   name: string;
@@ -35,6 +35,13 @@ const scenarios: Array<{ name: string; agentTalking: boolean; audio: Int16Array;
     audio: speech('Hold on I need to change the day', RATE, { voice: 'en-us+m7' }),
     script: ['Hold on, I need to change the day.'],
   },
+  {
+    name: 'a quiet caller (-35 dBFS) saying "Actually..." over the agent',
+    agentTalking: true,
+    audio: atLevel(speech('Actually can we do Tuesday instead', RATE, { voice: 'en-us+m7' }), -35),
+    script: ['Actually, can we do Tuesday instead?'],
+  },
+  { name: 'mm-hmm over the agent, the STT has no words for it', agentTalking: true, audio: speech('mm-hmm', RATE), script: [''] },
   { name: 'an engine over the agent', agentTalking: true, audio: engineHum(2_500, RATE), script: [''] },
   { name: 'coughs over the agent', agentTalking: true, audio: concat(cough(RATE, 12), cough(RATE, 13)), script: ['', ''] },
   {
