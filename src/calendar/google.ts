@@ -73,7 +73,10 @@ export function googleOAuthClient(options: { clientId: string; clientSecret: str
     forceRefreshOnFailure: true,
     endpoints: { oauth2TokenUrl: options.tokenUri ?? GOOGLE_TOKEN_URI },
     // Deep-merged into every request, token refreshes included: their own retry:true then counts 0 retries.
-    transporterOptions: { retryConfig: { retry: 0, noResponseRetries: 0 } },
+    // Node's own fetch, not gaxios' node-fetch: a request that starts with its signal already aborted
+    // (a caller hung up during the shared token refresh) made node-fetch destroy the unsent body with
+    // no listener on it, an uncaught AbortError that takes the process down.
+    transporterOptions: { retryConfig: { retry: 0, noResponseRetries: 0 }, fetchImplementation: fetch },
   });
   auth.setCredentials({ refresh_token: options.refreshToken });
   return auth;
