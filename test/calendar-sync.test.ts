@@ -16,7 +16,7 @@ import { eventIdForAppointment } from '../src/calendar/event-id.js';
 import { customerPhoneKey } from '../src/crm/customer-cache.js';
 import { calendarConflicts, findFeed } from '../src/db/calendar-sync-queries.js';
 import type { Database, Db } from '../src/db/client.js';
-import { appointments, customers, vehicles } from '../src/db/schema.js';
+import { appointments, calendarFeeds, customers, vehicles } from '../src/db/schema.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createBookingService } from '../src/scheduling/booking-service.js';
 import { defaultBusinessRules } from '../src/scheduling/business-rules.js';
@@ -383,6 +383,36 @@ describe.each(databaseBackends())('calendar sync (staff edits) on $name', (backe
       await second.sync.runOnce();
       expect(live()).toHaveLength(1);
       expect(second.events.map((e) => e.kind)).toContain('channel_opened');
+    });
+    it('stops the channels of a renewal after losing the calendar to another instance, so none notifies unrecorded', async () => {
+      const feed = google();
+      let steal = false;
+      const made = await pushedSync({
+        now: () => new Date(),
+        channelRenewBeforeMs: 30 * 86_400_000, // every sync renews
+        feed: {
+          ...feed,
+          async watch(calendarId, request, options) {
+            const channel = await feed.watch(calendarId, request, options);
+            // Meanwhile the lease ran out and another instance claimed the calendar (it opens its own channel).
+            if (steal) await database.db.update(calendarFeeds).set({ leaseOwner: 'another-instance' }).where(eq(calendarFeeds.calendarId, 'primary'));
+            return channel;
+          },
+        },
+      });
+      const live = () => emulator.channels().filter((c) => c.address === address && !c.stopped);
+      try {
+        await made.sync.runOnce();
+        expect(live()).toHaveLength(1);
+        steal = true;
+        await made.sync.runOnce();
+        expect(live()).toEqual([]);
+        expect(made.events.map((e) => e.kind).filter((kind) => kind.startsWith('channel'))).toEqual(['channel_opened']);
+        expect(made.errors).toHaveLength(1);
+        expect(await findFeed(database.db, 'primary')).toMatchObject({ channelId: null, channelTokenDigest: null });
+      } finally {
+        await database.db.update(calendarFeeds).set({ leaseOwner: null, leaseUntil: null }).where(eq(calendarFeeds.calendarId, 'primary'));
+      }
     });
   });
 
