@@ -422,7 +422,7 @@ function abortKindOf(error: unknown): 'AbortError' | 'TimeoutError' | undefined 
   return isAbortError(e?.cause) ? abortKindOf(e?.cause) : undefined;
 }
 
-export function isRetryableGoogleError(error: unknown): boolean {
+function isRetryableGoogleError(error: unknown): boolean {
   if (error instanceof ProviderError) return error.retryable;
   // A timeout (say, of a token request) may pass on a second try; an abort was someone's decision.
   const abortKind = abortKindOf(error);

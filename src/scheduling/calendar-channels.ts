@@ -11,7 +11,7 @@ import { clearChannel, feedByChannel, feedsWithChannelsOwnedBy, recordChannel } 
 import type { Db } from '../db/client.js';
 import type { CalendarFeed } from '../db/schema.js';
 
-export function newChannelToken(): string {
+function newChannelToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
@@ -20,7 +20,7 @@ export function channelTokenDigest(token: string): string {
 }
 
 /** Digests are compared, not tokens: equal lengths whatever was presented, and nothing to time. */
-export function channelTokenMatches(presented: string | undefined, digest: string | null): boolean {
+function channelTokenMatches(presented: string | undefined, digest: string | null): boolean {
   if (presented === undefined || digest === null || !/^[0-9a-f]{64}$/.test(digest)) return false;
   return timingSafeEqual(Buffer.from(channelTokenDigest(presented), 'hex'), Buffer.from(digest, 'hex'));
 }
