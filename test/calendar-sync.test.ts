@@ -29,7 +29,7 @@ import { GOOGLE_CALENDAR_NOTIFICATIONS_PATH, googleRoutes } from '../src/server/
 import { startGoogleCalendarEmulator } from './emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
 import { databaseBackends } from './support/databases.js';
-import { googleCalendarFor } from './support/google-client.js';
+import { googleApiFor, googleCalendarFor } from './support/google-client.js';
 
 const ZONE = 'America/New_York';
 const NOW = new Date('2026-12-01T15:00:00Z'); // Tuesday 10:00 in New York
@@ -141,6 +141,25 @@ describe.each(databaseBackends())('calendar sync (staff edits) on $name', (backe
       { kind: 'cancelled', calendarId: 'primary', appointmentId: gone.id },
       { kind: 'moved', calendarId: 'primary', appointmentId: moving.id, from: local('2026-12-02', '11:00'), to: local('2026-12-02', '15:00') },
     ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('does not cancel an appointment whose event staff moved to another calendar it follows: flags it instead', async () => {
+    const bay = emulator.createCalendar({ summary: 'Bay 2' }).id;
+    const moved = await book('2026-12-15', '09:00');
+    const { sync, events, errors } = syncFor(database.db, { calendarIds: ['primary', bay] });
+    await sync.runOnce();
+    // Staff pick another calendar for the event in Google's UI: events.move, which leaves a deletion behind.
+    await googleApiFor(emulator).events.move({ calendarId: 'primary', eventId: moved.eventId, destination: bay });
+    await sync.runOnce();
+    expect(await rowOf(moved.id)).toMatchObject({ status: 'scheduled', cancellationReason: null });
+    expect((await rowOf(moved.id)).calendarConflictDetail).toContain(bay);
+    expect(events.filter((e) => e.kind === 'cancelled')).toEqual([]);
+
+    // Moved back, the calendar and the database agree again.
+    await googleApiFor(emulator).events.move({ calendarId: bay, eventId: moved.eventId, destination: 'primary' });
+    await sync.runOnce();
+    expect(await rowOf(moved.id)).toMatchObject({ status: 'scheduled', calendarConflictAt: null });
     expect(errors).toEqual([]);
   });
 

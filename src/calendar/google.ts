@@ -287,6 +287,19 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCale
       });
     },
 
+    async getEvent(eventCalendarId: string, eventId: string, callOptions?: CalendarCallOptions): Promise<ListedEvent | undefined> {
+      return run('events.get', callOptions, async (signal) => {
+        try {
+          const { data } = await api.events.get({ calendarId: eventCalendarId, eventId }, requestOptions(signal));
+          return listedEvent(data)[0];
+        } catch (error) {
+          const status = statusOf(error);
+          if (status === 404 || status === 410) return undefined;
+          throw error;
+        }
+      });
+    },
+
     async watch(watchedCalendarId: string, request: WatchRequest, callOptions?: CalendarCallOptions): Promise<WatchChannel> {
       return run('events.watch', callOptions, async (signal) => {
         const { data } = await api.events.watch(
