@@ -435,12 +435,12 @@ describe('google calendar provider: cancellation', () => {
     process.on('uncaughtException', onCrash);
     try {
       const calendar = provider();
-      emulator.setLatency(100);
+      emulator.setLatency(200);
       const controller = new AbortController();
-      setTimeout(() => controller.abort(new Error('caller barged in')), 30);
+      setTimeout(() => controller.abort(new Error('caller barged in')), 20);
       await expect(calendar.createEvent('primary', appointment(), { signal: controller.signal })).rejects.toThrow('caller barged in');
       // The token answer lands, then the API request starts (and must neither crash nor be sent).
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await new Promise((resolve) => setTimeout(resolve, 400));
       expect(emulator.requests.filter((r) => r.path.endsWith('/token'))).toHaveLength(1);
     } finally {
       process.off('uncaughtException', onCrash);
