@@ -29,6 +29,7 @@ import type { Database } from './db/client.js';
 import { createStreamTokenLedger } from './db/stream-token-ledger.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { installProcessGuards } from './observability/process-guards.js';
 import type { Metrics } from './observability/metrics.js';
 import type { Logger } from './observability/logger.js';
 import { createCallManager, formatKey } from './pipeline/call-manager.js';
@@ -477,11 +478,13 @@ async function main(): Promise<void> {
   }
   const rootLogger = createLogger({ level: config.logLevel, secrets: config.secrets });
   if (config.workers > 1 && !isClusterWorker()) {
+    installProcessGuards(rootLogger);
     runPrimary(config, rootLogger);
     return;
   }
   const worker = config.workers > 1 ? connectToPrimary() : undefined;
   const logger = worker === undefined ? rootLogger : rootLogger.child({ worker: worker.name });
+  installProcessGuards(logger);
   let running: RunningApp;
   try {
     running = await startApp(config, logger, worker === undefined ? {} : { worker });

@@ -16,7 +16,7 @@ import { eventIdForAppointment } from '../src/calendar/event-id.js';
 import { customerPhoneKey } from '../src/crm/customer-cache.js';
 import { calendarConflicts, findFeed } from '../src/db/calendar-sync-queries.js';
 import type { Database, Db } from '../src/db/client.js';
-import { appointments, customers, vehicles } from '../src/db/schema.js';
+import { appointments, calendarFeeds, customers, vehicles } from '../src/db/schema.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createBookingService } from '../src/scheduling/booking-service.js';
 import { defaultBusinessRules } from '../src/scheduling/business-rules.js';
@@ -29,7 +29,7 @@ import { GOOGLE_CALENDAR_NOTIFICATIONS_PATH, googleRoutes } from '../src/server/
 import { startGoogleCalendarEmulator } from './emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
 import { databaseBackends } from './support/databases.js';
-import { googleCalendarFor } from './support/google-client.js';
+import { googleApiFor, googleCalendarFor } from './support/google-client.js';
 
 const ZONE = 'America/New_York';
 const NOW = new Date('2026-12-01T15:00:00Z'); // Tuesday 10:00 in New York
@@ -141,6 +141,25 @@ describe.each(databaseBackends())('calendar sync (staff edits) on $name', (backe
       { kind: 'cancelled', calendarId: 'primary', appointmentId: gone.id },
       { kind: 'moved', calendarId: 'primary', appointmentId: moving.id, from: local('2026-12-02', '11:00'), to: local('2026-12-02', '15:00') },
     ]);
+    expect(errors).toEqual([]);
+  });
+
+  it('does not cancel an appointment whose event staff moved to another calendar it follows: flags it instead', async () => {
+    const bay = emulator.createCalendar({ summary: 'Bay 2' }).id;
+    const moved = await book('2026-12-15', '09:00');
+    const { sync, events, errors } = syncFor(database.db, { calendarIds: ['primary', bay] });
+    await sync.runOnce();
+    // Staff pick another calendar for the event in Google's UI: events.move, which leaves a deletion behind.
+    await googleApiFor(emulator).events.move({ calendarId: 'primary', eventId: moved.eventId, destination: bay });
+    await sync.runOnce();
+    expect(await rowOf(moved.id)).toMatchObject({ status: 'scheduled', cancellationReason: null });
+    expect((await rowOf(moved.id)).calendarConflictDetail).toContain(bay);
+    expect(events.filter((e) => e.kind === 'cancelled')).toEqual([]);
+
+    // Moved back, the calendar and the database agree again.
+    await googleApiFor(emulator).events.move({ calendarId: bay, eventId: moved.eventId, destination: 'primary' });
+    await sync.runOnce();
+    expect(await rowOf(moved.id)).toMatchObject({ status: 'scheduled', calendarConflictAt: null });
     expect(errors).toEqual([]);
   });
 
@@ -383,6 +402,36 @@ describe.each(databaseBackends())('calendar sync (staff edits) on $name', (backe
       await second.sync.runOnce();
       expect(live()).toHaveLength(1);
       expect(second.events.map((e) => e.kind)).toContain('channel_opened');
+    });
+    it('stops the channels of a renewal after losing the calendar to another instance, so none notifies unrecorded', async () => {
+      const feed = google();
+      let steal = false;
+      const made = await pushedSync({
+        now: () => new Date(),
+        channelRenewBeforeMs: 30 * 86_400_000, // every sync renews
+        feed: {
+          ...feed,
+          async watch(calendarId, request, options) {
+            const channel = await feed.watch(calendarId, request, options);
+            // Meanwhile the lease ran out and another instance claimed the calendar (it opens its own channel).
+            if (steal) await database.db.update(calendarFeeds).set({ leaseOwner: 'another-instance' }).where(eq(calendarFeeds.calendarId, 'primary'));
+            return channel;
+          },
+        },
+      });
+      const live = () => emulator.channels().filter((c) => c.address === address && !c.stopped);
+      try {
+        await made.sync.runOnce();
+        expect(live()).toHaveLength(1);
+        steal = true;
+        await made.sync.runOnce();
+        expect(live()).toEqual([]);
+        expect(made.events.map((e) => e.kind).filter((kind) => kind.startsWith('channel'))).toEqual(['channel_opened']);
+        expect(made.errors).toHaveLength(1);
+        expect(await findFeed(database.db, 'primary')).toMatchObject({ channelId: null, channelTokenDigest: null });
+      } finally {
+        await database.db.update(calendarFeeds).set({ leaseOwner: null, leaseUntil: null }).where(eq(calendarFeeds.calendarId, 'primary'));
+      }
     });
   });
 

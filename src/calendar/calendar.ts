@@ -137,6 +137,8 @@ export interface CalendarChangeFeed {
     page: { syncToken?: string | undefined; pageToken?: string | undefined; pageSize?: number | undefined },
     options?: CalendarCallOptions,
   ): Promise<ChangePage>;
+  /** The event as the calendar holds it now; undefined when it was never there. */
+  getEvent(calendarId: string, eventId: string, options?: CalendarCallOptions): Promise<ListedEvent | undefined>;
   /** Opens a push channel on the calendar's events. */
   watch(calendarId: string, request: WatchRequest, options?: CalendarCallOptions): Promise<WatchChannel>;
   /** Closes a channel; one that is already gone counts as success. */
@@ -145,5 +147,10 @@ export interface CalendarChangeFeed {
 
 export function hasChangeFeed<T extends CalendarProvider>(calendar: T): calendar is T & CalendarChangeFeed {
   const candidate = calendar as Partial<CalendarChangeFeed>;
-  return typeof candidate.listChanges === 'function' && typeof candidate.watch === 'function' && typeof candidate.stopChannel === 'function';
+  return (
+    typeof candidate.listChanges === 'function' &&
+    typeof candidate.getEvent === 'function' &&
+    typeof candidate.watch === 'function' &&
+    typeof candidate.stopChannel === 'function'
+  );
 }

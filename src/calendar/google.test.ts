@@ -427,6 +427,28 @@ describe('google calendar provider: cancellation', () => {
     expect(emulator.apiRequests()).toHaveLength(1);
   });
 
+  it('survives an abort during the shared token refresh: the API request it then starts stays quiet', async () => {
+    // The refresh cannot take one caller's signal, so the request behind it starts with that signal
+    // already aborted; node-fetch then destroyed the unsent request body with no listener on it.
+    const crashes: unknown[] = [];
+    const onCrash = (error: unknown): void => void crashes.push(error);
+    process.on('uncaughtException', onCrash);
+    try {
+      const calendar = provider();
+      emulator.setLatency(200);
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('caller barged in')), 20);
+      await expect(calendar.createEvent('primary', appointment(), { signal: controller.signal })).rejects.toThrow('caller barged in');
+      // The token answer lands, then the API request starts (and must neither crash nor be sent).
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(emulator.requests.filter((r) => r.path.endsWith('/token'))).toHaveLength(1);
+    } finally {
+      process.off('uncaughtException', onCrash);
+    }
+    expect(crashes).toEqual([]);
+    expect(emulator.apiRequests()).toHaveLength(0);
+  });
+
   it('does not send anything when the signal is already aborted', async () => {
     const calendar = provider();
     await expect(calendar.freeBusy(RANGE, { signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow('gone');

@@ -73,7 +73,10 @@ export function googleOAuthClient(options: { clientId: string; clientSecret: str
     forceRefreshOnFailure: true,
     endpoints: { oauth2TokenUrl: options.tokenUri ?? GOOGLE_TOKEN_URI },
     // Deep-merged into every request, token refreshes included: their own retry:true then counts 0 retries.
-    transporterOptions: { retryConfig: { retry: 0, noResponseRetries: 0 } },
+    // Node's own fetch, not gaxios' node-fetch: a request that starts with its signal already aborted
+    // (a caller hung up during the shared token refresh) made node-fetch destroy the unsent body with
+    // no listener on it, an uncaught AbortError that takes the process down.
+    transporterOptions: { retryConfig: { retry: 0, noResponseRetries: 0 }, fetchImplementation: fetch },
   });
   auth.setCredentials({ refresh_token: options.refreshToken });
   return auth;
@@ -284,6 +287,19 @@ export function createGoogleCalendar(options: GoogleCalendarOptions): GoogleCale
       });
     },
 
+    async getEvent(eventCalendarId: string, eventId: string, callOptions?: CalendarCallOptions): Promise<ListedEvent | undefined> {
+      return run('events.get', callOptions, async (signal) => {
+        try {
+          const { data } = await api.events.get({ calendarId: eventCalendarId, eventId }, requestOptions(signal));
+          return listedEvent(data)[0];
+        } catch (error) {
+          const status = statusOf(error);
+          if (status === 404 || status === 410) return undefined;
+          throw error;
+        }
+      });
+    },
+
     async watch(watchedCalendarId: string, request: WatchRequest, callOptions?: CalendarCallOptions): Promise<WatchChannel> {
       return run('events.watch', callOptions, async (signal) => {
         const { data } = await api.events.watch(
@@ -419,7 +435,7 @@ function abortKindOf(error: unknown): 'AbortError' | 'TimeoutError' | undefined 
   return isAbortError(e?.cause) ? abortKindOf(e?.cause) : undefined;
 }
 
-export function isRetryableGoogleError(error: unknown): boolean {
+function isRetryableGoogleError(error: unknown): boolean {
   if (error instanceof ProviderError) return error.retryable;
   // A timeout (say, of a token request) may pass on a second try; an abort was someone's decision.
   const abortKind = abortKindOf(error);

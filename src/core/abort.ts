@@ -24,9 +24,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * A signal that follows `signals` only until `release()`: once the work it was handed to has
  * settled, nothing can abort it any more. Some HTTP clients keep their abort listener after the
- * response is in (node-fetch, under gaxios, until the raw body ends), and an abort reaching one
- * then emits 'error' on a body nobody reads: an uncaught exception that takes the process down.
- * A long-lived signal (a call's turn, the reconciler's) must never reach such a client directly.
+ * response is in (node-fetch until the raw body ends), so a long-lived signal (a call's turn, the
+ * reconciler's) handed to them directly would reach finished requests and collect their listeners.
  */
 export function scopedSignal(...signals: Array<AbortSignal | undefined>): { signal: AbortSignal; release(): void } {
   const controller = new AbortController();

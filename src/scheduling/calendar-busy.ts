@@ -12,7 +12,7 @@ import { shopDay } from './availability.js';
 import type { BusinessRules } from './business-rules.js';
 import { isoInZone } from './time.js';
 
-export const CALENDAR_UNAVAILABLE = 'calendar_unavailable';
+const CALENDAR_UNAVAILABLE = 'calendar_unavailable';
 
 export interface CalendarBusyDeps {
   calendar: CalendarProvider;

@@ -11,7 +11,7 @@ import { clearChannel, feedByChannel, feedsWithChannelsOwnedBy, recordChannel } 
 import type { Db } from '../db/client.js';
 import type { CalendarFeed } from '../db/schema.js';
 
-export function newChannelToken(): string {
+function newChannelToken(): string {
   return randomBytes(32).toString('base64url');
 }
 
@@ -20,7 +20,7 @@ export function channelTokenDigest(token: string): string {
 }
 
 /** Digests are compared, not tokens: equal lengths whatever was presented, and nothing to time. */
-export function channelTokenMatches(presented: string | undefined, digest: string | null): boolean {
+function channelTokenMatches(presented: string | undefined, digest: string | null): boolean {
   if (presented === undefined || digest === null || !/^[0-9a-f]{64}$/.test(digest)) return false;
   return timingSafeEqual(Buffer.from(channelTokenDigest(presented), 'hex'), Buffer.from(digest, 'hex'));
 }
@@ -96,7 +96,14 @@ export async function maintainChannel(context: ChannelContext, row: CalendarFeed
     }
     throw error;
   }
-  await recordChannel(db, row.calendarId, instanceId, { ...pending, channelResourceId: opened.resourceId, channelExpiresAt: opened.expiresAt });
+  const recorded = await recordChannel(db, row.calendarId, instanceId, { ...pending, channelResourceId: opened.resourceId, channelExpiresAt: opened.expiresAt });
+  if (!recorded) {
+    // The lease ran out during the watch. The new holder saw only the pending record, so it opens a
+    // channel of its own and stops none: this one and the one it replaces are recorded nowhere, and
+    // would notify for their whole lifetime (a week by default) with nobody to stop them.
+    await context.feed.stopChannel({ channelId, resourceId: opened.resourceId }, context.callOptions).catch(() => undefined);
+    await clearChannel(db, row.calendarId, channelId);
+  }
   const outcome: ChannelOutcome = { kind: row.channelId === null ? 'opened' : 'renewed', channelId, expiresAt: opened.expiresAt };
   // The replaced channel would go on notifying (harmlessly: its id is unknown now) until it expires.
   if (row.channelId !== null && row.channelResourceId !== null) {
@@ -106,6 +113,7 @@ export async function maintainChannel(context: ChannelContext, row: CalendarFeed
       outcome.stopError = error;
     }
   }
+  if (!recorded) throw new Error(`lost the lease on calendar ${row.calendarId} while opening its channel`);
   return outcome;
 }
 

@@ -235,6 +235,13 @@ export function createCalendarSync(deps: CalendarSyncDeps): CalendarSync {
         }
         return;
       case 'cancel': {
+        // Staff giving the event another calendar (another bay's) leaves this deletion behind: the
+        // job is still on, only not where the row says. Not a bay change to apply blindly either.
+        const movedTo = await liveElsewhere(calendarId, event.eventId);
+        if (movedTo !== undefined) {
+          await flag(calendarId, row, `moved in the calendar to calendar ${movedTo}; the appointment stays in bay ${row.bay}`, result);
+          return;
+        }
         // Not applied when the row changed since it was read: that newer change wins.
         if ((await cancelFromCalendar(db, row, CANCELLED_IN_CALENDAR)) === undefined) return;
         result.cancelled += 1;
@@ -262,6 +269,16 @@ export function createCalendarSync(deps: CalendarSyncDeps): CalendarSync {
         await flag(calendarId, row, decision.detail, result);
         return;
     }
+  }
+
+  /** Another followed calendar holding the event live, if any. */
+  async function liveElsewhere(calendarId: string, eventId: string): Promise<string | undefined> {
+    for (const other of deps.calendarIds) {
+      if (other === calendarId) continue;
+      const found = await deps.feed.getEvent(other, eventId, callOptions);
+      if (found !== undefined && found.status !== 'cancelled') return other;
+    }
+    return undefined;
   }
 
   async function flag(calendarId: string, row: Appointment, detail: string, result: CalendarSyncReport): Promise<void> {

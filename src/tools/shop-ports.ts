@@ -15,7 +15,7 @@ import { transferToHuman } from './transfer-to-human.js';
  * What a keypad key does when the caller is not typing a number: the tool call it stands for.
  * 0 reaches a person, as callers expect of any phone line.
  */
-export const KEYPAD_SHORTCUTS: Readonly<Record<string, { tool: string; arguments: Record<string, unknown> }>> = {
+const KEYPAD_SHORTCUTS: Readonly<Record<string, { tool: string; arguments: Record<string, unknown> }>> = {
   '0': { tool: transferToHuman.name, arguments: { reason: 'The caller pressed 0 on the keypad to speak with a person.' } },
 };
 
