@@ -1,0 +1,114 @@
+/**
+ * The server as it is deployed: `tsx src/main.ts` with its configuration in the environment (WORKERS,
+ * DATABASE_URL and REDIS_URL passed through), each of its processes measured by the probe that
+ * NODE_OPTIONS preloads into it (process-probe.mjs). Nothing in the server knows it is measured.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { sleep } from './stats.js';
+
+export interface ProcessReport {
+  pid: number;
+  role: string;
+  cpu: NodeJS.CpuUsage;
+  eventLoop: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+  memory: { rss: number; heapUsed: number };
+}
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  /** One report from every server process that answers within a second (the launcher excluded). */
+  report(reset: boolean): Promise<ProcessReport[]>;
+  stop(): Promise<void>;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const PROBE = fileURLToPath(new URL('./process-probe.mjs', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export async function startServerProcess(env: Record<string, string>, options: { execArgv?: string[] } = {}): Promise<ServerProcess> {
+  const probes = new Map<number, { port: number; role: string }>();
+  const answers = new Map<number, (report: ProcessReport) => void>();
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (data, from) => {
+    const message = JSON.parse(data.toString()) as { type: string; pid: number; role: string; id?: number } & ProcessReport;
+    probes.set(message.pid, { port: from.port, role: message.role });
+    if (message.type === 'report' && message.id !== undefined) answers.get(message.id * 1e7 + message.pid)?.(message);
+  });
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  const probePort = udp.address().port;
+
+  const port = await freePort();
+  const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--import=${PROBE}`, ...(options.execArgv ?? [])].join(' ').trim();
+  const child: ChildProcess = spawn(`${ROOT}node_modules/.bin/tsx`, ['src/main.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production', ...env, HOST: '127.0.0.1', PORT: String(port), LOAD_PROBE_PORT: String(probePort), NODE_OPTIONS: nodeOptions },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before it was ready`);
+    const ready = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline) throw new Error('server not ready in 90 s');
+    await sleep(250);
+  }
+  const expected = Number(env.WORKERS) > 1 ? Number(env.WORKERS) + 1 : 1;
+  // Workers report once they have loaded; give them the time a cluster takes to come up.
+  for (let i = 0; i < 40 && probes.size < expected; i++) await sleep(250);
+
+  let nextId = 1;
+  return {
+    url,
+    pid: child.pid ?? -1,
+    async report(reset) {
+      const id = nextId++;
+      const waits = [...probes].map(
+        ([pid, probe]) =>
+          new Promise<ProcessReport | undefined>((resolve) => {
+            const key = id * 1e7 + pid;
+            const timer = setTimeout(() => {
+              answers.delete(key);
+              // Gone (a worker that exited): forgotten until it says hello again.
+              probes.delete(pid);
+              resolve(undefined);
+            }, 1_000);
+            answers.set(key, (report) => {
+              clearTimeout(timer);
+              answers.delete(key);
+              resolve(report);
+            });
+            udp.send(JSON.stringify({ type: 'report', id, reset }), probe.port, '127.0.0.1');
+          }),
+      );
+      const reports = await Promise.all(waits);
+      return reports.filter((r): r is ProcessReport => r !== undefined).sort((a, b) => a.pid - b.pid);
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      udp.close();
+    },
+  };
+}
