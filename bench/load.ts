@@ -3,7 +3,7 @@
  * callers hear and by every server process's event loop.
  *
  *   tsx bench/load.ts [--steps 50,100,200,300,400] [--step-ms 20000] [--workers 1|N|auto]
- *                     [--database-url postgres://...] [--redis-url redis://...] [--server-prof DIR]
+ *                     [--database-url postgres://...] [--redis-url redis://...] [--server-prof DIR (V8 profile of the window)]
  *                     [--out bench/results/load.json]
  *
  * Processes: the server as deployed (`tsx src/main.ts`, configured by env, WORKERS, DATABASE_URL
@@ -32,7 +32,6 @@ import type { EmulatorProcess } from './support/emulators-process.js';
 import { callAndListen, AUDIBLE_GAP_MS } from './support/listening-caller.js';
 import type { CallerScript, HeardStats, ListeningCaller } from './support/listening-caller.js';
 import { baseEnv } from './support/phone.js';
-import { profileArgs } from './support/server.js';
 import { startServerProcess } from './support/server-process.js';
 import type { ProcessReport, ServerProcess } from './support/server-process.js';
 import { argValue, log, machine, round, sleep } from './support/stats.js';
@@ -43,6 +42,7 @@ const workersArg = argValue('workers') ?? '1';
 const workers = workersArg === 'auto' ? String(os.availableParallelism()) : workersArg;
 const databaseUrl = argValue('database-url');
 const redisUrl = argValue('redis-url');
+const profileDir = argValue('server-prof');
 const outPath = argValue('out') ?? fileURLToPath(new URL('./results/load.json', import.meta.url));
 if (!Number.isFinite(stepMs) || stepMs < 2_000) throw new Error('--step-ms must be at least 2000');
 if (!/^\d+$/.test(workers) || Number(workers) < 1) throw new Error('--workers must be a positive number or auto');
@@ -136,8 +136,10 @@ async function runStep(n: number, server: ServerProcess, emulators: EmulatorProc
   const emuBefore = await emulators.stats(true);
   const callerCpuBefore = process.cpuUsage();
   const from = performance.now();
+  server.profile('start');
   await sleep(stepMs);
   const windowMs = performance.now() - from;
+  server.profile('stop');
   const after = await server.report(false);
   const emuAfter = await emulators.stats();
   const callerCpu = process.cpuUsage(callerCpuBefore);
@@ -247,9 +249,8 @@ async function main(): Promise<void> {
         ...(redisUrl === undefined ? {} : { REDIS_URL: redisUrl }),
         MAX_CONCURRENT_CALLS: '5000',
         GREETING: 'Main Street Auto, how can I help?',
-      },
-      profileArgs(),
-    );
+        ...(profileDir === undefined ? {} : { LOAD_PROFILE_DIR: profileDir }),
+      });
     log(`server ${server.url} (pid ${server.pid}, WORKERS=${workers}), emulators pid ${emulators.pid}`);
     for (const n of steps) {
       log(`step ${n} calls...`);

@@ -8,9 +8,16 @@
  * time and the event-loop delay since the last reset. Loopback UDP, unref'd: it neither keeps the
  * process alive nor costs anything between steps. The tsx launcher process (which only relays
  * signals to the real server) does not report.
+ *
+ * With LOAD_PROFILE_DIR set, `{ type: 'profile', action: 'start' | 'stop' }` runs the V8 CPU profiler
+ * over just the measured window (--cpu-prof is not allowed in NODE_OPTIONS, and would profile
+ * start-up too) and writes <pid>.cpuprofile there.
  */
 import cluster from 'node:cluster';
 import dgram from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const port = Number(process.env.LOAD_PROBE_PORT);
@@ -35,6 +42,10 @@ if (Number.isInteger(port) && port > 0 && !launcher) {
     } catch {
       return;
     }
+    if (request?.type === 'profile') {
+      profile(request.action);
+      return;
+    }
     if (request?.type !== 'report') return;
     const memory = process.memoryUsage();
     send({
@@ -46,6 +57,24 @@ if (Number.isInteger(port) && port > 0 && !launcher) {
     });
     if (request.reset === true) histogram.reset();
   });
+  let session;
+  function profile(action) {
+    const dir = process.env.LOAD_PROFILE_DIR;
+    if (dir === undefined || dir === '') return;
+    if (action === 'start' && session === undefined) {
+      session = new Session();
+      session.connect();
+      session.post('Profiler.enable', () => session.post('Profiler.start'));
+    } else if (action === 'stop' && session !== undefined) {
+      const done = session;
+      session = undefined;
+      done.post('Profiler.stop', (error, result) => {
+        if (error === null) writeFileSync(join(dir, `${process.pid}.cpuprofile`), JSON.stringify(result.profile));
+        done.disconnect();
+      });
+    }
+  }
+
   socket.bind(0, '127.0.0.1', () => {
     socket.unref();
     send({ type: 'hello' });

@@ -23,6 +23,8 @@ export interface ServerProcess {
   pid: number;
   /** One report from every server process that answers within a second (the launcher excluded). */
   report(reset: boolean): Promise<ProcessReport[]>;
+  /** Starts or stops the CPU profiler in every server process (with LOAD_PROFILE_DIR in its env). */
+  profile(action: 'start' | 'stop'): void;
   stop(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startServerProcess(env: Record<string, string>, options: { execArgv?: string[] } = {}): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const probes = new Map<number, { port: number; role: string }>();
   const answers = new Map<number, (report: ProcessReport) => void>();
   const udp = dgram.createSocket('udp4');
@@ -51,7 +53,7 @@ export async function startServerProcess(env: Record<string, string>, options: {
   const probePort = udp.address().port;
 
   const port = await freePort();
-  const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--import=${PROBE}`, ...(options.execArgv ?? [])].join(' ').trim();
+  const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--import=${PROBE}`].join(' ').trim();
   const child: ChildProcess = spawn(`${ROOT}node_modules/.bin/tsx`, ['src/main.ts'], {
     cwd: ROOT,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -100,6 +102,9 @@ export async function startServerProcess(env: Record<string, string>, options: {
       );
       const reports = await Promise.all(waits);
       return reports.filter((r): r is ProcessReport => r !== undefined).sort((a, b) => a.pid - b.pid);
+    },
+    profile(action) {
+      for (const probe of probes.values()) udp.send(JSON.stringify({ type: 'profile', action }), probe.port, '127.0.0.1');
     },
     async stop() {
       if (child.exitCode === null) {
