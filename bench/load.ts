@@ -71,6 +71,8 @@ interface ProcessStep {
   role: string;
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   cpuPercentOfOneCore: number | null;
+  /** Of which in the kernel (socket reads and writes, loopback TCP). */
+  systemCpuPercentOfOneCore: number | null;
   rssMB: number;
 }
 
@@ -93,6 +95,8 @@ interface StepResult {
     worstEventLoopP99Ms: number;
     cpuPercentOfOneCore: number | null;
     cpuPercentOfOneCorePerCall: number | null;
+    /** Less what the server costs with no calls (serverIdleCpuPercentOfOneCore). */
+    marginalCpuPercentOfOneCorePerCall: number | null;
   };
   otherProcesses: {
     emulatorsEventLoopP99Ms: number;
@@ -110,7 +114,7 @@ function cpuMs(before: NodeJS.CpuUsage, after: NodeJS.CpuUsage): number {
   return (after.user + after.system - before.user - before.system) / 1000;
 }
 
-async function runStep(n: number, server: ServerProcess, emulators: EmulatorProcess): Promise<StepResult> {
+async function runStep(n: number, server: ServerProcess, emulators: EmulatorProcess, idleCpuPercent: number | null): Promise<StepResult> {
   const rampMs = Math.min(6_000, n * 15);
   const calls: ListeningCaller[] = [];
   let failed = 0;
@@ -153,6 +157,7 @@ async function runStep(n: number, server: ServerProcess, emulators: EmulatorProc
       role: a.role,
       eventLoopDelayMs: { p50: a.eventLoop.p50Ms, p99: a.eventLoop.p99Ms, max: a.eventLoop.maxMs },
       cpuPercentOfOneCore: b === undefined ? null : round((cpuMs(b.cpu, a.cpu) / windowMs) * 100, 1),
+      systemCpuPercentOfOneCore: b === undefined ? null : round(((a.cpu.system - b.cpu.system) / 1000 / windowMs) * 100, 1),
       rssMB: round(a.memory.rss / 2 ** 20, 1) ?? 0,
     };
   });
@@ -184,6 +189,8 @@ async function runStep(n: number, server: ServerProcess, emulators: EmulatorProc
       worstEventLoopP99Ms: worstP99,
       cpuPercentOfOneCore: round((serverCpuMs / windowMs) * 100, 1),
       cpuPercentOfOneCorePerCall: connected === 0 ? null : round((serverCpuMs / windowMs) * 100 / connected, 3),
+      marginalCpuPercentOfOneCorePerCall:
+        connected === 0 || idleCpuPercent === null ? null : round(((serverCpuMs / windowMs) * 100 - idleCpuPercent) / connected, 3),
     },
     otherProcesses: {
       emulatorsEventLoopP99Ms: emuAfter.eventLoop.p99Ms,
@@ -239,6 +246,7 @@ async function main(): Promise<void> {
   let server: ServerProcess | undefined;
   const results: StepResult[] = [];
   let stoppedEarly: string | undefined;
+  let idleCpuPercent: number | null = null;
   try {
     server = await startServerProcess(
       {
@@ -252,13 +260,21 @@ async function main(): Promise<void> {
         ...(profileDir === undefined ? {} : { LOAD_PROFILE_DIR: profileDir }),
       });
     log(`server ${server.url} (pid ${server.pid}, WORKERS=${workers}), emulators pid ${emulators.pid}`);
+    // What the server costs with no calls (timers, metrics, GC), so the per-call cost can be told from it.
+    const idleBefore = await server.report(true);
+    await sleep(5_000);
+    const idleAfter = await server.report(false);
+    idleCpuPercent = round((idleAfter.reduce((sum, a) => {
+      const b = idleBefore.find((p) => p.pid === a.pid);
+      return b === undefined ? sum : sum + cpuMs(b.cpu, a.cpu);
+    }, 0) / 5_000) * 100, 2);
     for (const n of steps) {
       log(`step ${n} calls...`);
-      const result = await runStep(n, server, emulators);
+      const result = await runStep(n, server, emulators, idleCpuPercent);
       results.push(result);
       log(
         `step ${n}: gaps ${result.heard.audibleGaps} in ${result.heard.callsWithAudibleGaps} calls (longest ${result.heard.longestGapMs} ms), ` +
-          `loop p99 ${result.server.worstEventLoopP99Ms} ms, server cpu ${result.server.cpuPercentOfOneCore}% (${result.server.cpuPercentOfOneCorePerCall}%/call), ` +
+          `loop p99 ${result.server.worstEventLoopP99Ms} ms, server cpu ${result.server.cpuPercentOfOneCore}% (${result.server.cpuPercentOfOneCorePerCall}%/call, ${result.server.marginalCpuPercentOfOneCorePerCall}% over idle), ` +
           `hearing ${result.callsHearingReplies}/${n}, callers p99 ${result.otherProcesses.callersEventLoopP99Ms} ms, pass ${result.pass}`,
       );
       if (result.server.worstEventLoopP99Ms > 1_000) {
@@ -287,12 +303,13 @@ async function main(): Promise<void> {
     target: TARGET,
     criterion: `no call's playback buffer runs dry for more than ${AUDIBLE_GAP_MS} ms mid-utterance (as Twilio plays it), every call connected and hearing replies, event-loop p99 < ${TARGET.eventLoopP99Ms} ms in every server process`,
     largestPassingCalls: largest,
+    serverIdleCpuPercentOfOneCore: idleCpuPercent,
     passingSteps: results.filter((r) => r.pass).map((r) => r.calls),
     stoppedEarly,
     method: {
       processes: 'server: tsx src/main.ts (probe preloaded into each process) | emulators (OpenAI, Deepgram, ElevenLabs) | callers (this process)',
       conversation: `caller speaks ${SCRIPT.speechPayloads.length * 20} ms, listens to the reply (${REPLY.length} characters, ~${Math.round((REPLY.length * INJECTED.msPerChar) / 100) / 10} s of speech) to the end, pauses ${SCRIPT.pauseAfterReplyMs} ms, speaks again; 20 ms frames both ways`,
-      cpuPerCall: 'CPU time of all server processes over the window / window / calls, as % of one core',
+      cpuPerCall: 'CPU time of all server processes over the window / window / calls, as % of one core; marginal: less the idle server\'s CPU (5 s with no calls, before the first step)',
       window: `${stepMs} ms, after the calls were placed over up to 6 s and 5 s of warm-up`,
     },
     results,
