@@ -21,8 +21,11 @@ export interface ProcessReport {
 export interface ServerProcess {
   url: string;
   pid: number;
-  /** One report from every server process that answers within a second (the launcher excluded). */
-  report(reset: boolean): Promise<ProcessReport[]>;
+  /**
+   * One report from every server process (the launcher excluded); a process whose event loop is
+   * too busy to answer within 5 s is listed in `silent`.
+   */
+  report(reset: boolean): Promise<{ reports: ProcessReport[]; silent: number[] }>;
   /** Starts or stops the CPU profiler in every server process (with LOAD_PROFILE_DIR in its env). */
   profile(action: 'start' | 'stop'): void;
   stop(): Promise<void>;
@@ -82,16 +85,16 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     pid: child.pid ?? -1,
     async report(reset) {
       const id = nextId++;
+      const silent: number[] = [];
       const waits = [...probes].map(
         ([pid, probe]) =>
           new Promise<ProcessReport | undefined>((resolve) => {
             const key = id * 1e7 + pid;
             const timer = setTimeout(() => {
               answers.delete(key);
-              // Gone (a worker that exited): forgotten until it says hello again.
-              probes.delete(pid);
+              silent.push(pid);
               resolve(undefined);
-            }, 1_000);
+            }, 5_000);
             answers.set(key, (report) => {
               clearTimeout(timer);
               answers.delete(key);
@@ -101,7 +104,9 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
           }),
       );
       const reports = await Promise.all(waits);
-      return reports.filter((r): r is ProcessReport => r !== undefined).sort((a, b) => a.pid - b.pid);
+      // A process that exited (a restarted worker) stays silent: forgotten until it says hello again.
+      for (const pid of silent) probes.delete(pid);
+      return { reports: reports.filter((r): r is ProcessReport => r !== undefined).sort((a, b) => a.pid - b.pid), silent };
     },
     profile(action) {
       for (const probe of probes.values()) udp.send(JSON.stringify({ type: 'profile', action }), probe.port, '127.0.0.1');
