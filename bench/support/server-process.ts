@@ -59,7 +59,8 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   const nodeOptions = [process.env.NODE_OPTIONS ?? '', `--import=${PROBE}`].join(' ').trim();
   const child: ChildProcess = spawn(`${ROOT}node_modules/.bin/tsx`, ['src/main.ts'], {
     cwd: ROOT,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    // The server logs to stdout; ours is the one JSON object, so its logs go to our stderr.
+    stdio: ['ignore', process.stderr, 'inherit'],
     env: { ...process.env, NODE_ENV: 'production', ...env, HOST: '127.0.0.1', PORT: String(port), LOAD_PROBE_PORT: String(probePort), NODE_OPTIONS: nodeOptions },
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
