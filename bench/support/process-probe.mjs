@@ -75,7 +75,9 @@ if (Number.isInteger(port) && port > 0 && !launcher) {
     }
   }
 
-  socket.bind(0, '127.0.0.1', () => {
+  // exclusive: cluster workers would otherwise share one socket (through the primary), and a
+  // request could reach another worker than the one that said hello.
+  socket.bind({ port: 0, address: '127.0.0.1', exclusive: true }, () => {
     socket.unref();
     send({ type: 'hello' });
     setInterval(() => send({ type: 'hello' }), 1_000).unref();
