@@ -16,9 +16,8 @@
  * out every 20 ms on Twilio's clock (caught up after a late timer, as Twilio's are not late).
  */
 import WebSocket from 'ws';
-import { twilioSignature } from '../../src/transports/twilio/signature.js';
 import { twilioSid } from '../../test/emulators/twilio.js';
-import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL } from './phone.js';
+import { ACCOUNT_SID, ringWebhook } from './phone.js';
 
 /** The buffer ran dry for longer than this mid-utterance: a gap the caller hears (one frame). */
 export const AUDIBLE_GAP_MS = 20;
@@ -60,19 +59,7 @@ export interface ListeningCaller {
 export async function callAndListen(serverUrl: string, from: string, script: CallerScript): Promise<ListeningCaller> {
   const callSid = twilioSid('CA');
   const streamSid = twilioSid('MZ');
-  const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: from, To: '+15550000000', CallStatus: 'ringing' };
-  const response = await fetch(`${serverUrl}/twilio/voice`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
-    },
-    body: new URLSearchParams(params).toString(),
-    signal: AbortSignal.timeout(15_000),
-  });
-  const twiml = await response.text();
-  if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${twiml.slice(0, 200)}`);
-  const customParameters = Object.fromEntries([...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]));
+  const customParameters = await ringWebhook(serverUrl, callSid, from, 15_000);
 
   const socket = new WebSocket(`${serverUrl.replace('http', 'ws')}/twilio/stream`, { perMessageDeflate: false });
   await new Promise<void>((resolve, reject) => {
