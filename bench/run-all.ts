@@ -15,7 +15,7 @@ const benches: Array<{ name: string; args: string[]; timeoutMs: number }> = [
   { name: 'hot-path', args: [here('./hot-path.ts'), ...(quick ? ['--runs', '5', '--iterations', '50000'] : [])], timeoutMs: 5 * 60_000 },
   { name: 'latency', args: [here('./latency.ts'), '--calls', quick ? '5' : '30'], timeoutMs: 12 * 60_000 },
   { name: 'memory', args: [here('./memory.ts'), ...(quick ? ['--calls', '200'] : [])], timeoutMs: 8 * 60_000 },
-  { name: 'load', args: [here('./load.ts'), ...(quick ? ['--steps', '10,50,100', '--duration', '10'] : [])], timeoutMs: 8 * 60_000 },
+  { name: 'load', args: [here('./load.ts'), ...(quick ? ['--steps', '50,100', '--step-ms', '10000'] : [])], timeoutMs: 8 * 60_000 },
   { name: 'turn-taking', args: [here('./turn-taking.ts'), ...(quick ? ['--quick'] : [])], timeoutMs: 15 * 60_000 },
 ];
 

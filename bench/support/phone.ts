@@ -17,10 +17,12 @@ export interface PlacedCall {
   streamStartAt: number;
 }
 
-export async function placeCall(serverUrl: string, options: { speed?: number; from?: string } = {}): Promise<PlacedCall> {
-  const callSid = twilioSid('CA');
-  const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: options.from ?? CALLER, To: '+15550000000', CallStatus: 'ringing' };
-  const webhookAt = epochMs();
+/**
+ * Rings the server the way Twilio does (the signed incoming-call webhook) and returns the
+ * <Parameter>s its TwiML hands the media stream (caller number, stream token).
+ */
+export async function ringWebhook(serverUrl: string, callSid: string, from: string, timeoutMs = 10_000): Promise<Record<string, string>> {
+  const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: from, To: '+15550000000', CallStatus: 'ringing' };
   const response = await fetch(`${serverUrl}/twilio/voice`, {
     method: 'POST',
     headers: {
@@ -28,11 +30,17 @@ export async function placeCall(serverUrl: string, options: { speed?: number; fr
       'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
     },
     body: new URLSearchParams(params).toString(),
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const twiml = await response.text();
   if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${twiml.slice(0, 200)}`);
-  const parameters = Object.fromEntries([...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries([...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+export async function placeCall(serverUrl: string, options: { speed?: number; from?: string } = {}): Promise<PlacedCall> {
+  const callSid = twilioSid('CA');
+  const webhookAt = epochMs();
+  const parameters = await ringWebhook(serverUrl, callSid, options.from ?? CALLER);
   let streamStartAt = 0;
   const caller = await connectTwilioCaller({
     url: `${serverUrl.replace('http', 'ws')}/twilio/stream`,

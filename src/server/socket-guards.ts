@@ -10,19 +10,37 @@
  *   - errors on an open socket (a frame over the payload limit, a protocol violation, a reset) are
  *     the client's doing: one warn line, no stack. Anything else is our bug and logged as an error.
  */
+import type { Duplex } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { StreamEndpoint } from './call-stream.js';
 
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 1_000;
 
-/** A ws socket as a call stream's endpoint (src/server/call-stream.ts keeps the bound on it). */
-export function socketEndpoint(socket: WebSocket): StreamEndpoint {
+/**
+ * A ws socket as a call stream's endpoint (src/server/call-stream.ts keeps the bound on it).
+ * `connection` is the upgraded TCP connection under it (`request.socket`): messages sent in one
+ * turn of the event loop (a piece of audio and the mark after it) then leave in one write, not
+ * one each; a write per message is most of what sending costs.
+ */
+export function socketEndpoint(socket: WebSocket, connection?: Duplex): StreamEndpoint {
+  let corked = false;
+  const uncork = (): void => {
+    corked = false;
+    connection?.uncork();
+  };
   return {
     isOpen: () => socket.readyState === socket.OPEN,
     // ws's queue plus the socket's own buffer.
     bufferedAmount: () => socket.bufferedAmount,
-    send: (data, binary) => socket.send(data, { binary }),
+    send: (data, binary) => {
+      if (connection !== undefined && !corked && connection.writable) {
+        corked = true;
+        connection.cork();
+        process.nextTick(uncork);
+      }
+      socket.send(data, { binary });
+    },
     close: (code, reason) => closeSocket(socket, code, reason),
   };
 }

@@ -179,7 +179,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): FastifyPluginAsync {
       manager: deps.manager,
       transportName: 'twilio',
       transport,
-      endpoint: socketEndpoint(socket),
+      endpoint: socketEndpoint(socket, request.socket),
       log: streamLog,
       peerName: 'media stream',
       limits,

@@ -81,6 +81,8 @@ export interface DeepgramConnectionRecord {
   /** Types of the text messages received, in order. */
   controlMessages: string[];
   audioBytes: number;
+  /** Binary (audio) messages received. */
+  audioMessages: number;
   /** Audio time received, in ms, as decoded per the query's encoding and sample_rate. */
   audioMs: number;
   messagesSent: DeepgramServerMessage[];
@@ -240,6 +242,7 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {
       closeStreams: 0,
       controlMessages: [],
       audioBytes: 0,
+      audioMessages: 0,
       audioMs: 0,
       messagesSent: [],
       closedByClient: false,
@@ -372,6 +375,7 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {
 
     function onAudio(data: Buffer): void {
       record.audioBytes += data.length;
+      record.audioMessages += 1;
       record.audioMs += (data.length / bytesPerSample / sampleRate) * 1000;
       if (ending) return;
       pending = pending.length === 0 ? data : Buffer.concat([pending, data]);

@@ -157,6 +157,39 @@ describe('Deepgram STT against the emulator', () => {
     expect(emulator.connections[0]?.finalizes).toBe(1);
   });
 
+  it('sends a long-quiet line in 100 ms chunks, and the first sound at once with what was held', async () => {
+    emulator.script(['I need an oil change.']);
+    const { stream, events } = await connect(PHONE_AUDIO);
+    // 1.5 s of silence: the first 1.2 s (endpointing and UtteranceEnd reach back) frame by frame.
+    send(stream, silence(1_500, PHONE_AUDIO), PHONE_AUDIO);
+    await vi.waitFor(() => expect(emulator.connections[0]?.audioBytes).toBe(1_500 * 8), WAIT);
+    const record = emulator.connections[0]!;
+    expect(record.audioMessages).toBe(60 + 3);
+    // 60 ms more is held (less than a chunk), and goes out in front of the first sound.
+    send(stream, silence(60, PHONE_AUDIO), PHONE_AUDIO);
+    const speech = speechLike(800, PHONE_AUDIO);
+    stream.sendAudio(speech.subarray(0, 160));
+    await vi.waitFor(() => expect(record.audioBytes).toBe(1_560 * 8 + 160), WAIT);
+    expect(record.audioMessages).toBe(63 + 2);
+    // From the sound on, frame by frame again, and the utterance is heard as before.
+    send(stream, concatAudio(speech.subarray(160), silence(1_200, PHONE_AUDIO)), PHONE_AUDIO);
+    await vi.waitFor(() => expect(finals(events).map((e) => e.text)).toEqual(['I need an oil change.']), WAIT);
+    expect(finals(events)[0]?.speechFinal).toBe(true);
+    await vi.waitFor(() => expect(events.at(-1)?.type).toBe('utterance_end'), WAIT);
+    expect(record.audioMessages).toBe(65 + 39 + 60);
+  });
+
+  it('finalize() and close() send what a quiet line held first', async () => {
+    const { stream } = await connect(PHONE_AUDIO);
+    send(stream, silence(1_540, PHONE_AUDIO), PHONE_AUDIO);
+    stream.finalize();
+    await vi.waitFor(() => expect(emulator.connections[0]?.finalizes).toBe(1), WAIT);
+    expect(emulator.connections[0]?.audioBytes).toBe(1_540 * 8);
+    send(stream, silence(40, PHONE_AUDIO), PHONE_AUDIO);
+    await stream.close();
+    expect(emulator.connections[0]?.audioBytes).toBe(1_580 * 8);
+  });
+
   it('close() sends CloseStream, delivers the last results, then closes without reconnecting', async () => {
     emulator.script(['Thanks, bye.']);
     emulator.setFinalDelay(100);

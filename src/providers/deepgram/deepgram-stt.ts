@@ -10,12 +10,21 @@
  * Nothing is lost across a reconnect: audio sent on a connection is retained until a final result
  * covers it (finals carry `start + duration` in stream seconds), and on a drop the uncovered audio
  * plus whatever arrived during the gap is replayed on the new connection, bounded by maxBufferMs.
+ *
+ * A quiet line costs fewer messages: one WebSocket message per 20 ms frame is most of what a call
+ * costs the server, and most of a call the caller is quiet (listening). Once the line has been
+ * quiet for longer than Deepgram's own silence decisions (endpointing, UtteranceEnd) reach back,
+ * frames are sent in chunks of up to QUIET_CHUNK_MS (Deepgram takes 20-100 ms chunks); the first
+ * frame with any sound in it goes out at once with what was held. So no transcript, SpeechStarted,
+ * speech_final or UtteranceEnd comes later than it would have: Deepgram decides nothing on audio
+ * that was held.
  */
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
 import type { AudioFormat } from '../../core/frames.js';
 import { ProviderError, isAbortError } from '../../core/errors.js';
 import { retry } from '../../core/retry.js';
+import { encodedRms } from '../../audio/loudness.js';
 import type { SttEvent, SttOptions, SttProvider, SttStream } from '../stt.js';
 
 export interface DeepgramReconnectOptions {
@@ -62,6 +71,15 @@ export function deepgramAuthHeaders(apiKey: string): Record<string, string> {
   return { Authorization: `Token ${apiKey}` };
 }
 const PROVIDER = 'deepgram';
+/** A quiet line's audio goes out in chunks of up to this much (Deepgram: 20-100 ms per message). */
+export const QUIET_CHUNK_MS = 100;
+/**
+ * Below this RMS (of 32768, about -50 dBFS) a frame is a quiet line: far under speech into a phone
+ * (-20 to -35 dBFS) and under the quietest background talkers the VAD listens for (-42 dBFS).
+ */
+const QUIET_RMS = 100;
+/** Quiet this long past Deepgram's longest silence decision before frames are held at all. */
+const QUIET_MARGIN_MS = 200;
 /** Deepgram closes with 1008 when the payload is not decodable audio: reconnecting cannot help. */
 const CLOSE_BAD_DATA = 1008;
 
@@ -186,6 +204,12 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
     let pendingFinalize = false;
     let closing: Promise<void> | undefined;
     let closedBySocket: (() => void) | undefined;
+    // Quiet-line coalescing, on the audio clock (ms of audio given to sendAudio).
+    const holdAfterQuietMs = Math.max(endpointing === false ? 0 : endpointing, utteranceEndMs) + QUIET_MARGIN_MS;
+    let audioClockMs = 0;
+    let lastSoundAtMs = 0;
+    let held: Uint8Array[] = [];
+    let heldBytes = 0;
 
     const emit = (event: SttEvent): void => {
       if (phase !== 'closed') onEvent(event);
@@ -201,6 +225,18 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
       if (ws?.readyState !== WebSocket.OPEN) return;
       ws.send(JSON.stringify(message));
       keepAlive.refresh();
+    }
+
+    /** Hands what was held to the connection (or its backlog) as one chunk. */
+    function releaseHeld(): void {
+      if (heldBytes === 0) return;
+      const audio = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
+      const chunk: Chunk = { audio, startMs: 0, durationMs: heldBytes / bytesPerMs };
+      held = [];
+      heldBytes = 0;
+      bufferedMs += chunk.durationMs;
+      transmit(chunk);
+      bound();
     }
 
     function transmit(chunk: Chunk): void {
@@ -343,6 +379,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
       lifetime.abort();
       retained = [];
       backlog = [];
+      held = [];
+      heldBytes = 0;
       bufferedMs = 0;
       const socket = ws;
       ws = undefined;
@@ -371,13 +409,25 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
     return {
       sendAudio(audio) {
         if (phase === 'closing' || phase === 'closed' || audio.length === 0) return;
-        // A copy: the caller may reuse its buffer, and this one may be replayed later.
-        const chunk: Chunk = { audio: audio.slice(), startMs: 0, durationMs: audio.length / bytesPerMs };
+        const durationMs = audio.length / bytesPerMs;
+        audioClockMs += durationMs;
+        if (encodedRms(audio, format.encoding) >= QUIET_RMS) lastSoundAtMs = audioClockMs;
+        else if (audioClockMs - lastSoundAtMs > holdAfterQuietMs) {
+          // A copy: the caller may reuse its buffer, and this one may be replayed later.
+          held.push(audio.slice());
+          heldBytes += audio.length;
+          if (heldBytes / bytesPerMs >= QUIET_CHUNK_MS) releaseHeld();
+          return;
+        }
+        releaseHeld();
+        const chunk: Chunk = { audio: audio.slice(), startMs: 0, durationMs };
         bufferedMs += chunk.durationMs;
         transmit(chunk);
         bound();
       },
       finalize() {
+        // Deepgram finalises what it has been sent: what was held goes first.
+        releaseHeld();
         if (phase === 'open') sendText({ type: 'Finalize' });
         else if (phase === 'reconnecting') pendingFinalize = true;
       },
@@ -385,6 +435,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
         closing ??= (async () => {
           const socket = ws;
           if (phase === 'open' && socket?.readyState === WebSocket.OPEN) {
+            releaseHeld();
             phase = 'closing';
             const closed = new Promise<void>((resolve) => {
               closedBySocket = resolve;
