@@ -270,6 +270,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
           harnessToken: config.harnessToken,
           logger,
           voiceAvailable: providers.stt !== undefined,
+          webrtcAvailable: providers.stt !== undefined,
           agentAudio: providers.tts !== undefined,
           textModeProviders: { stt: undefined },
         }),
