@@ -12,16 +12,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resampleAny } from '../src/audio/fractional-resample.js';
 import { decodeWav, encodeWav } from '../src/audio/wav.js';
 import { BROWSER_AUDIO } from '../src/core/frames.js';
+import { CHROMIUM, launchWithFakeMicrophone } from './support/chromium.js';
 import { startPhoneApp, waitUntil } from './support/phone-app.js';
 import type { PhoneApp } from './support/phone-app.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ESPEAK = '/usr/bin/espeak-ng';
 const LONG_REPLY = 'We do brakes, tires, alignments, batteries, air conditioning, inspections and diagnostics. '.repeat(6).trim();
 
@@ -33,36 +32,14 @@ describe.skipIf(!ready)('a WebRTC call from headless Chromium', () => {
   let workDir: string;
   let context: BrowserContext;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     phone = await startPhoneApp({ google: false });
     workDir = mkdtempSync(join(tmpdir(), 'webrtc-chromium-'));
     const wav = join(workDir, 'caller.wav');
     writeFileSync(wav, callerWav(workDir));
-    context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${wav}`,
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (error) => pageErrors.push(String(error)));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
+    ({ context, page, pageErrors } = await launchWithFakeMicrophone(workDir, wav));
   }, 60_000);
 
   afterAll(async () => {

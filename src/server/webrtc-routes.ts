@@ -21,7 +21,7 @@ import { normalizePhone } from '../core/phone.js';
 import type { Logger } from '../observability/logger.js';
 import type { CallManager } from '../pipeline/call-manager.js';
 import type { SessionTransport } from '../pipeline/call-session.js';
-import { decodeHarnessMessage, encodeHarnessFrame, encodeHarnessMessage } from '../transports/browser/serializer.js';
+import { claimedCallerNumber, decodeHarnessMessage, encodeHarnessFrame, encodeHarnessMessage } from '../transports/browser/serializer.js';
 import type { HarnessServerMessage } from '../transports/browser/serializer.js';
 import { peerConfig } from '../transports/webrtc/ice-settings.js';
 import type { WebRtcIceSettings } from '../transports/webrtc/ice-settings.js';
@@ -63,11 +63,7 @@ const CLOSE_GRACE_MS = 250;
 const offerBody = z.strictObject({
   sdp: z.string().min(1).max(MAX_SDP_CHARS),
   type: z.literal('offer'),
-  callerNumber: z
-    .string()
-    .max(32)
-    .regex(/^\+?[0-9\s().-]*$/, 'callerNumber may hold only digits, spaces, + ( ) . -')
-    .optional(),
+  callerNumber: claimedCallerNumber.optional(),
 });
 
 export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
