@@ -26,6 +26,8 @@ export interface WebRtcCaller {
   spokeAt: number[];
   sendText(message: unknown): void;
   connectionState(): string;
+  /** The `events` channel's readyState. */
+  channelState(): string;
   /** Received frames louder than `threshold` RMS. */
   loudFrames(threshold?: number): number;
   /** Stops sending RTP (a frozen tab, a lost network) without closing anything. */
@@ -125,6 +127,7 @@ export async function dialWebRtc(base: string, options: DialOptions = {}): Promi
       channel.send(JSON.stringify(message));
     },
     connectionState: () => pc.connectionState,
+    channelState: () => channel.readyState,
     loudFrames: (threshold = 300) => received.filter((f) => f.rms > threshold).length,
     goSilent() {
       muted = true;
