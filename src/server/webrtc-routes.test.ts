@@ -78,6 +78,14 @@ describe('POST /webrtc/offer', () => {
     expect(route.logs.join('\n')).toContain('webrtc caller refused');
   });
 
+  it('bounds the offers waiting to connect', async () => {
+    const route = await startRoute({ connectTimeoutMs: 20_000 });
+    const { sdp } = await offerSdp();
+    for (let i = 0; i < 20; i++) expect((await postOffer(route.base, { sdp, type: 'offer' })).status).toBe(200);
+    expect(await postOffer(route.base, { sdp, type: 'offer' })).toMatchObject({ status: 503, body: { error: 'too_many_pending' } });
+    expect(route.starts).toEqual([]);
+  });
+
   it('tells a connected caller why its call did not start, then closes its events channel', async () => {
     const route = await startRoute();
     const caller = await dialWebRtc(route.base, { callerNumber: '(555) 867-5309' });

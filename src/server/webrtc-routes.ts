@@ -59,6 +59,12 @@ const MAX_OUTBOX = 200;
 const MAX_REPORTED_ERRORS = 20;
 /** Time for the `ended` message to leave before the connection is torn down. */
 const CLOSE_GRACE_MS = 250;
+/**
+ * Answered offers whose connection is not up yet. Each holds UDP sockets and a DTLS context until
+ * it connects or times out, and is not a call yet (the call limit does not see it): a client that
+ * only posts offers must not pile them up.
+ */
+const MAX_PENDING_OFFERS = 20;
 
 const offerBody = z.strictObject({
   sdp: z.string().min(1).max(MAX_SDP_CHARS),
@@ -77,7 +83,15 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
     maxBufferedBytes: deps.maxBufferedBytes ?? 8 * 1024 * 1024,
   };
 
+  /** Every peer this route holds, so a closing server lets none outlive it. */
+  const peers = new Set<WebRtcPeer>();
+  let pendingOffers = 0;
+
   return async (app) => {
+    app.addHook('onClose', async () => {
+      for (const peer of peers) peer.close();
+    });
+
     app.post('/webrtc/offer', async (request, reply) => {
       const remote = peerAddress(request);
       const admitted = admission.check({ remoteAddress: remote, headers: request.headers, presentedToken: bearerToken(request.headers) });
@@ -105,6 +119,10 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
           return reply.code(400).send({ error: 'bad_offer', message: `callerNumber "${claimed}" is not a phone number (try +15550102000)` });
         }
       }
+      if (pendingOffers >= MAX_PENDING_OFFERS) {
+        deps.logger.warn({ remote, pendingOffers }, 'webrtc offer refused: too many offers waiting to connect');
+        return reply.code(503).header('retry-after', '5').send({ error: 'too_many_pending', message: 'too many calls are connecting; try again shortly' });
+      }
       if (!deps.manager.accepting()) {
         return reply.code(503).header('retry-after', '5').send({ error: 'not_accepting', message: 'the agent is not taking calls right now; try again shortly' });
       }
@@ -131,6 +149,13 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
     // Events (the greeting's) can come before the data channel opens; they wait for it, bounded.
     const outbox: string[] = [];
     let goneBeforeAnswer: PeerGoneReason | undefined;
+    let pending = true;
+    pendingOffers += 1;
+    const settle = (): void => {
+      if (!pending) return;
+      pending = false;
+      pendingOffers -= 1;
+    };
 
     const endpoint: StreamEndpoint = {
       isOpen: () => !closed,
@@ -254,6 +279,7 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
         },
         {
           onConnected() {
+            settle();
             flushOutbox();
             stream.onStartRequested(() => {
               if (!deps.manager.accepting()) {
@@ -284,6 +310,8 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
             stream.onFrame({ kind: 'mark', name });
           },
           onGone(reason) {
+            settle();
+            if (peer !== undefined) peers.delete(peer);
             if (peer === undefined) {
               goneBeforeAnswer = reason;
               return;
@@ -298,6 +326,7 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
         },
       );
     } catch (error) {
+      settle();
       // Nothing was started: the stream is closed without a word to a caller that has no channel yet.
       closed = true;
       stream.onEndpointClosed();
@@ -306,6 +335,8 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
     if (goneBeforeAnswer !== undefined) {
       closed = true;
       stream.onEndpointClosed();
+    } else {
+      peers.add(peer);
     }
     // Kept reachable for the data channel's open: events sent before it wait in the outbox.
     return peer.answerSdp;
