@@ -4,7 +4,8 @@
  * on loopback. It checks what a caller and an operator would notice: a bad or unauthorised offer
  * starts nothing; a call connects, hears the greeting, is heard, answers with audio and events on
  * the `events` channel; a barge-in stops the agent at once and keeps only what was heard; typed
- * turns work; a caller whose audio stops is hung up; the call is recorded and counted as webrtc.
+ * turns work; a caller whose audio stops is hung up; the call is recorded and counted as webrtc;
+ * a shutdown drains it like any call.
  */
 import { eq } from 'drizzle-orm';
 import { RTCPeerConnection } from 'werift';
@@ -26,7 +27,7 @@ let phone: PhoneApp;
 let base: string;
 
 beforeAll(async () => {
-  phone = await startPhoneApp({ google: false, env: { HARNESS_TOKEN: TOKEN } });
+  phone = await startPhoneApp({ google: false, env: { HARNESS_TOKEN: TOKEN, SHUTDOWN_DRAIN_MS: '1500' } });
   base = phone.running.url;
 }, 60_000);
 
@@ -167,6 +168,19 @@ describe('a WebRTC call, end to end', () => {
     expect(Date.now() - silentAt).toBeGreaterThan(9_000);
     const ended = phone.logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'call ended' && l.callId === caller.callId);
     expect(ended).toMatchObject({ transport: 'webrtc', endReason: 'caller_hung_up' });
+    await caller.hangUp();
+  }, 30_000);
+
+  // Last: it stops the server.
+  it('drains like every call: no new offers, the live call ended at the deadline', async () => {
+    const caller = await dialWebRtc(base, { headers: AUTH });
+    await waitUntil(() => caller.messages.some((m) => m.type === 'started'), 10_000, 'started');
+    const stopping = phone.running.stop();
+    const sdp = await audioOnlyOffer(true);
+    expect(await postOffer(base, { sdp, type: 'offer' }, AUTH)).toMatchObject({ status: 503, body: { error: 'not_accepting' } });
+    await waitUntil(() => caller.messages.some((m) => m.type === 'ended'), 10_000, 'ended');
+    expect(caller.messages.find((m) => m.type === 'ended')).toEqual({ type: 'ended', reason: 'shutdown' });
+    await stopping;
     await caller.hangUp();
   }, 30_000);
 });
