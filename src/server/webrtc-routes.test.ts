@@ -78,6 +78,21 @@ describe('POST /webrtc/offer', () => {
     expect(route.logs.join('\n')).toContain('webrtc caller refused');
   });
 
+  it('answers on the configured UDP ports, advertising the public address behind 1:1 NAT', async () => {
+    const route = await startRoute({ ice: { iceServers: [], portRange: [47100, 47120], publicIp: '203.0.113.7' } });
+    const { sdp } = await offerSdp();
+    const answered = await postOffer(route.base, { sdp, type: 'offer' });
+    expect(answered.status).toBe(200);
+    const candidates = [...String(answered.body.sdp).matchAll(/^a=candidate:\S+ \d udp \d+ (\S+) (\d+) typ host/gm)];
+    expect(candidates.length).toBeGreaterThan(0);
+    for (const [, , port] of candidates) expect(Number(port)).toBeGreaterThanOrEqual(47100);
+    for (const [, , port] of candidates) expect(Number(port)).toBeLessThanOrEqual(47120);
+    expect(candidates.map(([, address]) => address)).toEqual(expect.arrayContaining(['127.0.0.1']));
+    // Only when the host has a private address to map; a loopback-only sandbox has none.
+    const privateOnes = candidates.filter(([, address]) => address !== '127.0.0.1' && address !== '203.0.113.7');
+    expect(candidates.filter(([, address]) => address === '203.0.113.7')).toHaveLength(privateOnes.length);
+  });
+
   it('bounds the offers waiting to connect', async () => {
     const route = await startRoute({ connectTimeoutMs: 20_000 });
     const { sdp } = await offerSdp();
