@@ -2,9 +2,13 @@
  * WebRTC bench: the WebRTC leg beside the Twilio leg on the same server (startApp in a child
  * process) and the same vendor emulators with injected latencies.
  *
- *   tsx bench/webrtc.ts [--calls 10] [--concurrent 4] [--window 10]
+ *   tsx bench/webrtc.ts [--calls 10] [--concurrent 4] [--window 10] [--server-prof DIR]
  *
- * 1. Voice-to-voice: `--calls` calls per transport, alternating. After the greeting, the caller says
+ * Three legs: Twilio's media stream (mu-law 8 kHz), the harness socket (PCM 16 kHz, the same
+ * pipeline formats as WebRTC without Opus, SRTP or pacing: the difference to it is WebRTC's own
+ * cost), and WebRTC.
+ *
+ * 1. Voice-to-voice: `--calls` calls per transport, in turn. After the greeting, the caller says
  *    one line (speech, then silence, both in real time as a live microphone or phone line sends
  *    them) and waits for the agent's first audio. Overhead = voice-to-voice less the injected
  *    vendor time and the STT's endpointing silence (300 ms of audio, here in real time on both legs).
@@ -16,6 +20,7 @@
  * Prints one JSON object on stdout and writes bench/results/webrtc.json; progress goes to stderr.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { WebSocket } from 'ws';
 import { BROWSER_AUDIO, PHONE_AUDIO } from '../src/core/frames.js';
 import type { TwilioCaller } from '../test/emulators/twilio.js';
 import type { EmulatedRequest, StaticResponse } from '../test/emulators/openai.js';
@@ -23,7 +28,7 @@ import { silence, speechLike, toFrames } from '../test/support/audio-fixtures.js
 import { dialWebRtc } from '../test/support/webrtc-caller.js';
 import type { WebRtcCaller } from '../test/support/webrtc-caller.js';
 import { baseEnv, placeCall } from './support/phone.js';
-import { startServerChild } from './support/server.js';
+import { profileArgs, startServerChild } from './support/server.js';
 import type { ServerChild } from './support/server.js';
 import { argNumber, log, machine, round, sleep, summarize, waitUntil } from './support/stats.js';
 import { startEmulators } from './support/voice-emulators.js';
@@ -106,6 +111,59 @@ function send(caller: TwilioCaller, frame: Uint8Array): void {
   }
 }
 
+/**
+ * The harness socket's voice call: the same 16 kHz PCM pipeline as WebRTC (STT, VAD, TTS formats)
+ * without Opus, SRTP and pacing, so the difference between it and WebRTC is WebRTC's own cost.
+ * Marks are echoed at once: this caller does not play audio (v2v and CPU do not depend on it).
+ */
+async function browserSocketCaller(server: ServerChild, script: (text: string) => void): Promise<BenchCaller> {
+  const socket = new WebSocket(`${server.url.replace('http', 'ws')}/harness/ws`, { perMessageDeflate: false });
+  const received: number[] = [];
+  socket.on('message', (data, isBinary) => {
+    if (isBinary) {
+      received.push(performance.now());
+      return;
+    }
+    const message = JSON.parse(String(data)) as { type: string; name?: string };
+    if (message.type === 'mark') socket.send(JSON.stringify({ type: 'mark', name: message.name }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  socket.send(JSON.stringify({ type: 'start', mode: 'voice' }));
+  const silent = new Uint8Array(640);
+  let queue: Uint8Array[] = [];
+  let next = performance.now();
+  let onSpeechEnd: ((at: number) => void) | undefined;
+  const pump = setInterval(() => {
+    const now = performance.now();
+    while (next <= now) {
+      next += 20;
+      const frame = queue.shift();
+      if (socket.readyState === WebSocket.OPEN) socket.send(frame ?? silent);
+      if (frame !== undefined && queue.length === 0) onSpeechEnd?.(performance.now());
+    }
+  }, 5);
+  return {
+    speak(text, speechMs = SPEECH_MS) {
+      script(text);
+      queue = toFrames(speechLike(speechMs, BROWSER_AUDIO), BROWSER_AUDIO);
+      return new Promise((resolve) => (onSpeechEnd = resolve));
+    },
+    firstAudioAfter: (since) => received.find((at) => at > since),
+    idle() {
+      const last = received.at(-1);
+      return last !== undefined && performance.now() - last > 300;
+    },
+    async hangUp() {
+      clearInterval(pump);
+      socket.close();
+      await new Promise((resolve) => socket.once('close', resolve));
+    },
+  };
+}
+
 async function webrtcCaller(server: ServerChild, script: (text: string) => void): Promise<BenchCaller> {
   const caller: WebRtcCaller = await dialWebRtc(server.url);
   return {
@@ -123,9 +181,10 @@ async function webrtcCaller(server: ServerChild, script: (text: string) => void)
   };
 }
 
-type Transport = 'twilio' | 'webrtc';
+type Transport = 'twilio' | 'browser' | 'webrtc';
+const TRANSPORTS: readonly Transport[] = ['twilio', 'browser', 'webrtc'];
 const dial = (transport: Transport, server: ServerChild, script: (text: string) => void) =>
-  transport === 'twilio' ? twilioCaller(server, script) : webrtcCaller(server, script);
+  transport === 'twilio' ? twilioCaller(server, script) : transport === 'browser' ? browserSocketCaller(server, script) : webrtcCaller(server, script);
 
 async function voiceToVoice(transport: Transport, server: ServerChild, script: (text: string) => void): Promise<number> {
   const caller = await dial(transport, server, script);
@@ -163,16 +222,15 @@ async function main(): Promise<void> {
   emu.openai.setDefault(responder);
   const script = (text: string) => emu.deepgram.script([text]);
   let server: ServerChild | undefined;
-  const v2v: Record<Transport, number[]> = { twilio: [], webrtc: [] };
+  const v2v: Record<Transport, number[]> = { twilio: [], browser: [], webrtc: [] };
   const cpu: Partial<Record<Transport, { percentOfCorePerCall: number; calls: number }>> = {};
   const failures: string[] = [];
   try {
-    server = await startServerChild({ ...baseEnv(), ...emu.env(), MAX_CONCURRENT_CALLS: String(concurrent + 2) });
+    server = await startServerChild({ ...baseEnv(), ...emu.env(), MAX_CONCURRENT_CALLS: String(concurrent + 2) }, profileArgs());
     log(`server at ${server.url}; warm-up calls`);
-    await voiceToVoice('twilio', server, script);
-    await voiceToVoice('webrtc', server, script);
+    for (const transport of TRANSPORTS) await voiceToVoice(transport, server, script);
     for (let i = 1; i <= calls; i++) {
-      for (const transport of ['twilio', 'webrtc'] as const) {
+      for (const transport of TRANSPORTS) {
         try {
           const ms = await voiceToVoice(transport, server, script);
           v2v[transport].push(ms);
@@ -183,7 +241,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const transport of ['twilio', 'webrtc'] as const) {
+    for (const transport of TRANSPORTS) {
       try {
         cpu[transport] = await cpuPerCall(transport, server, script);
         log(`${transport}: ${cpu[transport]!.percentOfCorePerCall}% of a core per call (${concurrent} calls, ${windowS} s)`);
@@ -199,6 +257,7 @@ async function main(): Promise<void> {
   const vendorMs = INJECTED.sttFinalMs + INJECTED.llmFirstTokenMs + INJECTED.ttsFirstByteMs + ENDPOINTING_MS;
   const overhead = (t: Transport) => v2v[t].map((ms) => ms - vendorMs);
   const twilio = summarize(v2v.twilio);
+  const browser = summarize(v2v.browser);
   const webrtc = summarize(v2v.webrtc);
   const out = {
     bench: 'webrtc',
@@ -212,10 +271,15 @@ async function main(): Promise<void> {
       overhead: `voice-to-voice less ${vendorMs} ms (injected STT final, LLM first token, TTS first byte, and 300 ms endpointing silence)`,
       cpu: `${concurrent} concurrent calls per transport, caller audio flowing and the agent talking, server CPU over ${windowS} s`,
     },
-    voiceToVoiceMs: { twilio, webrtc },
-    overheadMs: { twilio: summarize(overhead('twilio')), webrtc: summarize(overhead('webrtc')) },
+    voiceToVoiceMs: { twilio, browserSocket: browser, webrtc },
+    overheadMs: { twilio: summarize(overhead('twilio')), browserSocket: summarize(overhead('browser')), webrtc: summarize(overhead('webrtc')) },
     webrtcMinusTwilioMedianMs: twilio.median === null || webrtc.median === null ? null : round(webrtc.median - twilio.median),
-    cpuPercentOfCorePerCall: { twilio: cpu.twilio?.percentOfCorePerCall ?? null, webrtc: cpu.webrtc?.percentOfCorePerCall ?? null },
+    webrtcMinusBrowserSocketMedianMs: browser.median === null || webrtc.median === null ? null : round(webrtc.median - browser.median),
+    cpuPercentOfCorePerCall: {
+      twilio: cpu.twilio?.percentOfCorePerCall ?? null,
+      browserSocket: cpu.browser?.percentOfCorePerCall ?? null,
+      webrtc: cpu.webrtc?.percentOfCorePerCall ?? null,
+    },
     machine: machine(),
     at: new Date().toISOString(),
   };

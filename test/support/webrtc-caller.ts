@@ -106,6 +106,8 @@ export async function dialWebRtc(base: string, options: DialOptions = {}): Promi
       seq = (seq + 1) & 0xffff;
       timestamp = (timestamp + OPUS_FRAME_TICKS) >>> 0;
       void transceiver.sender.sendRtp(new RtpPacket(header, Buffer.from(encoder.encode(frame)))).catch(() => undefined);
+      // An utterance's end is noted as its last frame leaves, not at the next tick.
+      while (typeof queue[0] === 'function') (queue.shift() as () => void)();
     }
   }, 5);
 
