@@ -32,6 +32,7 @@ import { profileArgs, startServerChild } from './support/server.js';
 import type { ServerChild } from './support/server.js';
 import { argNumber, log, machine, round, sleep, summarize, waitUntil } from './support/stats.js';
 import { startEmulators } from './support/voice-emulators.js';
+import type { Emulators } from './support/voice-emulators.js';
 
 const INJECTED = { sttFinalMs: 150, llmFirstTokenMs: 350, ttsFirstByteMs: 150 };
 /** The Deepgram emulator's endpointing: this much silence (audio time) ends an utterance. */
@@ -186,13 +187,22 @@ const TRANSPORTS: readonly Transport[] = ['twilio', 'browser', 'webrtc'];
 const dial = (transport: Transport, server: ServerChild, script: (text: string) => void) =>
   transport === 'twilio' ? twilioCaller(server, script) : transport === 'browser' ? browserSocketCaller(server, script) : webrtcCaller(server, script);
 
-async function voiceToVoice(transport: Transport, server: ServerChild, script: (text: string) => void): Promise<number> {
+interface TurnTimes {
+  v2vMs: number;
+  /** When the STT emulator sent its final, after the caller's speech end: the inbound leg. */
+  sttFinalMs: number | undefined;
+}
+
+async function voiceToVoice(transport: Transport, server: ServerChild, emu: Emulators, script: (text: string) => void): Promise<TurnTimes> {
+  const dgIndex = emu.deepgram.connections.length; // the connection this call is about to open
   const caller = await dial(transport, server, script);
   try {
     await waitUntil(() => caller.idle(), 15_000, 'the greeting to end', 10);
     const speechEnd = await caller.speak('What are your hours');
     await waitUntil(() => caller.firstAudioAfter(speechEnd) !== undefined, 10_000, 'the reply', 1);
-    return caller.firstAudioAfter(speechEnd)! - speechEnd;
+    const speechEndEpoch = performance.timeOrigin + speechEnd;
+    const finalAt = emu.deepgramTimes[dgIndex]?.speechFinals.find((t) => t >= speechEndEpoch);
+    return { v2vMs: caller.firstAudioAfter(speechEnd)! - speechEnd, sttFinalMs: finalAt === undefined ? undefined : finalAt - speechEndEpoch };
   } finally {
     await caller.hangUp();
   }
@@ -223,18 +233,20 @@ async function main(): Promise<void> {
   const script = (text: string) => emu.deepgram.script([text]);
   let server: ServerChild | undefined;
   const v2v: Record<Transport, number[]> = { twilio: [], browser: [], webrtc: [] };
+  const sttFinal: Record<Transport, number[]> = { twilio: [], browser: [], webrtc: [] };
   const cpu: Partial<Record<Transport, { percentOfCorePerCall: number; calls: number }>> = {};
   const failures: string[] = [];
   try {
     server = await startServerChild({ ...baseEnv(), ...emu.env(), MAX_CONCURRENT_CALLS: String(concurrent + 2) }, profileArgs());
     log(`server at ${server.url}; warm-up calls`);
-    for (const transport of TRANSPORTS) await voiceToVoice(transport, server, script);
+    for (const transport of TRANSPORTS) await voiceToVoice(transport, server, emu, script);
     for (let i = 1; i <= calls; i++) {
       for (const transport of TRANSPORTS) {
         try {
-          const ms = await voiceToVoice(transport, server, script);
-          v2v[transport].push(ms);
-          log(`${transport} call ${i}/${calls}: voice-to-voice ${ms.toFixed(1)} ms`);
+          const times = await voiceToVoice(transport, server, emu, script);
+          v2v[transport].push(times.v2vMs);
+          if (times.sttFinalMs !== undefined) sttFinal[transport].push(times.sttFinalMs);
+          log(`${transport} call ${i}/${calls}: voice-to-voice ${times.v2vMs.toFixed(1)} ms, STT final at ${times.sttFinalMs?.toFixed(1) ?? '?'} ms`);
         } catch (error) {
           failures.push(`${transport}: ${error instanceof Error ? error.message : String(error)}`);
           log(`${transport} call ${i} failed: ${String(error)}`);
@@ -273,6 +285,7 @@ async function main(): Promise<void> {
     },
     voiceToVoiceMs: { twilio, browserSocket: browser, webrtc },
     overheadMs: { twilio: summarize(overhead('twilio')), browserSocket: summarize(overhead('browser')), webrtc: summarize(overhead('webrtc')) },
+    sttFinalAfterSpeechEndMs: { twilio: summarize(sttFinal.twilio), browserSocket: summarize(sttFinal.browser), webrtc: summarize(sttFinal.webrtc) },
     webrtcMinusTwilioMedianMs: twilio.median === null || webrtc.median === null ? null : round(webrtc.median - twilio.median),
     webrtcMinusBrowserSocketMedianMs: browser.median === null || webrtc.median === null ? null : round(webrtc.median - browser.median),
     cpuPercentOfCorePerCall: {
