@@ -274,7 +274,14 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
           agentAudio: providers.tts !== undefined,
           textModeProviders: { stt: undefined },
         }),
-        webrtcRoutes({ manager: calls, harnessToken: config.harnessToken, ice: config.webrtc, voiceAvailable: providers.stt !== undefined, logger }),
+        webrtcRoutes({
+          manager: calls,
+          harnessToken: config.harnessToken,
+          ice: config.webrtc,
+          voiceAvailable: providers.stt !== undefined,
+          agentAudio: providers.tts !== undefined,
+          logger,
+        }),
         googleRoutes({ notifications: calendarSync, logger }),
       ],
     });

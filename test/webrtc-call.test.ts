@@ -148,6 +148,7 @@ describe('a WebRTC call, end to end', () => {
     phone.stack.openai.script([{ text: 'We open at nine.' }]);
     const caller = await dialWebRtc(base, { headers: AUTH });
     await waitUntil(() => caller.messages.some((m) => m.type === 'started'), 10_000, 'started');
+    expect(caller.messages.find((m) => m.type === 'started')).toEqual({ type: 'started', callId: caller.callId, mode: 'voice', audio: true });
     caller.sendText({ type: 'start' });
     caller.sendText({ nonsense: true });
     caller.sendText({ type: 'text', text: 'When do you open?' });

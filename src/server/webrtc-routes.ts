@@ -38,6 +38,8 @@ export interface WebRtcRoutesDeps {
   ice: WebRtcIceSettings;
   /** False when no STT is configured: a voice call would not be heard, so offers are refused. */
   voiceAvailable: boolean;
+  /** False when no TTS is configured: the agent answers on the events channel only (default true). */
+  agentAudio?: boolean;
   logger: Logger;
   now?: () => number;
   /** A connection not up by then is dropped and its call never starts (default 15 s). */
@@ -241,7 +243,7 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
       beforeClose: (reason) => sendMessage({ type: 'ended', reason }),
       onLive(session) {
         log.info({ callerNumber: session.record.callerNumber !== undefined }, 'webrtc call started');
-        sendMessage({ type: 'started', callId, mode: 'voice', audio: true });
+        sendMessage({ type: 'started', callId, mode: 'voice', audio: deps.agentAudio ?? true });
       },
     });
 
