@@ -222,6 +222,55 @@ describe('loadConfig', () => {
   });
 });
 
+describe('WebRTC settings', () => {
+  it('work on loopback and a LAN with nothing set', () => {
+    expect(loadConfig({}).webrtc).toEqual({
+      iceServers: [],
+      turnUsername: undefined,
+      turnCredential: undefined,
+      portRange: undefined,
+      publicIp: undefined,
+    });
+  });
+
+  it('reads STUN/TURN servers, TURN credentials (a secret), the port range and the public address', () => {
+    const config = loadConfig({
+      WEBRTC_ICE_SERVERS: 'stun:stun.l.google.com:19302, turn:turn.example.com:3478?transport=udp',
+      WEBRTC_TURN_USERNAME: 'agent',
+      WEBRTC_TURN_CREDENTIAL: 'turn-secret-9',
+      WEBRTC_PORT_RANGE: '40000-40100',
+      WEBRTC_PUBLIC_IP: '203.0.113.7',
+    });
+    expect(config.webrtc).toEqual({
+      iceServers: ['stun:stun.l.google.com:19302', 'turn:turn.example.com:3478?transport=udp'],
+      turnUsername: 'agent',
+      turnCredential: 'turn-secret-9',
+      portRange: [40000, 40100],
+      publicIp: '203.0.113.7',
+    });
+    expect(config.secrets).toContain('turn-secret-9');
+  });
+
+  it('says what is wrong with each bad setting, and that TURN needs its credentials', () => {
+    const problems = problemsOf({
+      WEBRTC_ICE_SERVERS: 'https://stun.example.com',
+      WEBRTC_PORT_RANGE: '5000-4000',
+      WEBRTC_PUBLIC_IP: 'my-host',
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^WEBRTC_ICE_SERVERS: "https:\/\/stun.example.com" is not a STUN or TURN URL/),
+      expect.stringMatching(/^WEBRTC_PORT_RANGE: must be a UDP port range like 40000-40100/),
+      expect.stringMatching(/^WEBRTC_PUBLIC_IP: must be the IPv4 address/),
+    ]);
+    expect(problemsOf({ WEBRTC_ICE_SERVERS: 'turn:turn.example.com:3478' })).toEqual([
+      'WEBRTC_TURN_USERNAME and WEBRTC_TURN_CREDENTIAL: a turn: server in WEBRTC_ICE_SERVERS needs both',
+    ]);
+    expect(problemsOf({ WEBRTC_TURN_CREDENTIAL: 'x' })).toEqual([
+      'WEBRTC_TURN_USERNAME/WEBRTC_TURN_CREDENTIAL are set but WEBRTC_ICE_SERVERS names no turn: server',
+    ]);
+  });
+});
+
 describe('loadGoogleOAuthClientConfig', () => {
   it('needs only the client id and secret: the refresh token is what it is for', () => {
     expect(

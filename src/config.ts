@@ -4,6 +4,7 @@
  * deployment in one go instead of one restart per typo.
  */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
@@ -218,7 +219,49 @@ const envSchema = z.object({
   GREETING: optionalString,
   MIN_INTERRUPTION_MS: intField(200, 32, 2_000, 'ms of caller speech over the agent before it stops'),
   STREAM_TOKEN_TTL_S: intField(300, 10, 3_600),
+
+  WEBRTC_ICE_SERVERS: iceServersField(),
+  WEBRTC_TURN_USERNAME: optionalString,
+  WEBRTC_TURN_CREDENTIAL: optionalString,
+  WEBRTC_PORT_RANGE: portRangeField(),
+  WEBRTC_PUBLIC_IP: optionalString.superRefine((value, ctx) => {
+    if (value !== undefined && isIP(value) !== 4) {
+      ctx.addIssue({ code: 'custom', message: `must be the IPv4 address callers reach this server at, got "${value}"` });
+    }
+  }),
 });
+
+/** 'stun:a:3478, turn:b:3478?transport=udp' -> the URLs; each must be a stun:, turn: or turns: URL. */
+function iceServersField() {
+  return optionalString.transform((value, ctx) => {
+    if (value === undefined) return [];
+    const urls = value.split(',').map((url) => url.trim());
+    const bad = urls.find((url) => !/^(stun|turns?):[^\s:/?#]+(:\d{1,5})?(\?transport=(udp|tcp))?$/i.test(url));
+    if (bad !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${redactUrl(bad)}" is not a STUN or TURN URL (like stun:stun.l.google.com:19302 or turn:turn.example.com:3478); separate several with commas`,
+      });
+      return z.NEVER;
+    }
+    return urls;
+  });
+}
+
+/** '40000-40100' -> [40000, 40100]: the UDP ports peer connections may use. */
+function portRangeField() {
+  return optionalString.transform((value, ctx): [number, number] | undefined => {
+    if (value === undefined) return undefined;
+    const match = /^(\d{1,5})\s*-\s*(\d{1,5})$/.exec(value);
+    const low = Number(match?.[1]);
+    const high = Number(match?.[2]);
+    if (match === null || low < 1024 || high > 65535 || low >= high) {
+      ctx.addIssue({ code: 'custom', message: `must be a UDP port range like 40000-40100 (ports 1024-65535, low < high), got "${value}"` });
+      return z.NEVER;
+    }
+    return [low, high];
+  });
+}
 
 type ParsedEnv = z.infer<typeof envSchema>;
 
@@ -275,6 +318,14 @@ export interface Config {
     /** Lifetime of the per-call token in the TwiML the media stream must present back. */
     streamTokenTtlSeconds: number;
   };
+  /** How peer connections reach WebRTC callers (STUN/TURN, ports, public address behind 1:1 NAT). */
+  webrtc: {
+    iceServers: string[];
+    turnUsername: string | undefined;
+    turnCredential: string | undefined;
+    portRange: [number, number] | undefined;
+    publicIp: string | undefined;
+  };
   /** Every secret value in this config, so logs can scrub them wherever they appear. */
   secrets: string[];
 }
@@ -299,6 +350,7 @@ export function loadConfig(env: Env): Config {
     );
   }
   if (result.success) problems.push(...bayProblems(result.data, presentGoogle.length === GOOGLE_CREDENTIALS.length));
+  if (result.success) problems.push(...turnProblems(result.data));
   if (result.success && result.data.WORKERS > 1 && result.data.DATABASE_URL === undefined) {
     problems.push(
       `WORKERS: ${result.data.WORKERS} worker processes need DATABASE_URL (PostgreSQL); the embedded database (DATA_DIR) ` +
@@ -329,6 +381,7 @@ export function loadConfig(env: Env): Config {
     e.GOOGLE_REFRESH_TOKEN,
     e.TWILIO_AUTH_TOKEN,
     e.HARNESS_TOKEN,
+    e.WEBRTC_TURN_CREDENTIAL,
     urlPassword(e.DATABASE_URL),
     urlPassword(e.REDIS_URL),
   ].filter((s): s is string => s !== undefined && s.length >= 4);
@@ -380,8 +433,28 @@ export function loadConfig(env: Env): Config {
       greeting: e.GREETING ?? `Thanks for calling ${e.SHOP_NAME}. How can I help you today?`,
       streamTokenTtlSeconds: e.STREAM_TOKEN_TTL_S,
     },
+    webrtc: {
+      iceServers: e.WEBRTC_ICE_SERVERS,
+      turnUsername: e.WEBRTC_TURN_USERNAME,
+      turnCredential: e.WEBRTC_TURN_CREDENTIAL,
+      portRange: e.WEBRTC_PORT_RANGE,
+      publicIp: e.WEBRTC_PUBLIC_IP,
+    },
     secrets,
   };
+}
+
+/** A TURN server refuses allocations without credentials; credentials without a TURN server are a typo somewhere. */
+function turnProblems(e: ParsedEnv): string[] {
+  const hasTurn = e.WEBRTC_ICE_SERVERS.some((url) => /^turns?:/i.test(url));
+  const credentials = [e.WEBRTC_TURN_USERNAME, e.WEBRTC_TURN_CREDENTIAL].filter((v) => v !== undefined).length;
+  if (hasTurn && credentials < 2) {
+    return ['WEBRTC_TURN_USERNAME and WEBRTC_TURN_CREDENTIAL: a turn: server in WEBRTC_ICE_SERVERS needs both'];
+  }
+  if (!hasTurn && credentials > 0) {
+    return ['WEBRTC_TURN_USERNAME/WEBRTC_TURN_CREDENTIAL are set but WEBRTC_ICE_SERVERS names no turn: server'];
+  }
+  return [];
 }
 
 /**

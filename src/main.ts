@@ -52,6 +52,7 @@ import { buildServer } from './server/app.js';
 import { calendarNotificationUrl, googleRoutes } from './server/google-routes.js';
 import { harnessRoutes } from './server/harness-routes.js';
 import { twilioRoutes } from './server/twilio-routes.js';
+import { webrtcRoutes } from './server/webrtc-routes.js';
 import { ALL_TOOLS } from './tools/index.js';
 import { createShopToolPorts, shopInstructions } from './tools/shop-ports.js';
 import type { ToolServices } from './tools/tool.js';
@@ -281,8 +282,17 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
           harnessToken: config.harnessToken,
           logger,
           voiceAvailable: providers.stt !== undefined,
+          webrtcAvailable: providers.stt !== undefined,
           agentAudio: providers.tts !== undefined,
           textModeProviders: { stt: undefined },
+        }),
+        webrtcRoutes({
+          manager: calls,
+          harnessToken: config.harnessToken,
+          ice: config.webrtc,
+          voiceAvailable: providers.stt !== undefined,
+          agentAudio: providers.tts !== undefined,
+          logger,
         }),
         googleRoutes({ notifications: calendarSync, logger }),
       ],

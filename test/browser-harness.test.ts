@@ -11,7 +11,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -32,11 +31,11 @@ import type { LlmEvent } from '../src/providers/llm.js';
 import { buildServer } from '../src/server/app.js';
 import { HARNESS_TRANSFER_MESSAGE, harnessRoutes } from '../src/server/harness-routes.js';
 import type { HarnessServerMessage } from '../src/transports/browser/serializer.js';
+import { CHROMIUM, launchWithFakeMicrophone } from './support/chromium.js';
 import { stopReading } from './support/stuck-client.js';
 import { openToolFixture } from './support/tool-fixture.js';
 import type { ToolFixture } from './support/tool-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ESPEAK = '/usr/bin/espeak-ng';
 const GREETING = 'Thanks for calling Test Garage. How can I help?';
 const LONG_REPLY =
@@ -525,35 +524,13 @@ describe.skipIf(!hasChromium)(`harness page in headless Chromium (${CHROMIUM})`,
   let workDir: string;
   let context: BrowserContext;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'harness-chromium-'));
     const wav = join(workDir, 'caller.wav');
     writeFileSync(wav, fakeMicrophoneWav(workDir));
-    context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
-      executablePath: CHROMIUM,
-      args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--autoplay-policy=no-user-gesture-required',
-        '--use-fake-ui-for-media-stream',
-        '--use-fake-device-for-media-stream',
-        `--use-file-for-fake-audio-capture=${wav}`,
-      ],
-      viewport: { width: 1280, height: 900 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('pageerror', (error) => pageErrors.push(String(error)));
-    page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
-    });
+    ({ context, page, pageErrors } = await launchWithFakeMicrophone(workDir, wav));
   });
 
   afterAll(async () => {

@@ -46,6 +46,8 @@ export interface HarnessRoutesDeps {
   textModeProviders?: Partial<CallProviders>;
   /** False when no STT is configured: calls are typed only, whatever the client asks. */
   voiceAvailable: boolean;
+  /** True when POST /webrtc/offer serves voice calls: the page's Voice mode uses it (default false). */
+  webrtcAvailable?: boolean;
   /** False when no TTS is configured: no agent audio is sent (default true). */
   agentAudio?: boolean;
   /** Process clock stamping inbound audio (default performance.now). */
@@ -67,6 +69,7 @@ const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'audio.js': 'text/javascript; charset=utf-8',
   'waterfall.js': 'text/javascript; charset=utf-8',
+  'webrtc.js': 'text/javascript; charset=utf-8',
   'mic-worklet.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
@@ -101,7 +104,8 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
     const dir = deps.assetsDir ?? new URL('./harness/', import.meta.url);
     const page = (await readFile(new URL('index.html', dir), 'utf8'))
       .replaceAll('__VOICE_AVAILABLE__', String(deps.voiceAvailable))
-      .replaceAll('__TOKEN_REQUIRED__', String(admission.tokenRequired));
+      .replaceAll('__TOKEN_REQUIRED__', String(admission.tokenRequired))
+      .replaceAll('__WEBRTC_AVAILABLE__', String(deps.webrtcAvailable ?? false));
     const assets = new Map<string, { body: string; type: string }>();
     for (const [name, type] of Object.entries(ASSETS)) {
       assets.set(name, { body: await readFile(new URL(name, dir), 'utf8'), type });

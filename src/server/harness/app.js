@@ -1,10 +1,14 @@
-// The harness page: one call at a time over /harness/ws (protocol: src/transports/browser/serializer.ts).
+// The harness page: one call at a time. Voice goes over WebRTC (POST /webrtc/offer, webrtc.js) when
+// the server offers it, else, or when no peer connection can be made, over /harness/ws; typed calls
+// use the socket. Both carry the same messages (src/transports/browser/serializer.ts).
 import { createMicrophone, createPlayer } from './audio.js';
+import { openWebRtcCall, WebRtcUnavailable } from './webrtc.js';
 import { renderWaterfall } from './waterfall.js';
 
 const $ = (id) => document.getElementById(id);
 const voiceAvailable = document.body.dataset.voiceAvailable === 'true';
 const tokenRequired = document.body.dataset.tokenRequired === 'true';
+const webrtcAvailable = document.body.dataset.webrtcAvailable === 'true';
 
 const ui = {
   form: $('call-form'),
@@ -19,6 +23,8 @@ const ui = {
   say: $('say'),
   send: $('send'),
   waterfalls: $('waterfalls'),
+  agentLevel: $('agent-level'),
+  agentLevelLabel: $('agent-level-label'),
 };
 
 /** The live call, or undefined between calls. */
@@ -70,10 +76,46 @@ async function startCall() {
   // Created inside the click, so the browser lets it play sound.
   const context = new AudioContext();
   await context.resume();
-  call = { context, mode, started: false, ended: false, audio: false, mic: undefined, player: undefined, socket: undefined };
+  call = { context, mode, started: false, ended: false, audio: false, mic: undefined, player: undefined, socket: undefined, rtc: undefined, via: 'WebSocket' };
   call.player = createPlayer(context, (name) => send({ type: 'mark', name }));
+  const token = tokenRequired ? ui.token.value.trim() : '';
+  if (token !== '') sessionStorage.setItem('harness-token', token);
+  const callerNumber = ui.callerNumber.value.trim();
 
-  if (mode === 'voice') {
+  if (mode === 'voice' && webrtcAvailable) {
+    const current = call;
+    try {
+      ui.agentLevelLabel.hidden = false;
+      current.rtc = await openWebRtcCall({
+        token,
+        callerNumber,
+        meter: ui.agentLevel,
+        onMessage: (message) => {
+          if (call === current) onMessage(message);
+        },
+        onClose: (reason) => {
+          if (call !== current) return;
+          if (!current.ended) setStatus(`Disconnected (${reason})`, 'error');
+          cleanUp();
+        },
+      });
+      current.via = 'WebRTC';
+      return;
+    } catch (error) {
+      if (call !== current) return;
+      current.rtc = undefined;
+      ui.agentLevelLabel.hidden = true;
+      if (!(error instanceof WebRtcUnavailable)) {
+        notice(error.message, 'error');
+        setStatus('Refused: see the message above.', 'error');
+        cleanUp();
+        return;
+      }
+      notice(`WebRTC unavailable (${error.message}): voice goes over the WebSocket instead.`);
+    }
+  }
+
+  if (call.mode === 'voice') {
     try {
       call.mic = await createMicrophone(context, (chunk) => {
         if (call?.started && call.mode === 'voice') sendBinary(chunk);
@@ -84,11 +126,8 @@ async function startCall() {
     }
   }
 
-  const token = tokenRequired ? ui.token.value.trim() : '';
-  if (token !== '') sessionStorage.setItem('harness-token', token);
   call.socket = openSocket(token);
   call.socket.addEventListener('open', () => {
-    const callerNumber = ui.callerNumber.value.trim();
     send({ type: 'start', mode: call.mode, ...(callerNumber === '' ? {} : { callerNumber }) });
   });
   call.socket.addEventListener('message', (event) => {
@@ -125,7 +164,7 @@ function onMessage(message) {
       call.audio = message.audio;
       call.mode = message.mode;
       if (message.mode === 'text') call.mic?.stop();
-      setStatus(`On a call (${message.callId}, ${message.mode === 'voice' ? 'speak, or type' : 'typed'})`, 'live');
+      setStatus(`On a call (${message.callId}, ${message.mode === 'voice' ? `voice over ${call.via}: speak, or type` : 'typed'})`, 'live');
       if (!message.audio) notice('The agent will answer in text only (no TTS configured).');
       ui.say.disabled = false;
       ui.send.disabled = false;
@@ -223,6 +262,11 @@ function markUnheard(turn, heard) {
 
 function hangUp() {
   if (call === undefined) return;
+  if (call.rtc !== undefined) {
+    if (call.rtc.isOpen()) send({ type: 'stop' });
+    else cleanUp();
+    return;
+  }
   if (call.socket?.readyState === WebSocket.OPEN) send({ type: 'stop' });
   else cleanUp();
 }
@@ -231,6 +275,8 @@ function cleanUp() {
   if (call === undefined) return;
   call.mic?.stop();
   call.player?.close();
+  call.rtc?.close();
+  ui.agentLevelLabel.hidden = true;
   void call.context.close();
   if (call.socket !== undefined && call.socket.readyState <= WebSocket.OPEN) call.socket.close(1000);
   call = undefined;
@@ -241,7 +287,8 @@ function cleanUp() {
 }
 
 function send(message) {
-  if (call?.socket?.readyState === WebSocket.OPEN) call.socket.send(JSON.stringify(message));
+  if (call?.rtc !== undefined) call.rtc.send(message);
+  else if (call?.socket?.readyState === WebSocket.OPEN) call.socket.send(JSON.stringify(message));
 }
 
 function sendBinary(chunk) {

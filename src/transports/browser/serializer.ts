@@ -47,15 +47,16 @@ export interface DecodedHarnessMessage {
   error?: string;
 }
 
+/** A caller number as a client may claim it: only the characters people write numbers with; routes normalise it to E.164. */
+export const claimedCallerNumber = z
+  .string()
+  .max(32)
+  .regex(/^\+?[0-9\s().-]*$/, 'callerNumber may hold only digits, spaces, + ( ) . -');
+
 const clientMessage = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('start'),
-    // Only the characters people write numbers with; the route normalises it to E.164.
-    callerNumber: z
-      .string()
-      .max(32)
-      .regex(/^\+?[0-9\s().-]*$/, 'callerNumber may hold only digits, spaces, + ( ) . -')
-      .optional(),
+    callerNumber: claimedCallerNumber.optional(),
     mode: z.enum(['voice', 'text']).optional(),
   }),
   z.strictObject({ type: z.literal('text'), text: z.string().min(1).max(MAX_TYPED_TEXT_CHARS) }),
