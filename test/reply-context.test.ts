@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PHONE_AUDIO } from '../src/core/frames.js';
 import type { OutboundFrame } from '../src/core/frames.js';
 import { createSpeechOutput } from '../src/pipeline/speech-output.js';
-import type { ElevenLabsTts } from '../src/providers/elevenlabs/elevenlabs-tts.js';
+import type { ElevenLabsTts, ElevenLabsTtsOptions } from '../src/providers/elevenlabs/elevenlabs-tts.js';
 import { startElevenLabsEmulator } from './emulators/elevenlabs.js';
 import type { ElevenLabsEmulator, ElevenLabsEmulatorOptions } from './emulators/elevenlabs.js';
 import { elevenLabsTtsFor } from './support/elevenlabs-client.js';
@@ -24,9 +24,9 @@ afterEach(async () => {
   await emulator?.close();
 });
 
-async function harness(options: ElevenLabsEmulatorOptions = {}) {
+async function harness(options: ElevenLabsEmulatorOptions = {}, ttsOptions: Partial<ElevenLabsTtsOptions> = {}) {
   emulator = await startElevenLabsEmulator({ msPerChar: MS_PER_CHAR, chunkMs: 100, ...options });
-  tts = elevenLabsTtsFor(emulator);
+  tts = elevenLabsTtsFor(emulator, ttsOptions);
   let clock = 1_000;
   const sent: OutboundFrame[] = [];
   const errors: unknown[] = [];
@@ -217,5 +217,56 @@ describe('a paused reply context (the caller may be starting to talk)', () => {
     speech.pause();
     advance(5_000);
     expect(speech.interrupt().map((c) => c.heard)).toEqual([SENTENCES[0], '', '']);
+  });
+});
+
+describe('contexts closed on purpose stay closed (the vendor answers anything sent to one with context_not_found)', () => {
+  const contextErrors = (emulator: ElevenLabsEmulator): unknown[] => emulator.multiConnections.flatMap((m) => m.errors);
+
+  it('a keep-alive while an ended reply and a filler are still being generated cuts neither off', async () => {
+    // Keep-alives every 500 ms; each sentence's audio starts 300 ms after its flush, one after another.
+    const { emulator, speech, errors, audioBytes } = await harness({ firstByteDelayMs: 300 }, { inactivityTimeoutMs: 1_000 });
+    const said = SENTENCES.map((s) => speech.say(s, 'reply', 1));
+    speech.endReply(1);
+    const filler = speech.say('One moment.', 'filler', 2);
+    await Promise.all([...said, filler].map((u) => u.sent));
+    expect(errors).toEqual([]);
+    expect(contextErrors(emulator)).toEqual([]);
+    const used = emulator.multiConnections[0]!.contexts.filter((c) => c.texts.length > 0);
+    expect(used.map((c) => c.texts.join(''))).toEqual([SENTENCES.map((s) => `${s} `).join(''), 'One moment. ']);
+    // Every sentence once: nothing said twice after a context was failed and spoken again.
+    expect(audioBytes()).toBe(chars([...SENTENCES, 'One moment.']) * BYTES_PER_CHAR);
+  });
+
+  it('a barge-in closes a context once: a reply already ended gets no second close_context', async () => {
+    const { emulator, speech, sent } = await harness({ interChunkDelayMs: 20 });
+    SENTENCES.forEach((s) => speech.say(s, 'reply', 1));
+    speech.endReply(1);
+    await until(() => sent.some((f) => f.kind === 'audio'));
+    speech.interrupt();
+    const context = emulator.multiConnections[0]!.contexts.find((c) => c.texts.length > 0)!;
+    await until(() => context.finalSent);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(contextErrors(emulator)).toEqual([]);
+  });
+
+  it('the next reply waits behind the flushed text of a barged-in one (audio nobody plays) without failing', async () => {
+    // The vendor still speaks the cut reply's ten flushed sentences, 150 ms each, before the next
+    // reply's: 1.5 s of audio on the socket, three times the watchdog's 500 ms.
+    const { emulator, speech, errors, sent } = await harness({ firstByteDelayMs: 150 }, { audioTimeoutMs: 500 });
+    for (let i = 0; i < 10; i++) speech.say(`Sentence number ${i} of the long answer.`, 'reply', 1);
+    speech.endReply(1);
+    await until(() => sent.some((f) => f.kind === 'audio'));
+    speech.interrupt();
+    const before = sent.length;
+    const next = speech.say('Sure, Wednesday works.', 'reply', 2);
+    speech.endReply(2);
+    await next.sent;
+    expect(errors).toEqual([]);
+    const audio = sent.slice(before).reduce((sum, f) => sum + (f.kind === 'audio' ? f.audio.length : 0), 0);
+    expect(audio).toBe('Sure, Wednesday works.'.length * BYTES_PER_CHAR);
+    // Spoken from the one context it was given: not failed by the watchdog and sent again.
+    const used = emulator.multiConnections[0]!.contexts.filter((c) => c.texts.join('').includes('Wednesday'));
+    expect(used).toHaveLength(1);
   });
 });

@@ -12,6 +12,8 @@ import { createCallManager } from '../src/pipeline/call-manager.js';
 import { DEFAULT_PHRASES } from '../src/pipeline/call-session.js';
 import type { CallSession, SessionTiming } from '../src/pipeline/call-session.js';
 import { INTERRUPTED_NOTE } from '../src/pipeline/chat-context.js';
+import { createElevenLabsTts } from '../src/providers/elevenlabs/elevenlabs-tts.js';
+import type { TtsProvider } from '../src/providers/tts.js';
 import { echoResponder } from './emulators/openai.js';
 import type { EmulatedRequest } from './emulators/openai.js';
 import { createTestTransport } from './support/test-transport.js';
@@ -39,10 +41,19 @@ afterAll(async () => {
   await Promise.all([stack?.close(), fixture?.close()]);
 });
 
-async function startCall(options: { callerNumber?: string; timing?: Partial<SessionTiming>; speed?: number } = {}) {
+interface CallOptions {
+  callerNumber?: string;
+  timing?: Partial<SessionTiming>;
+  speed?: number;
+  tts?: TtsProvider;
+  onError?: (callId: string, error: unknown, where: string) => void;
+}
+
+async function startCall(options: CallOptions = {}) {
   const transport = createTestTransport(PHONE_AUDIO, { speed: options.speed ?? 20 });
   const manager = createCallManager({
-    providers: { stt: stack.stt, llm: stack.llm, tts: stack.tts },
+    providers: { stt: stack.stt, llm: stack.llm, tts: options.tts ?? stack.tts },
+    onError: options.onError,
     tools: fixture.toolPorts,
     instructions: fixture.instructions,
     phrases: { ...DEFAULT_PHRASES, greeting: GREETING },
@@ -185,6 +196,50 @@ describe('voice pipeline with the real vendor clients', () => {
     expect(assistant.content.length).toBeLessThan(long.length + INTERRUPTED_NOTE.length + 1);
     expect(session.record.bargeIns).toBeGreaterThanOrEqual(1);
     stack.elevenlabs.setLatency({ interChunkDelayMs: 0 });
+  }, 40_000);
+
+  it('after a barge-in, the next reply waits behind the cut one’s flushed text without a TTS error or an apology', async () => {
+    // The vendor still speaks the cut reply's flushed sentences (150 ms each, one after another)
+    // before the next reply's: seconds of audio nobody plays, longer than the watchdog's second.
+    const tts = createElevenLabsTts({
+      apiKey: stack.elevenlabs.apiKey,
+      baseUrl: stack.elevenlabs.baseUrl,
+      voiceId: 'test-voice',
+      modelId: 'eleven_flash_v2_5',
+      audioTimeoutMs: 1_000,
+    });
+    const errors: string[] = [];
+    stack.deepgram.script(['What do you do?', 'Just oil changes please']);
+    stack.openai.script([
+      { text: 'We service every make and model. '.repeat(30) },
+      { text: 'Sure, an oil change takes about forty minutes.' },
+    ]);
+    stack.elevenlabs.setLatency({ firstByteDelayMs: 150 });
+    try {
+      const { session, transport } = await startCall({
+        speed: 1,
+        tts,
+        onError: (_call, error, where) => errors.push(`${where}: ${String(error)}`),
+      });
+      await transport.waitFor(() => agentSaid(transport).includes(GREETING));
+      await new Promise((r) => setTimeout(r, 2_000)); // the greeting plays in real time
+      speak(session);
+      await transport.waitFor(() => agentSaid(transport).includes('We service every make'), 10_000);
+      await new Promise((r) => setTimeout(r, 1_000)); // part of the reply plays
+      speak(session, 600); // the caller talks over it
+      await transport.waitFor(() => transport.frames.some((f) => f.kind === 'clear'), 5_000);
+      const answered = () =>
+        stack.elevenlabs.multiConnections.flatMap((m) => m.contexts).filter((c) => c.texts.join('').includes('forty minutes'));
+      await transport.waitFor(() => answered().some((c) => c.finalSent), 15_000);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(errors).toEqual([]);
+      expect(agentSaid(transport)).not.toContain(DEFAULT_PHRASES.apology);
+      expect(answered()).toHaveLength(1); // spoken from its own context, not failed and sent again
+      expect(session.record.endReason).toBeUndefined();
+    } finally {
+      stack.elevenlabs.setLatency({ firstByteDelayMs: 0 });
+      tts.close();
+    }
   }, 40_000);
 
   it('survives a Deepgram drop mid-call: reconnects and understands the next utterance', async () => {

@@ -24,6 +24,9 @@
  *   `{ text: "", context_id }` keeps a context alive (resets the inactivity timeout, says nothing),
  *   `{ context_id, close_context: true }` closes one (text it had already been asked to flush is still
  *   generated and sent, then `isFinal`), `{ close_socket: true }` closes them all and the socket;
+ *   a context sent nothing (keep-alives included) for the inactivity timeout is closed by the
+ *   server (what it had buffered dropped, no `isFinal`): messages to it then answer as to a context
+ *   that does not exist;
  * - server -> client JSON: `{ audio, contextId, isFinal: false, alignment, normalizedAlignment }`, with
  *   alignment on every chunk when `sync_alignment=true` (the characters starting within that chunk,
  *   times relative to the chunk's start), then `{ contextId, isFinal: true }` once a closed context's
@@ -107,6 +110,8 @@ export interface EmulatedContext {
   audioChunksSent: number;
   /** Audio sent after close_context arrived (text flushed before the close is still generated). */
   audioChunksAfterClose: number;
+  /** Closed by the server: nothing was sent to it for the inactivity timeout. */
+  timedOut: boolean;
 }
 
 export interface EmulatedMultiConnection {
@@ -236,8 +241,7 @@ function socketLife(
   query: Record<string, string>,
   defaultIdleMs: number,
 ) {
-  const inactivity = query.inactivity_timeout === undefined ? undefined : Number(query.inactivity_timeout);
-  const idleMs = inactivity !== undefined && Number.isFinite(inactivity) ? inactivity * 1000 : defaultIdleMs;
+  const idleMs = inactivityMs(query, defaultIdleMs);
   let serverClosing = false;
   let idleTimer: NodeJS.Timeout | undefined;
   const stopIdle = (): void => clearTimeout(idleTimer);
@@ -266,6 +270,12 @@ function socketLife(
     record.closedBy = serverClosing ? 'server' : 'client';
   });
   return { serverClose, alive, resetIdle, stopIdle };
+}
+
+/** The query's inactivity_timeout (seconds), else the emulator's default, in ms. */
+function inactivityMs(query: Record<string, string>, defaultIdleMs: number): number {
+  const inactivity = query.inactivity_timeout === undefined ? undefined : Number(query.inactivity_timeout);
+  return inactivity !== undefined && Number.isFinite(inactivity) ? inactivity * 1000 : defaultIdleMs;
 }
 
 export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions = {}): Promise<ElevenLabsEmulator> {
@@ -470,8 +480,23 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
       schedule: number[];
       scheduleIndex: number;
       tone: (ms: number) => Uint8Array;
+      idleTimer: NodeJS.Timeout | undefined;
     }
     const live = new Map<string, Live>();
+    const contextIdleMs = inactivityMs(query, defaultIdleMs);
+    /** Each message to a context restarts its inactivity timeout. */
+    const touch = (context: Live): void => {
+      clearTimeout(context.idleTimer);
+      context.idleTimer = setTimeout(() => {
+        if (live.get(context.record.contextId) !== context) return;
+        live.delete(context.record.contextId);
+        context.buffer = '';
+        context.record.timedOut = true;
+      }, contextIdleMs);
+    };
+    ws.on('close', () => {
+      for (const context of live.values()) clearTimeout(context.idleTimer);
+    });
     // One model per socket: generations go out one after another, whatever their context.
     let chain: Promise<void> = Promise.resolve();
     const { serverClose, alive, resetIdle, stopIdle } = socketLife(ws, record, query, defaultIdleMs);
@@ -573,6 +598,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
         record.closeSocketReceived = true;
         stopIdle();
         for (const context of live.values()) {
+          clearTimeout(context.idleTimer);
           context.record.closeRequested = true;
           context.buffer = '';
           finalise(context);
@@ -586,6 +612,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
       if (message.close_context === true) {
         if (!context) return sendError(contextId, 'context_not_found', `Context ${contextId} does not exist.`);
         // Text already flushed is still generated; what was only buffered is dropped.
+        clearTimeout(context.idleTimer);
         context.record.closeRequested = true;
         context.buffer = '';
         live.delete(contextId);
@@ -596,8 +623,10 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
         if (message.flush === true && !context) {
           return sendError(contextId, 'context_not_found', `Context ${contextId} does not exist.`);
         }
-        if (message.flush === true && context) generate(context);
-        else serverClose(1008, 'Invalid message: text is required.');
+        if (message.flush === true && context) {
+          touch(context);
+          generate(context);
+        } else serverClose(1008, 'Invalid message: text is required.');
         return;
       }
       if (!context) {
@@ -626,16 +655,20 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
             finalSent: false,
             audioChunksSent: 0,
             audioChunksAfterClose: 0,
+            timedOut: false,
           },
           buffer: '',
           schedule,
           scheduleIndex: 0,
           tone: createTone(spec),
+          idleTimer: undefined,
         };
         live.set(contextId, context);
         record.contexts.push(context.record);
+        touch(context);
         if (message.text.trim() === '') return; // the initialising " "
       }
+      touch(context);
       const flush = message.flush === true;
       if (message.text === '' && !flush) {
         context.record.keepAlives++;

@@ -152,6 +152,25 @@ describe('keeping the socket', () => {
     expect(emulator.multiConnections[0]?.contexts[0]?.keepAlives).toBeGreaterThan(0);
   });
 
+  it('keeps a reply context alive through a tool call longer than the inactivity timeout, not the ones it ended', async () => {
+    const tts = await session({ inactivityTimeoutMs: 1_000 });
+    const reply = await tts.open(signal());
+    reply.sendText('Let me look.');
+    const done = await tts.open(signal());
+    done.sendText('Sure.');
+    done.end();
+    expect(totalBytes(await collectAudio(done))).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_400)); // the tool runs
+    reply.sendText('You are booked.');
+    reply.end();
+    expect(totalBytes(await collectAudio(reply))).toBe('Let me look.You are booked.'.length * MS_PER_CHAR * BYTES_PER_MS);
+    const [first, second] = emulator.multiConnections[0]!.contexts;
+    expect(first).toMatchObject({ texts: ['Let me look. ', 'You are booked. '], timedOut: false, finalSent: true });
+    expect(first!.keepAlives).toBeGreaterThan(0);
+    expect(second).toMatchObject({ texts: ['Sure. '], keepAlives: 0 });
+    expect(emulator.multiConnections[0]!.errors).toEqual([]);
+  });
+
   it('a socket dropped mid-reply fails that reply (retryable) and the next open() reconnects', async () => {
     await startEmulator({ msPerChar: MS_PER_CHAR, chunkMs: 100, interChunkDelayMs: 10 });
     const tts = await session();
@@ -174,6 +193,29 @@ describe('keeping the socket', () => {
 });
 
 describe('emulator: multi-stream-input protocol', () => {
+  it('closes a context sent nothing for the inactivity timeout: a keep-alive to it then answers context_not_found', async () => {
+    const ws = new WebSocket(
+      `${emulator.wsBaseUrl}/v1/text-to-speech/v/multi-stream-input?output_format=ulaw_8000&inactivity_timeout=1`,
+      { headers: { 'xi-api-key': emulator.apiKey } },
+    );
+    const messages: Array<Record<string, unknown>> = [];
+    ws.on('message', (data) => messages.push(JSON.parse(data.toString()) as Record<string, unknown>));
+    await new Promise((resolve) => ws.once('open', resolve));
+    ws.send(JSON.stringify({ text: ' ', context_id: 'idle' }));
+    ws.send(JSON.stringify({ text: ' ', context_id: 'kept' }));
+    const keepAlive = setInterval(() => ws.send(JSON.stringify({ text: '', context_id: 'kept' })), 300);
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    clearInterval(keepAlive);
+    ws.send(JSON.stringify({ text: '', context_id: 'idle' }));
+    await until(() => messages.length > 0);
+    ws.close();
+    expect(messages).toEqual([{ error: 'context_not_found', message: 'Context idle does not exist.', contextId: 'idle' }]);
+    expect(emulator.multiConnections[0]!.contexts.map((c) => [c.contextId, c.timedOut])).toEqual([
+      ['idle', true],
+      ['kept', false],
+    ]);
+  });
+
   it('answers context_not_found for a context that does not exist and keeps the socket open', async () => {
     const ws = new WebSocket(`${emulator.wsBaseUrl}/v1/text-to-speech/v/multi-stream-input?output_format=ulaw_8000`, {
       headers: { 'xi-api-key': emulator.apiKey },

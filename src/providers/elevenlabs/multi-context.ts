@@ -9,9 +9,13 @@
  *   the vendor would hold the first one until 120 characters had come in).
  * - end() sends `close_context`: text already flushed is still generated, then `isFinal` arrives for
  *   that context. close() (barge-in) sends `close_context` too, but the stream stops at once and any
- *   audio still arriving for the context is dropped.
- * - Open contexts (the standby included) get `{ text: "", context_id }` before the vendor's
- *   inactivity timeout, so a long tool call neither idles a reply out nor closes the socket.
+ *   audio still arriving for the context is dropped. A context is closed once: after `close_context`
+ *   the vendor answers anything sent to it with `context_not_found`.
+ * - Open contexts (the standby included, ended ones not) get `{ text: "", context_id }` before the
+ *   vendor's inactivity timeout, so a long tool call neither idles a reply out nor closes the socket.
+ * - A context waiting for audio fails only when the whole socket has been quiet for `audioTimeoutMs`:
+ *   the vendor generates one context after another, and still speaks the flushed text of a context
+ *   closed by a barge-in, so a new reply may wait behind audio nobody plays.
  * - Audio messages carry `alignment` (sync_alignment=true): character start times and durations,
  *   relative to each chunk, which spokenWithin() turns into the words a given amount of audio covers.
  * - A dropped socket fails the contexts it carried (retryable); the next open() reconnects.
@@ -39,6 +43,8 @@ export interface ContextSessionDeps {
 
 interface Context {
   id: string;
+  /** `close_context` was sent: the vendor takes no more messages for it. */
+  ended: boolean;
   onAudio(bytes: Uint8Array, alignment: unknown): void;
   onFinal(): void;
   fail(error: ProviderError): void;
@@ -59,15 +65,18 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
   let standby: string | undefined;
   let nextContext = 1;
   let closed = false;
+  /** When the socket last carried audio (any context's, a closed one's included), performance.now() ms. */
+  let lastAudioAtMs = 0;
   const sessionController = new AbortController();
   const onOuterAbort = (): void => session.close();
   signal.addEventListener('abort', onOuterAbort, { once: true });
 
   const keepAlive = setInterval(() => {
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    for (const id of [...contexts.keys(), ...(standby === undefined ? [] : [standby])]) {
-      ws.send(JSON.stringify({ text: '', context_id: id }));
+    for (const context of contexts.values()) {
+      if (!context.ended) ws.send(JSON.stringify({ text: '', context_id: context.id }));
     }
+    if (standby !== undefined) ws.send(JSON.stringify({ text: '', context_id: standby }));
   }, deps.keepAliveMs);
   keepAlive.unref();
 
@@ -95,6 +104,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
       const id = typeof message.contextId === 'string' ? message.contextId : undefined;
       const context = id === undefined ? undefined : contexts.get(id);
       if (typeof message.audio === 'string' && message.audio.length > 0) {
+        lastAudioAtMs = performance.now();
         // A context closed by a barge-in may still have audio on the way: nobody must play it.
         context?.onAudio(new Uint8Array(Buffer.from(message.audio, 'base64')), message.alignment);
       }
@@ -144,6 +154,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
     const audio = createAsyncQueue<Uint8Array>({ name: 'TtsStream.audio', onReturn: () => close() });
     const timed: TimedChar[] = [];
     let receivedBytes = 0;
+    /** end() was called (the caller's side; `context.ended` is the vendor's). */
     let ended = false;
     let complete = false;
     const aligner = alignSamples ? createSampleAligner() : undefined;
@@ -158,14 +169,27 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
     };
     const armWatchdog = (): void => {
       clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        send({ context_id: id, close_context: true });
+      const armedAtMs = performance.now();
+      const check = (): void => {
+        const left = Math.max(armedAtMs, lastAudioAtMs) + deps.audioTimeoutMs - performance.now();
+        if (left > 0) {
+          watchdog = setTimeout(check, left);
+          return;
+        }
+        closeAtVendor();
         context.fail(deps.error(`no audio within ${deps.audioTimeoutMs} ms`, true));
-      }, deps.audioTimeoutMs);
+      };
+      watchdog = setTimeout(check, deps.audioTimeoutMs);
+    };
+    const closeAtVendor = (): void => {
+      if (context.ended) return;
+      context.ended = true;
+      send({ context_id: id, close_context: true });
     };
 
     const context: Context = {
       id,
+      ended: false,
       onAudio(bytes, alignment) {
         if (settled()) return;
         const chunkStartMs = receivedBytes / perMs;
@@ -201,7 +225,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
       audio.close();
       aligner?.reset();
       cleanup();
-      send({ context_id: id, close_context: true });
+      closeAtVendor();
     };
     const onAbort = (): void => close();
     streamSignal.addEventListener('abort', onAbort, { once: true });
@@ -219,7 +243,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
         if (ended) return;
         ended = true;
         if (settled()) return;
-        send({ context_id: id, close_context: true });
+        closeAtVendor();
         armWatchdog();
       },
       audio,
