@@ -303,3 +303,6 @@ async function main(): Promise<void> {
 }
 
 await main();
+// werift caller peers leave UDP sockets and timers behind after close(), which kept this process
+// alive for good once the results were written (seen on the first quiet re-run).
+process.exit(0);
