@@ -173,6 +173,31 @@ describe('a WebRTC call, end to end', () => {
     await caller.hangUp();
   }, 30_000);
 
+  it('leaves no UDP socket open once calls have ended (no file descriptor leaks per call)', async () => {
+    // Sockets of both peers live in this process; the caller bundles everything on one transport,
+    // so every socket opened for a call belongs to a peer that a hang-up closes.
+    const udpSockets = () =>
+      (process as unknown as { _getActiveHandles(): unknown[] })
+        ._getActiveHandles()
+        .filter((handle) => typeof (handle as { addMembership?: unknown }).addMembership === 'function').length;
+    // Peers of the calls before this one may still be closing: start from a count that holds still.
+    let before = udpSockets();
+    for (let settled = false; !settled; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = udpSockets();
+      settled = now === before;
+      before = now;
+    }
+    for (let i = 0; i < 2; i++) {
+      const caller = await dialWebRtc(base, { headers: AUTH });
+      await waitUntil(() => phone.running.calls.activeCalls() === 1, 10_000, 'call started');
+      expect(udpSockets()).toBeGreaterThan(before);
+      await caller.hangUp();
+      await waitUntil(() => phone.running.calls.activeCalls() === 0, 15_000, 'call ended');
+    }
+    await waitUntil(() => udpSockets() === before, 5_000, 'sockets closed');
+  }, 40_000);
+
   // Last: it stops the server.
   it('drains like every call: no new offers, the live call ended at the deadline', async () => {
     const caller = await dialWebRtc(base, { headers: AUTH });

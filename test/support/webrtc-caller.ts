@@ -51,7 +51,10 @@ export async function postOffer(base: string, body: unknown, headers: Record<str
 }
 
 export async function dialWebRtc(base: string, options: DialOptions = {}): Promise<WebRtcCaller> {
-  const pc = new RTCPeerConnection({ iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false, codecs: { audio: [useOPUS()] } });
+  // max-bundle: werift as the offerer otherwise gathers a transport per m-line and never closes the
+  // one BUNDLE drops (two UDP sockets per call left open in the test process; the server, the
+  // answerer, keeps one transport and closes it).
+  const pc = new RTCPeerConnection({ iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false, bundlePolicy: 'max-bundle', codecs: { audio: [useOPUS()] } });
   const transceiver = pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendrecv' });
   const channel: RTCDataChannel = pc.createDataChannel('events');
   const messages: HarnessServerMessage[] = [];
