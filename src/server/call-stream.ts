@@ -59,6 +59,8 @@ export interface CallStreamOptions {
   log: Logger;
   /** What the log lines call the peer: 'media stream', 'harness client'. */
   peerName: string;
+  /** Why the start timer refuses the call, in the transport's terms (default: no start message). */
+  noStartMessage?: string;
   limits: CallStreamLimits;
   /** Says to the client why its call did not start (the harness has an `error` message; Twilio has no channel for it). */
   tell?(message: string): void;
@@ -103,7 +105,7 @@ export function createCallStream(options: CallStreamOptions): CallStream {
   const early: InboundFrame[] = [];
 
   const startTimer = setTimeout(() => {
-    if (state === 'awaiting_start') refuse(CLOSE_POLICY, 'no_start', 'no valid start message in time');
+    if (state === 'awaiting_start') refuse(CLOSE_POLICY, 'no_start', options.noStartMessage ?? 'no valid start message in time');
   }, startTimeoutMs);
   startTimer.unref?.();
 

@@ -75,7 +75,7 @@ describe('POST /webrtc/offer', () => {
     expect(String(answered.body.sdp)).toMatch(/a=candidate:.* 127\.0\.0\.1 \d+ typ host/);
     await new Promise((r) => setTimeout(r, 800));
     expect(route.starts).toEqual([]);
-    expect(route.logs.join('\n')).toContain('webrtc caller refused');
+    expect(route.logs.join('\n')).toContain('webrtc caller refused: the peer connection did not come up in time');
   });
 
   it('answers on the configured UDP ports, advertising the public address behind 1:1 NAT', async () => {

@@ -238,6 +238,7 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
       endpoint,
       log,
       peerName: 'webrtc caller',
+      noStartMessage: 'the peer connection did not come up in time',
       limits,
       tell: (message) => sendMessage({ type: 'error', message }),
       beforeClose: (reason) => sendMessage({ type: 'ended', reason }),
