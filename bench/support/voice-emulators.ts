@@ -95,6 +95,12 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
   hookPush(elevenlabs.connections as Array<(typeof elevenlabs.connections)[number]>, (record) => {
     hookPush(record.texts, () => ttsTextTimes.push(epochMs()));
   });
+  // Calls speak through one multi-context socket each: a reply's text arrives in its context.
+  hookPush(elevenlabs.multiConnections as Array<(typeof elevenlabs.multiConnections)[number]>, (connection) => {
+    hookPush(connection.contexts as Array<(typeof connection.contexts)[number]>, (context) => {
+      hookPush(context.texts, () => ttsTextTimes.push(epochMs()));
+    });
+  });
 
   return {
     openai,
