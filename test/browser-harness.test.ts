@@ -35,6 +35,7 @@ import { CHROMIUM, launchWithFakeMicrophone } from './support/chromium.js';
 import { stopReading } from './support/stuck-client.js';
 import { openToolFixture } from './support/tool-fixture.js';
 import type { ToolFixture } from './support/tool-fixture.js';
+import { present } from './support/prerequisites.js';
 
 const ESPEAK = '/usr/bin/espeak-ng';
 const GREETING = 'Thanks for calling Test Garage. How can I help?';
@@ -517,7 +518,7 @@ describe('harness routes', () => {
 
 // ---- the page in headless Chromium ------------------------------------------------------------
 
-const hasChromium = existsSync(CHROMIUM);
+const hasChromium = present(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install chromium)`);
 if (!hasChromium) console.warn(`browser harness: ${CHROMIUM} not found, skipping the Chromium tests (apt-get install chromium)`);
 
 describe.skipIf(!hasChromium)(`harness page in headless Chromium (${CHROMIUM})`, () => {

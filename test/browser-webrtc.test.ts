@@ -20,12 +20,12 @@ import { BROWSER_AUDIO } from '../src/core/frames.js';
 import { CHROMIUM, launchWithFakeMicrophone } from './support/chromium.js';
 import { startPhoneApp, waitUntil } from './support/phone-app.js';
 import type { PhoneApp } from './support/phone-app.js';
+import { present } from './support/prerequisites.js';
 
 const ESPEAK = '/usr/bin/espeak-ng';
 const LONG_REPLY = 'We do brakes, tires, alignments, batteries, air conditioning, inspections and diagnostics. '.repeat(6).trim();
 
-const ready = existsSync(CHROMIUM) && existsSync(ESPEAK);
-if (!ready) console.warn(`webrtc browser test: ${CHROMIUM} or ${ESPEAK} not found, skipping (apt-get install chromium espeak-ng)`);
+const ready = present(existsSync(CHROMIUM) && existsSync(ESPEAK), `${CHROMIUM} or ${ESPEAK} (apt-get install chromium espeak-ng)`);
 
 describe.skipIf(!ready)('a WebRTC call from headless Chromium', () => {
   let phone: PhoneApp;

@@ -33,6 +33,7 @@ import type { GoogleCalendarEmulator } from './emulators/google-calendar.js';
 import { startTcpProxy, viaProxy } from './support/tcp-proxy.js';
 import type { TcpProxy } from './support/tcp-proxy.js';
 import { googleCalendarFor } from './support/google-client.js';
+import { present } from './support/prerequisites.js';
 
 const adminUrl = process.env.TEST_DATABASE_URL;
 const ZONE = 'America/New_York';
@@ -40,7 +41,7 @@ const NOW = new Date('2026-12-01T15:00:00Z'); // Tuesday 10:00 in New York
 const rules = defaultBusinessRules(ZONE);
 const CALL_ID = 'CA-database-faults';
 
-describe.skipIf(!adminUrl)('PostgreSQL unavailable during a booking (needs TEST_DATABASE_URL; PGlite has no connection to lose)', () => {
+describe.skipIf(!present(Boolean(adminUrl), 'TEST_DATABASE_URL'))('PostgreSQL unavailable during a booking (needs TEST_DATABASE_URL; PGlite has no connection to lose)', () => {
   let dbName: string;
   let direct: Database; // the test's own view, never through the relay
   let proxied: Database; // what the booking service uses

@@ -16,6 +16,7 @@ import { dayAhead, say, startPhoneApp, waitUntil } from './support/phone-app.js'
 import type { PhoneApp } from './support/phone-app.js';
 import { startTcpProxy, viaProxy } from './support/tcp-proxy.js';
 import type { TcpProxy } from './support/tcp-proxy.js';
+import { present } from './support/prerequisites.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 const CALLER = '+15558880101';
@@ -25,7 +26,7 @@ interface LookupResult {
   data: { found: boolean; customer?: { first_name: string }; upcoming_appointments?: Array<{ id: string }> };
 }
 
-describe.skipIf(!redisUrl)('Redis down mid-call (needs TEST_REDIS_URL)', () => {
+describe.skipIf(!present(Boolean(redisUrl), 'TEST_REDIS_URL'))('Redis down mid-call (needs TEST_REDIS_URL)', () => {
   let app: PhoneApp;
   let proxy: TcpProxy;
   let customerId: string;

@@ -26,6 +26,7 @@ import { spawnPhoneServer } from './support/spawned-phone.js';
 import type { SpawnedPhoneServer } from './support/spawned-phone.js';
 import { startVoiceStack } from './support/voice-stack.js';
 import type { VoiceStack } from './support/voice-stack.js';
+import { present } from './support/prerequisites.js';
 
 const adminUrl = process.env.TEST_DATABASE_URL;
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -36,7 +37,7 @@ interface Caller {
   vehicleId: string;
 }
 
-describe.skipIf(!adminUrl || !redisUrl)('two instances on one PostgreSQL and Redis', () => {
+describe.skipIf(!present(Boolean(adminUrl && redisUrl), 'TEST_DATABASE_URL and TEST_REDIS_URL'))('two instances on one PostgreSQL and Redis', () => {
   let stack: VoiceStack;
   let rest: TwilioRestEmulator;
   let google: GoogleCalendarEmulator;

@@ -14,6 +14,7 @@ import type { TwilioCaller } from './emulators/twilio.js';
 import { concat, espeakInstalled, mulawFrames, noiseCorpus, silence, speech, toMulaw } from './support/caller-sounds.js';
 import { say, startPhoneApp, waitUntil } from './support/phone-app.js';
 import type { PhoneApp } from './support/phone-app.js';
+import { present } from './support/prerequisites.js';
 
 const TRANSFER_NUMBER = '+15550009000';
 const LONG_REPLY = 'Our shop has been open since nineteen eighty, and we service every make and model. '.repeat(20);
@@ -81,7 +82,7 @@ function userMessagesSince(from: number): string[] {
     .map((r) => (r.body?.messages as Array<{ role: string; content: string }>).filter((m) => m.role === 'user').at(-1)?.content ?? '');
 }
 
-describe.skipIf(!espeakInstalled())('turn-taking on a phone call, real audio through the real VAD', () => {
+describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('turn-taking on a phone call, real audio through the real VAD', () => {
   it('keeps talking through an engine, coughs, a door, clicks, music, street, wind, a horn, a wrench and far-off babble', async () => {
     const { caller, requestsBefore } = await callWithAgentTalking();
     const { deepgram } = phone.stack;

@@ -9,6 +9,7 @@ import { createSileroVad } from '../src/providers/silero/silero-vad.js';
 import type { VadStream } from '../src/providers/vad.js';
 import { atLevel, espeakInstalled, noiseCorpus, speech } from './support/caller-sounds.js';
 import { replayThroughVad } from './support/vad-replay.js';
+import { present } from './support/prerequisites.js';
 
 const PHASES = [0, 64, 128, 192];
 let model: VadStream;
@@ -21,7 +22,7 @@ afterAll(() => model?.close());
 
 const durationMs = (clip: Int16Array): number => clip.length / 8;
 
-describe.skipIf(!espeakInstalled())('the VAD alone, on real audio', () => {
+describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('the VAD alone, on real audio', () => {
   it('stops the agent for a quiet caller (-35 dBFS) whose "Actually" has a silent closure, within 200 ms of VAD speech', async () => {
     // The "ct" closure is 20 dB under the vowels, below the foreground gate: before the model was
     // asked about it, the stretch broke and the agent stopped only at 520 ms.

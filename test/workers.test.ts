@@ -18,12 +18,13 @@ import { samples, spawnPhoneServer } from './support/spawned-phone.js';
 import type { SpawnedPhoneServer } from './support/spawned-phone.js';
 import { startVoiceStack } from './support/voice-stack.js';
 import type { VoiceStack } from './support/voice-stack.js';
+import { present } from './support/prerequisites.js';
 
 const adminUrl = process.env.TEST_DATABASE_URL;
 const redisUrl = process.env.TEST_REDIS_URL;
 const CALLER = '+15557772020';
 
-describe.skipIf(!adminUrl)('WORKERS=2 on PostgreSQL', () => {
+describe.skipIf(!present(Boolean(adminUrl), 'TEST_DATABASE_URL'))('WORKERS=2 on PostgreSQL', () => {
   let stack: VoiceStack;
   let rest: TwilioRestEmulator;
   let drop: (() => Promise<void>) | undefined;

@@ -6,6 +6,7 @@ import { createCache } from './create-cache.js';
 import { createMemoryCache } from './memory-cache.js';
 import { createRedisCache } from './redis-cache.js';
 import { withFallback } from './resilient-cache.js';
+import { present } from '../../test/support/prerequisites.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 
@@ -304,7 +305,7 @@ describe('redis cache with Redis unreachable', () => {
     expect(() => createRedisCache({ url: `http://:${password}@127.0.0.1:6379` })).toThrow(/redis:\/\//);
   });
 
-  it.skipIf(redisUrl === undefined || redisUrl === '')('keeps a rejected password out of errors', async () => {
+  it.skipIf(!present(Boolean(redisUrl), 'TEST_REDIS_URL'))('keeps a rejected password out of errors', async () => {
     const url = new URL(redisUrl!);
     // An unknown user fails AUTH on any server; a bare password would pass one that has none set.
     url.username = `nobody-${randomUUID()}`;
@@ -323,7 +324,7 @@ describe('redis cache with Redis unreachable', () => {
   });
 });
 
-describe.skipIf(redisUrl === undefined || redisUrl === '')('redis cache through an outage', () => {
+describe.skipIf(!present(Boolean(redisUrl), 'TEST_REDIS_URL'))('redis cache through an outage', () => {
   // A TCP relay in front of the test Redis lets the test cut the link and restore it.
   function relay(target: URL, port: number): Promise<{ server: Server; sockets: Set<Socket>; port: number }> {
     const sockets = new Set<Socket>();

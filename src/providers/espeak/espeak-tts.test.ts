@@ -6,8 +6,9 @@ import { mulawToPcm16 } from '../../audio/mulaw.js';
 import { pcm16FromBytes, rms } from '../../audio/pcm.js';
 import { createEspeakTts, espeakAvailable, findEspeak } from './espeak-tts.js';
 import { concatBytes } from '../../audio/pcm.js';
+import { present } from '../../../test/support/prerequisites.js';
 
-const available = espeakAvailable();
+const available = present(espeakAvailable(), 'espeak-ng');
 
 async function speak(format: AudioFormat, texts: string[]): Promise<Uint8Array[]> {
   const tts = createEspeakTts({});

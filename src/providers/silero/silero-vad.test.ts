@@ -7,6 +7,7 @@ import { mulawToPcm16 } from '../../audio/mulaw.js';
 import { engineHum, espeakInstalled, speech, toMulaw } from '../../../test/support/caller-sounds.js';
 import type { VadStream } from '../vad.js';
 import { createSileroVad } from './silero-vad.js';
+import { present } from '../../../test/support/prerequisites.js';
 
 const vad = createSileroVad();
 
@@ -42,7 +43,7 @@ describe('Silero VAD', () => {
     await expect(aborted.probability(new Float32Array(256))).rejects.toThrow(/closed/);
   });
 
-  it.skipIf(!espeakInstalled())('hears espeak-ng speech as speech and an engine as not, on phone and browser audio', async () => {
+  it.skipIf(!present(espeakInstalled(), 'espeak-ng'))('hears espeak-ng speech as speech and an engine as not, on phone and browser audio', async () => {
     for (const rate of [8000, 16000] as const) {
       const said = speech('Hold on, I need to check something about the car', rate);
       const engine = engineHum(2_000, rate);
@@ -55,7 +56,7 @@ describe('Silero VAD', () => {
     }
   });
 
-  it.skipIf(!espeakInstalled())('keeps each stream its own state: interleaved calls get what each would alone', async () => {
+  it.skipIf(!present(espeakInstalled(), 'espeak-ng'))('keeps each stream its own state: interleaved calls get what each would alone', async () => {
     const said = mulawToPcm16(toMulaw(speech('Yes, Tuesday at ten works for me', 8000)));
     const quiet = new Int16Array(said.length);
     const alone = await vad.open({ sampleRate: 8000, signal: new AbortController().signal });
