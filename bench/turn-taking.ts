@@ -34,6 +34,7 @@ import {
   mix,
   mulawFrames,
   noiseCorpus,
+  noiseInstance,
   seeded,
   silence,
   speech,
@@ -229,17 +230,17 @@ async function falseInterruptions(server: ServerChild, emu: Emulators): Promise<
   // Whatever the emulator's energy detector takes for speech is a sound without words.
   emu.deepgram.script(Array.from({ length: 1_000 }, () => ''));
   try {
+    const corpus = noiseCorpus(RATE);
     for (let seed = 0; seed < NOISE_SEEDS; seed++) {
-      for (const { name, audio } of noiseCorpus(RATE)) {
-        // Different instances per seed: the corpus is deterministic, so shift and vary the level.
-        const instance = atLevel(audio.subarray(Math.floor(audio.length * 0.1 * seed)), -20 - 4 * seed);
+      for (const { name, audio } of corpus) {
+        const instance = noiseInstance(name, audio, seed);
         const eventsBefore = call.caller.events.length;
         const requestsBefore = call.requests();
-        await sendRealTime(call.caller, toMulaw(concat(name.includes('babble') ? audio : instance, silence(600, RATE))));
+        await sendRealTime(call.caller, toMulaw(concat(instance, silence(600, RATE))));
         await sleep(200);
         const clears = call.caller.events.slice(eventsBefore).filter((e) => e.type === 'clear').length;
         results.push({ name, clears, newTurns: call.requests() - requestsBefore });
-        log(`noise ${results.length}/${NOISE_SEEDS * noiseCorpus(RATE).length}: ${name}: ${clears} clears`);
+        log(`noise ${results.length}/${NOISE_SEEDS * corpus.length}: ${name}: ${clears} clears`);
       }
     }
   } finally {

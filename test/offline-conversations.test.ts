@@ -31,16 +31,21 @@ interface ToolCallRow {
   arguments: Record<string, unknown>;
 }
 
-interface Row {
+/** A row checks the tool calls, the reply or both: one checking neither would pass whatever happened. */
+type Row = {
   caller: Profile;
   /** Turns typed before the one under test. */
   before?: string[];
   say: string;
-  /** Every tool call the sentence leads to, in order (the call's first `lookup_customer` aside). */
-  calls?: ToolCallRow[];
-  /** Words the reply must contain (the question asked, or what it says). */
-  reply?: string;
-}
+} & (
+  | {
+      /** Every tool call the sentence leads to, in order (the call's first `lookup_customer` aside). */
+      calls: ToolCallRow[];
+      /** Words the reply must contain (the question asked, or what it says). */
+      reply?: string;
+    }
+  | { calls?: ToolCallRow[]; reply: string }
+);
 
 const slots = (date: string, service?: string): ToolCallRow => ({
   name: 'get_available_slots',
@@ -238,10 +243,6 @@ describe.each(backends())('offline assistant conversations over the harness sock
   // The local calendar is the appointments table: every row starts from an empty calendar.
   beforeEach(async () => {
     await running.database.db.delete(appointments);
-  });
-
-  it('covers at least 60 caller sentences', () => {
-    expect(ROWS.length).toBeGreaterThanOrEqual(60);
   });
 
   it.each(ROWS.map((row, index) => ({ ...row, index })))('$index $caller — $say', async (row) => {

@@ -1,7 +1,7 @@
 /** Places a phone call the way Twilio does: the signed webhook over HTTP, then the media stream. */
-import { twilioSignature } from '../../src/transports/twilio/signature.js';
 import { connectTwilioCaller, twilioSid } from '../../test/emulators/twilio.js';
 import type { TwilioCaller } from '../../test/emulators/twilio.js';
+import { postSignedWebhookOverHttp, streamParameters } from '../../test/support/twilio-webhook.js';
 import { epochMs } from './stats.js';
 
 export const AUTH_TOKEN = 'bench-twilio-auth-token-0123456789';
@@ -23,18 +23,14 @@ export interface PlacedCall {
  */
 export async function ringWebhook(serverUrl: string, callSid: string, from: string, timeoutMs = 10_000): Promise<Record<string, string>> {
   const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: from, To: '+15550000000', CallStatus: 'ringing' };
-  const response = await fetch(`${serverUrl}/twilio/voice`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
-    },
-    body: new URLSearchParams(params).toString(),
-    signal: AbortSignal.timeout(timeoutMs),
+  const { statusCode, body: twiml } = await postSignedWebhookOverHttp(serverUrl, {
+    authToken: AUTH_TOKEN,
+    publicUrl: PUBLIC_URL,
+    params,
+    timeoutMs,
   });
-  const twiml = await response.text();
-  if (response.status !== 200) throw new Error(`webhook answered ${response.status}: ${twiml.slice(0, 200)}`);
-  return Object.fromEntries([...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]));
+  if (statusCode !== 200) throw new Error(`webhook answered ${statusCode}: ${twiml.slice(0, 200)}`);
+  return streamParameters(twiml);
 }
 
 export async function placeCall(serverUrl: string, options: { speed?: number; from?: string } = {}): Promise<PlacedCall> {

@@ -29,7 +29,7 @@ import type { PersonName } from './understanding.js';
 import { mergeMention, parseVehicle, pickVehicle, tokenize } from './vehicles.js';
 import type { VehicleMention } from './vehicles.js';
 
-export function latestModelYear(clock: Clock): number {
+function latestModelYear(clock: Clock): number {
   return DateTime.fromJSDate(clock.now, { zone: clock.zone }).year + 1;
 }
 

@@ -9,7 +9,7 @@ import type { DaySlots, SlotInfo } from './dialogue.js';
 import { partWindow } from './spoken-when.js';
 import type { ClockTime, DayPart, TimeWish } from './spoken-when.js';
 
-export const OFFER_COUNT = 3;
+const OFFER_COUNT = 3;
 
 export type Choice =
   /** The caller named a time that is open: no need to offer anything. */

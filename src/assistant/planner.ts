@@ -360,7 +360,7 @@ function statementsOf(message: string): string {
 // ---- words ---------------------------------------------------------------------------------------
 
 /** "Tuesday, December 8 at 2 PM", from an ISO time written with the shop's offset. */
-export function appointmentWhen(appointment: Pick<AppointmentInfo, 'starts_at'>): string {
+function appointmentWhen(appointment: Pick<AppointmentInfo, 'starts_at'>): string {
   const local = DateTime.fromISO(appointment.starts_at, { setZone: true }).setLocale('en-US');
   const minutes = minutesOfIso(appointment.starts_at);
   return `${local.toFormat('cccc, LLLL d')} at ${formatClock(Math.floor(minutes / 60), minutes % 60)}`;

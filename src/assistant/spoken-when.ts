@@ -54,7 +54,7 @@ export interface WhenContext {
 }
 
 /** How far "the earliest you have" looks ahead, in days. */
-export const EARLIEST_SEARCH_DAYS = 14;
+const EARLIEST_SEARCH_DAYS = 14;
 
 const WEEKDAY_NAMES = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 const WEEKDAY = `(${WEEKDAY_NAMES.join('|')})`;

@@ -19,7 +19,7 @@ import { SetupError } from './cli.js';
 import { writeEnvValue } from './env-file.js';
 
 export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
-export const CALLBACK_PATH = '/oauth2callback';
+const CALLBACK_PATH = '/oauth2callback';
 const DEFAULT_CONSENT_TIMEOUT_MS = 5 * 60_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 

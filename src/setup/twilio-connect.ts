@@ -119,7 +119,7 @@ function sameUrl(a: string, b: string): boolean {
 }
 
 /** Twilio failures as one line saying what to check. */
-export async function twilioCall<T>(call: () => Promise<T>): Promise<T> {
+async function twilioCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {

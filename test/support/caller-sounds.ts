@@ -314,6 +314,15 @@ export function noiseCorpus(rate: Rate): Array<{ name: string; audio: Int16Array
   ];
 }
 
+/**
+ * Instance `seed` of a corpus sound: the corpus is deterministic, so each seed starts later in it
+ * and is 4 dB quieter (-20, -24, -28 dBFS...). Babble is played as it is, at its own level.
+ */
+export function noiseInstance(name: string, audio: Int16Array, seed: number): Int16Array {
+  if (name.includes('babble')) return audio;
+  return atLevel(audio.subarray(Math.floor(audio.length * 0.1 * seed)), -20 - 4 * seed);
+}
+
 // ---- the wire ------------------------------------------------------------------------------------
 
 /** PCM16 at 8 kHz as Twilio carries it. */

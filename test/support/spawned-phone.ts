@@ -9,8 +9,7 @@ import type { TwilioCaller } from '../emulators/twilio.js';
 import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL } from './phone-app.js';
 import { freePort, spawnServer, waitForHttp } from './spawn-server.js';
 import type { SpawnedServer } from './spawn-server.js';
-import { streamParameters } from './twilio-webhook.js';
-import { twilioSignature } from '../../src/transports/twilio/signature.js';
+import { postSignedWebhookOverHttp, streamParameters } from './twilio-webhook.js';
 
 export interface SpawnedPhoneServer {
   readonly url: string;
@@ -53,15 +52,7 @@ export async function spawnPhoneServer(env: Record<string, string>, options: { r
     logs,
     async webhook(callSid, from) {
       const params = { CallSid: callSid, AccountSid: ACCOUNT_SID, From: from, To: '+15550000000', CallStatus: 'ringing' };
-      const response = await fetch(`${url}/twilio/voice`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          'x-twilio-signature': twilioSignature({ authToken: AUTH_TOKEN, url: `${PUBLIC_URL}/twilio/voice`, params }),
-        },
-        body: new URLSearchParams(params).toString(),
-      });
-      return { statusCode: response.status, body: await response.text() };
+      return postSignedWebhookOverHttp(url, { authToken: AUTH_TOKEN, publicUrl: PUBLIC_URL, params });
     },
     connectStream(callSid, twiml) {
       return connectTwilioCaller({

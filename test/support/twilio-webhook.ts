@@ -22,6 +22,24 @@ export async function postSignedWebhook(
   return { statusCode: response.statusCode, body: response.body };
 }
 
+/** The same webhook POSTed over HTTP to a listening server (a spawned process, a bench target). */
+export async function postSignedWebhookOverHttp(
+  serverUrl: string,
+  options: { authToken: string; publicUrl: string; params: Record<string, string>; timeoutMs?: number },
+): Promise<{ statusCode: number; body: string }> {
+  const { authToken, publicUrl, params, timeoutMs } = options;
+  const response = await fetch(`${serverUrl}/twilio/voice`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilioSignature({ authToken, url: `${publicUrl}/twilio/voice`, params }),
+    },
+    body: new URLSearchParams(params).toString(),
+    ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+  });
+  return { statusCode: response.status, body: await response.text() };
+}
+
 /** The <Parameter name value/> pairs of a TwiML <Stream>: what Twilio presents on the media stream. */
 export function streamParameters(twiml: string): Record<string, string> {
   return Object.fromEntries([...twiml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\s*\/>/g)].map((m) => [m[1]!, m[2]!]));

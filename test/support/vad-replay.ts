@@ -27,6 +27,7 @@ export async function replayThroughVad(
   model: VadStream,
   options: { phase?: number; minInterruptionMs?: number; tailMs?: number } = {},
 ): Promise<VadReplay> {
+  model.reset();
   let paused = false;
   const taking = createTurnTaking({
     ...DEFAULT_TURN_TAKING,
