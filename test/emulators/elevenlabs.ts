@@ -269,7 +269,18 @@ function socketLife(
     record.closeCode = code;
     record.closedBy = serverClosing ? 'server' : 'client';
   });
-  return { serverClose, alive, resetIdle, stopIdle };
+  /** A client message as a JSON object; anything else closes the socket as ElevenLabs does (undefined). */
+  const readObject = (data: RawData): Record<string, unknown> | undefined => {
+    try {
+      const parsed: unknown = JSON.parse(data.toString());
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // not JSON: closed below
+    }
+    serverClose(1008, 'Invalid message: expected a JSON object.');
+    return undefined;
+  };
+  return { serverClose, alive, resetIdle, stopIdle, readObject };
 }
 
 /** The query's inactivity_timeout (seconds), else the emulator's default, in ms. */
@@ -338,7 +349,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     let scheduleIndex = 0;
     let buffer = '';
     let chain: Promise<void> = Promise.resolve();
-    const { serverClose, alive, resetIdle, stopIdle } = socketLife(ws, record, query, defaultIdleMs);
+    const { serverClose, alive, resetIdle, stopIdle, readObject } = socketLife(ws, record, query, defaultIdleMs);
 
     const generate = (text: string): void => {
       if (spokenLength(text) === 0 || !spec || !tone) return;
@@ -377,15 +388,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     };
 
     const onMessage = (data: RawData): void => {
-      let message: Record<string, unknown>;
-      try {
-        const parsed: unknown = JSON.parse(data.toString());
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-        message = parsed as Record<string, unknown>;
-      } catch {
-        serverClose(1008, 'Invalid message: expected a JSON object.');
-        return;
-      }
+      const message = readObject(data);
+      if (message === undefined) return;
       if (typeof message.text !== 'string') {
         serverClose(1008, 'Invalid message: text is required.');
         return;
@@ -499,7 +503,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     });
     // One model per socket: generations go out one after another, whatever their context.
     let chain: Promise<void> = Promise.resolve();
-    const { serverClose, alive, resetIdle, stopIdle } = socketLife(ws, record, query, defaultIdleMs);
+    const { serverClose, alive, resetIdle, stopIdle, readObject } = socketLife(ws, record, query, defaultIdleMs);
     const sendError = (contextId: string, error: string, message: string): void => {
       const body = { error, message, contextId };
       record.errors.push(body);
@@ -571,15 +575,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     };
 
     const onMessage = (data: RawData): void => {
-      let message: Record<string, unknown>;
-      try {
-        const parsed: unknown = JSON.parse(data.toString());
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-        message = parsed as Record<string, unknown>;
-      } catch {
-        serverClose(1008, 'Invalid message: expected a JSON object.');
-        return;
-      }
+      const message = readObject(data);
+      if (message === undefined) return;
       if (record.closeSocketReceived) return;
       resetIdle();
       if (record.authorized === undefined) {
