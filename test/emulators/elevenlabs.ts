@@ -317,6 +317,32 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     return out;
   }
 
+  /**
+   * Sends one generation's audio chunk by chunk, paced as configured, while the socket lives; `send`
+   * writes a chunk's message. An armed dropMidStream() cuts the socket after that chunk.
+   */
+  async function sendPaced(
+    ws: WebSocket,
+    audio: Uint8Array,
+    spec: FormatSpec,
+    alive: () => boolean,
+    send: (chunk: Uint8Array, first: boolean) => void,
+  ): Promise<void> {
+    let first = true;
+    for (const chunk of chunksOf(audio, spec)) {
+      if (!alive()) return;
+      if (!first) await sleep(latency.interChunkDelayMs);
+      if (!alive()) return;
+      send(chunk, first);
+      first = false;
+      if (dropArmed) {
+        dropArmed = false;
+        ws.terminate();
+        return;
+      }
+    }
+  }
+
   function handleSocket(ws: WebSocket, request: IncomingMessage, url: URL, voiceId: string): void {
     const headerValue = request.headers['xi-api-key'];
     const headerKey = typeof headerValue === 'string' ? headerValue : undefined;
@@ -356,11 +382,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
       chain = chain.then(async () => {
         await sleep(latency.firstByteDelayMs);
         const audio = tone(spokenLength(text) * msPerChar);
-        let first = true;
-        for (const chunk of chunksOf(audio, spec)) {
-          if (!alive()) return;
-          if (!first) await sleep(latency.interChunkDelayMs);
-          if (!alive()) return;
+        await sendPaced(ws, audio, spec, alive, (chunk, first) => {
           const alignment = first ? alignmentFor(text, msPerChar) : null;
           ws.send(
             JSON.stringify({
@@ -370,15 +392,9 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
               alignment,
             }),
           );
-          first = false;
           record.audioChunksSent++;
           record.audioBytesSent += chunk.length;
-          if (dropArmed) {
-            dropArmed = false;
-            ws.terminate();
-            return;
-          }
-        }
+        });
       });
     };
     const generateBuffered = (): void => {
@@ -522,11 +538,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
         const spoken = spokenLength(text);
         const total = audio.length;
         let at = 0;
-        let first = true;
-        for (const chunk of chunksOf(audio, spec)) {
-          if (!alive()) return;
-          if (!first) await sleep(latency.interChunkDelayMs);
-          if (!alive()) return;
+        await sendPaced(ws, audio, spec, alive, (chunk, first) => {
           const chunkStartMs = at / spec.bytesPerMs;
           const chunkEndMs = (at + chunk.length) / spec.bytesPerMs;
           at += chunk.length;
@@ -554,15 +566,9 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
               alignment,
             }),
           );
-          first = false;
           context.record.audioChunksSent++;
           if (context.record.closeRequested) context.record.audioChunksAfterClose++;
-          if (dropArmed) {
-            dropArmed = false;
-            ws.terminate();
-            return;
-          }
-        }
+        });
       });
     };
 
