@@ -7,6 +7,7 @@ import { ProviderError } from '../../core/errors.js';
 import { PHONE_AUDIO } from '../../core/frames.js';
 import type { TtsSession } from '../tts.js';
 import type { ElevenLabsTts, ElevenLabsTtsOptions } from './elevenlabs-tts.js';
+import { until } from '../../../test/support/until.js';
 
 const MS_PER_CHAR = 20;
 const BYTES_PER_MS = 8; // ulaw_8000
@@ -35,14 +36,6 @@ async function session(overrides: Partial<ElevenLabsTtsOptions> = {}): Promise<T
   const opened = await tts.openSession({ format: PHONE_AUDIO, signal: new AbortController().signal });
   sessions.push(opened);
   return opened;
-}
-
-async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const signal = (): AbortSignal => new AbortController().signal;
