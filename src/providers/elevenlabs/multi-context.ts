@@ -304,7 +304,7 @@ function recordAlignment(timed: TimedChar[], alignment: unknown, chunkStartMs: n
  * The text whose characters all end within `audioMs`, cut after the last whole word. A word at the
  * very end of what arrived is whole only if the context is complete: more of it may have been lost.
  */
-export function wordsWithin(timed: readonly TimedChar[], audioMs: number, complete: boolean): string {
+function wordsWithin(timed: readonly TimedChar[], audioMs: number, complete: boolean): string {
   let covered = 0;
   while (covered < timed.length && (timed[covered]?.endMs ?? Infinity) <= audioMs) covered++;
   let text = timed
