@@ -12,6 +12,7 @@ import type { ElevenLabsTts, ElevenLabsTtsOptions } from '../src/providers/eleve
 import { startElevenLabsEmulator } from './emulators/elevenlabs.js';
 import type { ElevenLabsEmulator, ElevenLabsEmulatorOptions } from './emulators/elevenlabs.js';
 import { elevenLabsTtsFor } from './support/elevenlabs-client.js';
+import { until } from './support/until.js';
 
 const MS_PER_CHAR = 20;
 const BYTES_PER_CHAR = MS_PER_CHAR * 8; // ulaw_8000
@@ -52,14 +53,6 @@ async function harness(options: ElevenLabsEmulatorOptions = {}, ttsOptions: Part
     clock += ms;
   };
   return { emulator, speech, sent, errors, confirm, audioBytes, advance };
-}
-
-async function until(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 const chars = (texts: string[]): number => texts.reduce((sum, t) => sum + t.length, 0);

@@ -269,7 +269,18 @@ function socketLife(
     record.closeCode = code;
     record.closedBy = serverClosing ? 'server' : 'client';
   });
-  return { serverClose, alive, resetIdle, stopIdle };
+  /** A client message as a JSON object; anything else closes the socket as ElevenLabs does (undefined). */
+  const readObject = (data: RawData): Record<string, unknown> | undefined => {
+    try {
+      const parsed: unknown = JSON.parse(data.toString());
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // not JSON: closed below
+    }
+    serverClose(1008, 'Invalid message: expected a JSON object.');
+    return undefined;
+  };
+  return { serverClose, alive, resetIdle, stopIdle, readObject };
 }
 
 /** The query's inactivity_timeout (seconds), else the emulator's default, in ms. */
@@ -306,6 +317,32 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     return out;
   }
 
+  /**
+   * Sends one generation's audio chunk by chunk, paced as configured, while the socket lives; `send`
+   * writes a chunk's message. An armed dropMidStream() cuts the socket after that chunk.
+   */
+  async function sendPaced(
+    ws: WebSocket,
+    audio: Uint8Array,
+    spec: FormatSpec,
+    alive: () => boolean,
+    send: (chunk: Uint8Array, first: boolean) => void,
+  ): Promise<void> {
+    let first = true;
+    for (const chunk of chunksOf(audio, spec)) {
+      if (!alive()) return;
+      if (!first) await sleep(latency.interChunkDelayMs);
+      if (!alive()) return;
+      send(chunk, first);
+      first = false;
+      if (dropArmed) {
+        dropArmed = false;
+        ws.terminate();
+        return;
+      }
+    }
+  }
+
   function handleSocket(ws: WebSocket, request: IncomingMessage, url: URL, voiceId: string): void {
     const headerValue = request.headers['xi-api-key'];
     const headerKey = typeof headerValue === 'string' ? headerValue : undefined;
@@ -338,18 +375,14 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     let scheduleIndex = 0;
     let buffer = '';
     let chain: Promise<void> = Promise.resolve();
-    const { serverClose, alive, resetIdle, stopIdle } = socketLife(ws, record, query, defaultIdleMs);
+    const { serverClose, alive, resetIdle, stopIdle, readObject } = socketLife(ws, record, query, defaultIdleMs);
 
     const generate = (text: string): void => {
       if (spokenLength(text) === 0 || !spec || !tone) return;
       chain = chain.then(async () => {
         await sleep(latency.firstByteDelayMs);
         const audio = tone(spokenLength(text) * msPerChar);
-        let first = true;
-        for (const chunk of chunksOf(audio, spec)) {
-          if (!alive()) return;
-          if (!first) await sleep(latency.interChunkDelayMs);
-          if (!alive()) return;
+        await sendPaced(ws, audio, spec, alive, (chunk, first) => {
           const alignment = first ? alignmentFor(text, msPerChar) : null;
           ws.send(
             JSON.stringify({
@@ -359,15 +392,9 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
               alignment,
             }),
           );
-          first = false;
           record.audioChunksSent++;
           record.audioBytesSent += chunk.length;
-          if (dropArmed) {
-            dropArmed = false;
-            ws.terminate();
-            return;
-          }
-        }
+        });
       });
     };
     const generateBuffered = (): void => {
@@ -377,15 +404,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     };
 
     const onMessage = (data: RawData): void => {
-      let message: Record<string, unknown>;
-      try {
-        const parsed: unknown = JSON.parse(data.toString());
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-        message = parsed as Record<string, unknown>;
-      } catch {
-        serverClose(1008, 'Invalid message: expected a JSON object.');
-        return;
-      }
+      const message = readObject(data);
+      if (message === undefined) return;
       if (typeof message.text !== 'string') {
         serverClose(1008, 'Invalid message: text is required.');
         return;
@@ -499,7 +519,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     });
     // One model per socket: generations go out one after another, whatever their context.
     let chain: Promise<void> = Promise.resolve();
-    const { serverClose, alive, resetIdle, stopIdle } = socketLife(ws, record, query, defaultIdleMs);
+    const { serverClose, alive, resetIdle, stopIdle, readObject } = socketLife(ws, record, query, defaultIdleMs);
     const sendError = (contextId: string, error: string, message: string): void => {
       const body = { error, message, contextId };
       record.errors.push(body);
@@ -518,11 +538,7 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
         const spoken = spokenLength(text);
         const total = audio.length;
         let at = 0;
-        let first = true;
-        for (const chunk of chunksOf(audio, spec)) {
-          if (!alive()) return;
-          if (!first) await sleep(latency.interChunkDelayMs);
-          if (!alive()) return;
+        await sendPaced(ws, audio, spec, alive, (chunk, first) => {
           const chunkStartMs = at / spec.bytesPerMs;
           const chunkEndMs = (at + chunk.length) / spec.bytesPerMs;
           at += chunk.length;
@@ -550,15 +566,9 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
               alignment,
             }),
           );
-          first = false;
           context.record.audioChunksSent++;
           if (context.record.closeRequested) context.record.audioChunksAfterClose++;
-          if (dropArmed) {
-            dropArmed = false;
-            ws.terminate();
-            return;
-          }
-        }
+        });
       });
     };
 
@@ -571,15 +581,8 @@ export async function startElevenLabsEmulator(options: ElevenLabsEmulatorOptions
     };
 
     const onMessage = (data: RawData): void => {
-      let message: Record<string, unknown>;
-      try {
-        const parsed: unknown = JSON.parse(data.toString());
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-        message = parsed as Record<string, unknown>;
-      } catch {
-        serverClose(1008, 'Invalid message: expected a JSON object.');
-        return;
-      }
+      const message = readObject(data);
+      if (message === undefined) return;
       if (record.closeSocketReceived) return;
       resetIdle();
       if (record.authorized === undefined) {

@@ -7,6 +7,7 @@ import { ProviderError } from '../../core/errors.js';
 import { BROWSER_AUDIO, PHONE_AUDIO } from '../../core/frames.js';
 import { toOutputFormat } from './elevenlabs-tts.js';
 import type { ElevenLabsTts, ElevenLabsTtsOptions } from './elevenlabs-tts.js';
+import { until } from '../../../test/support/until.js';
 
 const MS_PER_CHAR = 60;
 
@@ -30,14 +31,6 @@ function provider(overrides: Partial<ElevenLabsTtsOptions> = {}): ElevenLabsTts 
   const tts = elevenLabsTtsFor(emulator, overrides);
   providers.push(tts);
   return tts;
-}
-
-async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 async function caught(work: Promise<unknown>): Promise<unknown> {

@@ -5,8 +5,9 @@ import type { ElevenLabsEmulator, ElevenLabsEmulatorOptions } from '../../../tes
 import { collectAudio, elevenLabsTtsFor, totalBytes } from '../../../test/support/elevenlabs-client.js';
 import { ProviderError } from '../../core/errors.js';
 import { PHONE_AUDIO } from '../../core/frames.js';
-import type { TtsSession } from '../tts.js';
+import type { TtsSession, TtsStream } from '../tts.js';
 import type { ElevenLabsTts, ElevenLabsTtsOptions } from './elevenlabs-tts.js';
+import { until } from '../../../test/support/until.js';
 
 const MS_PER_CHAR = 20;
 const BYTES_PER_MS = 8; // ulaw_8000
@@ -37,25 +38,22 @@ async function session(overrides: Partial<ElevenLabsTtsOptions> = {}): Promise<T
   return opened;
 }
 
-async function until(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 const signal = (): AbortSignal => new AbortController().signal;
 
 const SENTENCES = ['You are booked for Tuesday.', 'We open at nine.', 'See you then!'];
 
+/** A reply of `texts` on a new context of `tts`, spoken to its end: the stream and its audio. */
+async function speak(tts: TtsSession, texts: readonly string[]): Promise<{ reply: TtsStream; audio: Uint8Array[] }> {
+  const reply = await tts.open(signal());
+  for (const text of texts) reply.sendText(text);
+  reply.end();
+  return { reply, audio: await collectAudio(reply) };
+}
+
 describe('one context per reply', () => {
   it('a three-sentence reply is one context on one socket, each sentence flushed, ended by close_context', async () => {
     const tts = await session();
-    const reply = await tts.open(signal());
-    for (const sentence of SENTENCES) reply.sendText(sentence);
-    reply.end();
-    const audio = await collectAudio(reply);
+    const { audio } = await speak(tts, SENTENCES);
 
     expect(emulator.handshakes).toBe(1);
     expect(emulator.multiConnections).toHaveLength(1);
@@ -74,10 +72,8 @@ describe('one context per reply', () => {
   it('the next reply takes a new context on the same socket, with no handshake', async () => {
     const tts = await session();
     for (const text of ['First reply.', 'Second reply.']) {
-      const reply = await tts.open(signal());
-      reply.sendText(text);
-      reply.end();
-      expect(totalBytes(await collectAudio(reply))).toBe(text.length * MS_PER_CHAR * BYTES_PER_MS);
+      const { audio } = await speak(tts, [text]);
+      expect(totalBytes(audio)).toBe(text.length * MS_PER_CHAR * BYTES_PER_MS);
     }
     expect(emulator.handshakes).toBe(1);
     const used = emulator.multiConnections[0]?.contexts.filter((c) => c.texts.length > 0) ?? [];
@@ -89,10 +85,7 @@ describe('one context per reply', () => {
 describe('alignment: what a given amount of audio said', () => {
   it('the first sentence’s audio covers that sentence and not a word of the next', async () => {
     const tts = await session();
-    const reply = await tts.open(signal());
-    for (const sentence of SENTENCES) reply.sendText(sentence);
-    reply.end();
-    await collectAudio(reply);
+    const { reply } = await speak(tts, SENTENCES);
     const firstMs = SENTENCES[0]!.length * MS_PER_CHAR;
     expect(reply.spokenWithin?.(firstMs)).toBe(SENTENCES[0]);
     expect(reply.spokenWithin?.(firstMs + MS_PER_CHAR)).toBe(SENTENCES[0]); // "W" of "We": not heard
@@ -104,10 +97,7 @@ describe('alignment: what a given amount of audio said', () => {
 
   it('in the middle of a sentence it cuts after the last whole word', async () => {
     const tts = await session();
-    const reply = await tts.open(signal());
-    reply.sendText('You are booked for Tuesday.');
-    reply.end();
-    await collectAudio(reply);
+    const { reply } = await speak(tts, ['You are booked for Tuesday.']);
     // "You are boo" played: "booked" was not heard.
     expect(reply.spokenWithin?.(11 * MS_PER_CHAR)).toBe('You are');
     // "You are booked" and its trailing space.
@@ -133,10 +123,8 @@ describe('barge-in', () => {
     expect(context?.audioChunksAfterClose).toBeGreaterThan(0);
     expect(received).toHaveLength(2);
 
-    const next = await tts.open(signal());
-    next.sendText('Sure.');
-    next.end();
-    expect(totalBytes(await collectAudio(next))).toBe('Sure.'.length * MS_PER_CHAR * BYTES_PER_MS);
+    const { audio } = await speak(tts, ['Sure.']);
+    expect(totalBytes(audio)).toBe('Sure.'.length * MS_PER_CHAR * BYTES_PER_MS);
   });
 });
 
@@ -144,10 +132,8 @@ describe('keeping the socket', () => {
   it('keeps open contexts alive, so a socket idle past the inactivity timeout still serves the next reply', async () => {
     const tts = await session({ inactivityTimeoutMs: 1_000 });
     await new Promise((resolve) => setTimeout(resolve, 1_400));
-    const reply = await tts.open(signal());
-    reply.sendText('Still here.');
-    reply.end();
-    expect(totalBytes(await collectAudio(reply))).toBeGreaterThan(0);
+    const { audio } = await speak(tts, ['Still here.']);
+    expect(totalBytes(audio)).toBeGreaterThan(0);
     expect(emulator.handshakes).toBe(1);
     expect(emulator.multiConnections[0]?.contexts[0]?.keepAlives).toBeGreaterThan(0);
   });
@@ -156,10 +142,8 @@ describe('keeping the socket', () => {
     const tts = await session({ inactivityTimeoutMs: 1_000 });
     const reply = await tts.open(signal());
     reply.sendText('Let me look.');
-    const done = await tts.open(signal());
-    done.sendText('Sure.');
-    done.end();
-    expect(totalBytes(await collectAudio(done))).toBeGreaterThan(0);
+    const done = await speak(tts, ['Sure.']);
+    expect(totalBytes(done.audio)).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 1_400)); // the tool runs
     reply.sendText('You are booked.');
     reply.end();
@@ -184,10 +168,8 @@ describe('keeping the socket', () => {
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).retryable).toBe(true);
 
-    const again = await tts.open(signal());
-    again.sendText(SENTENCES[1]!);
-    again.end();
-    expect(totalBytes(await collectAudio(again))).toBe(SENTENCES[1]!.length * MS_PER_CHAR * BYTES_PER_MS);
+    const again = await speak(tts, [SENTENCES[1]!]);
+    expect(totalBytes(again.audio)).toBe(SENTENCES[1]!.length * MS_PER_CHAR * BYTES_PER_MS);
     expect(emulator.multiConnections).toHaveLength(2);
   });
 });

@@ -42,9 +42,6 @@ export interface ContextSessionDeps {
 }
 
 interface Context {
-  id: string;
-  /** `close_context` was sent: the vendor takes no more messages for it. */
-  ended: boolean;
   onAudio(bytes: Uint8Array, alignment: unknown): void;
   onFinal(): void;
   fail(error: ProviderError): void;
@@ -63,6 +60,8 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
   let ws: WebSocket | undefined;
   let connecting: Promise<WebSocket> | undefined;
   let standby: string | undefined;
+  /** Contexts created on the current socket and not yet sent `close_context` (the standby included). */
+  const openAtVendor = new Set<string>();
   let nextContext = 1;
   let closed = false;
   /** When the socket last carried audio (any context's, a closed one's included), performance.now() ms. */
@@ -73,10 +72,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
 
   const keepAlive = setInterval(() => {
     if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    for (const context of contexts.values()) {
-      if (!context.ended) ws.send(JSON.stringify({ text: '', context_id: context.id }));
-    }
-    if (standby !== undefined) ws.send(JSON.stringify({ text: '', context_id: standby }));
+    for (const id of openAtVendor) ws.send(JSON.stringify({ text: '', context_id: id }));
   }, deps.keepAliveMs);
   keepAlive.unref();
 
@@ -87,6 +83,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
   function createContext(): string {
     const id = `c${nextContext++}`;
     send({ ...deps.contextInit, text: ' ', context_id: id });
+    openAtVendor.add(id);
     return id;
   }
 
@@ -129,6 +126,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
     if (ws !== socket) return;
     ws = undefined;
     standby = undefined;
+    openAtVendor.clear();
     socket.removeAllListeners();
     socket.on('error', () => undefined);
     if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.terminate();
@@ -154,7 +152,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
     const audio = createAsyncQueue<Uint8Array>({ name: 'TtsStream.audio', onReturn: () => close() });
     const timed: TimedChar[] = [];
     let receivedBytes = 0;
-    /** end() was called (the caller's side; `context.ended` is the vendor's). */
+    /** end() was called (the caller's side; `openAtVendor` is the vendor's). */
     let ended = false;
     let complete = false;
     const aligner = alignSamples ? createSampleAligner() : undefined;
@@ -165,6 +163,7 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
       clearTimeout(watchdog);
       watchdog = undefined;
       contexts.delete(id);
+      openAtVendor.delete(id); // settled: no more keep-alives for it
       streamSignal.removeEventListener('abort', onAbort);
     };
     const armWatchdog = (): void => {
@@ -182,14 +181,12 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
       watchdog = setTimeout(check, deps.audioTimeoutMs);
     };
     const closeAtVendor = (): void => {
-      if (context.ended) return;
-      context.ended = true;
+      // A context is closed once: the vendor answers anything after `close_context` with `context_not_found`.
+      if (!openAtVendor.delete(id)) return;
       send({ context_id: id, close_context: true });
     };
 
     const context: Context = {
-      id,
-      ended: false,
       onAudio(bytes, alignment) {
         if (settled()) return;
         const chunkStartMs = receivedBytes / perMs;
@@ -224,8 +221,8 @@ export async function openContextSession(deps: ContextSessionDeps, signal: Abort
       if (settled()) return;
       audio.close();
       aligner?.reset();
-      cleanup();
       closeAtVendor();
+      cleanup();
     };
     const onAbort = (): void => close();
     streamSignal.addEventListener('abort', onAbort, { once: true });
@@ -307,7 +304,7 @@ function recordAlignment(timed: TimedChar[], alignment: unknown, chunkStartMs: n
  * The text whose characters all end within `audioMs`, cut after the last whole word. A word at the
  * very end of what arrived is whole only if the context is complete: more of it may have been lost.
  */
-export function wordsWithin(timed: readonly TimedChar[], audioMs: number, complete: boolean): string {
+function wordsWithin(timed: readonly TimedChar[], audioMs: number, complete: boolean): string {
   let covered = 0;
   while (covered < timed.length && (timed[covered]?.endMs ?? Infinity) <= audioMs) covered++;
   let text = timed
