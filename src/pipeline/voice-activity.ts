@@ -13,6 +13,7 @@
  * What a run of speech windows means is turn-taking's decision (turn-taking.ts), not this module's.
  */
 import type { AudioFormat } from '../core/frames.js';
+import { encodedRms } from '../audio/loudness.js';
 import { decodeMulawSample } from '../audio/mulaw.js';
 import type { VadStream } from '../providers/vad.js';
 
@@ -74,8 +75,6 @@ const STALE_AFTER_WINDOWS = 8;
 /** Windows waiting for the model beyond this are judged silence: a saturated CPU must not queue audio without end. */
 const MAX_BACKLOG = 16;
 
-/** Energy (squared amplitude) of each mu-law byte, so a phone frame costs one lookup per sample. */
-const MULAW_ENERGY = Float64Array.from({ length: 256 }, (_, code) => decodeMulawSample(code) ** 2);
 /** Each mu-law byte as a sample scaled to -1..1, the model's input. */
 const MULAW_FLOAT = Float32Array.from({ length: 256 }, (_, code) => decodeMulawSample(code) / 32768);
 
@@ -83,7 +82,6 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
   const format = options.format;
   const mulaw = format.encoding === 'mulaw';
   const bytesPerSample = mulaw ? 1 : 2;
-  const voiceEnergy = VOICE_RMS * VOICE_RMS;
   let vad = options.vad;
   const windowSamples = vad?.windowSamples ?? 0;
   const windowMs = (windowSamples * 1000) / format.sampleRate;
@@ -176,18 +174,8 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
     push(audio, timestampMs) {
       const samples = Math.floor(audio.length / bytesPerSample);
       if (samples === 0) return;
-      let sum = 0;
-      if (mulaw) {
-        for (let i = 0; i < samples; i += 1) sum += MULAW_ENERGY[audio[i]!]!;
-      } else {
-        const view = new DataView(audio.buffer, audio.byteOffset, samples * 2);
-        for (let i = 0; i < samples; i += 1) {
-          const v = view.getInt16(i * 2, true);
-          sum += v * v;
-        }
-      }
       // The chunk ends at its arrival time; voice in it ended no later than that.
-      if (sum / samples >= voiceEnergy) last = timestampMs;
+      if (encodedRms(audio, format.encoding) >= VOICE_RMS) last = timestampMs;
       analyse(audio, samples, timestampMs);
     },
     lastVoiceAtMs: () => last,
