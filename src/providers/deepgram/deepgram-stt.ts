@@ -231,9 +231,14 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
     function releaseHeld(): void {
       if (heldBytes === 0) return;
       const audio = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
-      const chunk: Chunk = { audio, startMs: 0, durationMs: heldBytes / bytesPerMs };
+      const durationMs = heldBytes / bytesPerMs;
       held = [];
       heldBytes = 0;
+      send({ audio, startMs: 0, durationMs });
+    }
+
+    /** New audio: counted against maxBufferMs, then sent (or kept for the next connection). */
+    function send(chunk: Chunk): void {
       bufferedMs += chunk.durationMs;
       transmit(chunk);
       bound();
@@ -420,10 +425,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
           return;
         }
         releaseHeld();
-        const chunk: Chunk = { audio: audio.slice(), startMs: 0, durationMs };
-        bufferedMs += chunk.durationMs;
-        transmit(chunk);
-        bound();
+        send({ audio: audio.slice(), startMs: 0, durationMs });
       },
       finalize() {
         // Deepgram finalises what it has been sent: what was held goes first.
