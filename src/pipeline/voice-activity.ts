@@ -112,16 +112,17 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
     options.onWindow?.({ atMs, durationMs: windowMs, probability, speech });
   }
 
-  function judge(samples: Float32Array, meanEnergy: number, atMs: number): void {
+  /** Judges a full window; true when the model was given it (it reads it later, so the window is its own now). */
+  function judge(samples: Float32Array, meanEnergy: number, atMs: number): boolean {
     const model = vad;
-    if (model === undefined) return;
+    if (model === undefined) return false;
     const quiet = meanEnergy < foregroundEnergy;
     sinceLoud = quiet ? sinceLoud + 1 : 0;
     const insideWord = quiet && sinceLoud <= SEGMENT_END_WINDOWS && meanEnergy >= quietFloorEnergy;
     if ((quiet && !insideWord) || backlog >= MAX_BACKLOG) {
       windowsWithoutModel += 1;
       verdicts = verdicts.then(() => emit(atMs, 0, quiet));
-      return;
+      return false;
     }
     if (windowsWithoutModel >= STALE_AFTER_WINDOWS) model.reset();
     windowsWithoutModel = 0;
@@ -142,6 +143,7 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
       }
       emit(atMs, probability, quiet);
     });
+    return true;
   }
 
   function analyse(audio: Uint8Array, samples: number, timestampMs: number): void {
@@ -155,15 +157,13 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
       sinceLoud = SEGMENT_END_WINDOWS + 1;
       return;
     }
-    const view = mulaw ? undefined : new DataView(audio.buffer, audio.byteOffset, samples * 2);
     for (let i = 0; i < samples; i++) {
-      const value = mulaw ? MULAW_FLOAT[audio[i]!]! : view!.getInt16(i * 2, true) / 32768;
+      const value = mulaw ? MULAW_FLOAT[audio[i]!]! : (((audio[2 * i]! | (audio[2 * i + 1]! << 8)) << 16) >> 16) / 32768;
       window[filled++] = value;
       energy += value * value;
       if (filled === windowSamples) {
-        const full = window;
-        window = new Float32Array(windowSamples);
-        judge(full, energy / windowSamples, timestampMs);
+        // A window the model did not take (too quiet, the most common case) is filled again.
+        if (judge(window, energy / windowSamples, timestampMs)) window = new Float32Array(windowSamples);
         filled = 0;
         energy = 0;
       }
