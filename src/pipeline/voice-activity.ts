@@ -52,7 +52,7 @@ const VOICE_RMS = 500;
  * Windows quieter than this RMS (-42 dBFS) are not the caller: someone on the phone speaks at
  * about -20 to -35 dBFS into it, people talking a few metres away reach it 20 dB or more lower.
  */
-export const FOREGROUND_RMS = 260;
+const FOREGROUND_RMS = 260;
 /** Below this RMS (-60 dBFS) a window is silence even inside a word: no model, no speech. */
 const QUIET_FLOOR_RMS = 33;
 /**

@@ -72,7 +72,7 @@ export function deepgramAuthHeaders(apiKey: string): Record<string, string> {
 }
 const PROVIDER = 'deepgram';
 /** A quiet line's audio goes out in chunks of up to this much (Deepgram: 20-100 ms per message). */
-export const QUIET_CHUNK_MS = 100;
+const QUIET_CHUNK_MS = 100;
 /**
  * Below this RMS (of 32768, about -50 dBFS) a frame is a quiet line: far under speech into a phone
  * (-20 to -35 dBFS) and under the quietest background talkers the VAD listens for (-42 dBFS).
