@@ -3,6 +3,7 @@ import { BROWSER_AUDIO, PHONE_AUDIO } from '../core/frames.js';
 import type { AudioFormat } from '../core/frames.js';
 import type { VadStream } from '../providers/vad.js';
 import { concatAudio, encodeMulawSample, silence, speechLike, toFrames } from '../../test/support/audio-fixtures.js';
+import { decodeMulawSample } from '../audio/mulaw.js';
 import { createVoiceActivity } from './voice-activity.js';
 import type { VadWindow } from './voice-activity.js';
 
@@ -60,6 +61,25 @@ describe.each([PHONE_AUDIO, BROWSER_AUDIO])('voice activity ($encoding)', (forma
     const voice = createVoiceActivity({ format });
     voice.push(new Uint8Array(0), 5);
     expect(voice.lastVoiceAtMs()).toBeUndefined();
+  });
+
+  it('gives the model each window as the audio scaled to -1..1, in a buffer of its own', async () => {
+    const vad = fakeVad(windowSamples, () => 0, 20);
+    const voice = createVoiceActivity({ format, vad: vad.stream });
+    // Quiet windows between the loud ones: the buffer they were gathered in is filled again.
+    const audio = concatAudio(tone(windowMs, format, 3000), silence(windowMs, format), tone(windowMs, format, 6000));
+    toFrames(audio, format).forEach((frame, i) => voice.push(frame, i * 20));
+    await settle();
+    expect(vad.asked).toHaveLength(2);
+    const expected = (windowIndex: number): number[] => {
+      const bytes = audio.subarray(windowIndex * windowSamples * (format.encoding === 'mulaw' ? 1 : 2));
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      return Array.from({ length: windowSamples }, (_, i) =>
+        format.encoding === 'mulaw' ? decodeMulawSample(bytes[i]!) / 32768 : view.getInt16(i * 2, true) / 32768,
+      );
+    };
+    expect(Array.from(vad.asked[0]!)).toEqual(expected(0).map(Math.fround));
+    expect(Array.from(vad.asked[1]!)).toEqual(expected(2).map(Math.fround));
   });
 
   it('asks the model about loud windows only, and reports every window in order with Silero hysteresis', async () => {

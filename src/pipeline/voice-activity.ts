@@ -13,6 +13,7 @@
  * What a run of speech windows means is turn-taking's decision (turn-taking.ts), not this module's.
  */
 import type { AudioFormat } from '../core/frames.js';
+import { encodedRms } from '../audio/loudness.js';
 import { decodeMulawSample } from '../audio/mulaw.js';
 import type { VadStream } from '../providers/vad.js';
 
@@ -51,7 +52,7 @@ const VOICE_RMS = 500;
  * Windows quieter than this RMS (-42 dBFS) are not the caller: someone on the phone speaks at
  * about -20 to -35 dBFS into it, people talking a few metres away reach it 20 dB or more lower.
  */
-export const FOREGROUND_RMS = 260;
+const FOREGROUND_RMS = 260;
 /** Below this RMS (-60 dBFS) a window is silence even inside a word: no model, no speech. */
 const QUIET_FLOOR_RMS = 33;
 /**
@@ -74,8 +75,6 @@ const STALE_AFTER_WINDOWS = 8;
 /** Windows waiting for the model beyond this are judged silence: a saturated CPU must not queue audio without end. */
 const MAX_BACKLOG = 16;
 
-/** Energy (squared amplitude) of each mu-law byte, so a phone frame costs one lookup per sample. */
-const MULAW_ENERGY = Float64Array.from({ length: 256 }, (_, code) => decodeMulawSample(code) ** 2);
 /** Each mu-law byte as a sample scaled to -1..1, the model's input. */
 const MULAW_FLOAT = Float32Array.from({ length: 256 }, (_, code) => decodeMulawSample(code) / 32768);
 
@@ -83,7 +82,6 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
   const format = options.format;
   const mulaw = format.encoding === 'mulaw';
   const bytesPerSample = mulaw ? 1 : 2;
-  const voiceEnergy = VOICE_RMS * VOICE_RMS;
   let vad = options.vad;
   const windowSamples = vad?.windowSamples ?? 0;
   const windowMs = (windowSamples * 1000) / format.sampleRate;
@@ -114,16 +112,17 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
     options.onWindow?.({ atMs, durationMs: windowMs, probability, speech });
   }
 
-  function judge(samples: Float32Array, meanEnergy: number, atMs: number): void {
+  /** Judges a full window; true when the model was given it (it reads it later, so the window is its own now). */
+  function judge(samples: Float32Array, meanEnergy: number, atMs: number): boolean {
     const model = vad;
-    if (model === undefined) return;
+    if (model === undefined) return false;
     const quiet = meanEnergy < foregroundEnergy;
     sinceLoud = quiet ? sinceLoud + 1 : 0;
     const insideWord = quiet && sinceLoud <= SEGMENT_END_WINDOWS && meanEnergy >= quietFloorEnergy;
     if ((quiet && !insideWord) || backlog >= MAX_BACKLOG) {
       windowsWithoutModel += 1;
       verdicts = verdicts.then(() => emit(atMs, 0, quiet));
-      return;
+      return false;
     }
     if (windowsWithoutModel >= STALE_AFTER_WINDOWS) model.reset();
     windowsWithoutModel = 0;
@@ -144,6 +143,7 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
       }
       emit(atMs, probability, quiet);
     });
+    return true;
   }
 
   function analyse(audio: Uint8Array, samples: number, timestampMs: number): void {
@@ -157,15 +157,13 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
       sinceLoud = SEGMENT_END_WINDOWS + 1;
       return;
     }
-    const view = mulaw ? undefined : new DataView(audio.buffer, audio.byteOffset, samples * 2);
     for (let i = 0; i < samples; i++) {
-      const value = mulaw ? MULAW_FLOAT[audio[i]!]! : view!.getInt16(i * 2, true) / 32768;
+      const value = mulaw ? MULAW_FLOAT[audio[i]!]! : (((audio[2 * i]! | (audio[2 * i + 1]! << 8)) << 16) >> 16) / 32768;
       window[filled++] = value;
       energy += value * value;
       if (filled === windowSamples) {
-        const full = window;
-        window = new Float32Array(windowSamples);
-        judge(full, energy / windowSamples, timestampMs);
+        // A window the model did not take (too quiet, the most common case) is filled again.
+        if (judge(window, energy / windowSamples, timestampMs)) window = new Float32Array(windowSamples);
         filled = 0;
         energy = 0;
       }
@@ -176,18 +174,8 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
     push(audio, timestampMs) {
       const samples = Math.floor(audio.length / bytesPerSample);
       if (samples === 0) return;
-      let sum = 0;
-      if (mulaw) {
-        for (let i = 0; i < samples; i += 1) sum += MULAW_ENERGY[audio[i]!]!;
-      } else {
-        const view = new DataView(audio.buffer, audio.byteOffset, samples * 2);
-        for (let i = 0; i < samples; i += 1) {
-          const v = view.getInt16(i * 2, true);
-          sum += v * v;
-        }
-      }
       // The chunk ends at its arrival time; voice in it ended no later than that.
-      if (sum / samples >= voiceEnergy) last = timestampMs;
+      if (encodedRms(audio, format.encoding) >= VOICE_RMS) last = timestampMs;
       analyse(audio, samples, timestampMs);
     },
     lastVoiceAtMs: () => last,

@@ -72,7 +72,7 @@ export function deepgramAuthHeaders(apiKey: string): Record<string, string> {
 }
 const PROVIDER = 'deepgram';
 /** A quiet line's audio goes out in chunks of up to this much (Deepgram: 20-100 ms per message). */
-export const QUIET_CHUNK_MS = 100;
+const QUIET_CHUNK_MS = 100;
 /**
  * Below this RMS (of 32768, about -50 dBFS) a frame is a quiet line: far under speech into a phone
  * (-20 to -35 dBFS) and under the quietest background talkers the VAD listens for (-42 dBFS).
@@ -231,9 +231,14 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
     function releaseHeld(): void {
       if (heldBytes === 0) return;
       const audio = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
-      const chunk: Chunk = { audio, startMs: 0, durationMs: heldBytes / bytesPerMs };
+      const durationMs = heldBytes / bytesPerMs;
       held = [];
       heldBytes = 0;
+      send({ audio, startMs: 0, durationMs });
+    }
+
+    /** New audio: counted against maxBufferMs, then sent (or kept for the next connection). */
+    function send(chunk: Chunk): void {
       bufferedMs += chunk.durationMs;
       transmit(chunk);
       bound();
@@ -420,10 +425,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
           return;
         }
         releaseHeld();
-        const chunk: Chunk = { audio: audio.slice(), startMs: 0, durationMs };
-        bufferedMs += chunk.durationMs;
-        transmit(chunk);
-        bound();
+        send({ audio: audio.slice(), startMs: 0, durationMs });
       },
       finalize() {
         // Deepgram finalises what it has been sent: what was held goes first.
