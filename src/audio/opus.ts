@@ -11,12 +11,12 @@ import OpusScript from 'opusscript';
 import { concatBytes } from './pcm.js';
 
 /** The RTP clock of Opus (RFC 7587), independent of the audio's sampling rate. */
-export const OPUS_RTP_CLOCK_HZ = 48_000;
+const OPUS_RTP_CLOCK_HZ = 48_000;
 /** The dynamic payload type browsers offer Opus under; werift answers with it. */
 export const OPUS_PAYLOAD_TYPE = 111;
 export const OPUS_FRAME_MS = 20;
 /** PCM rate on our side of the codec: the pipeline's linear16 rate. */
-export const OPUS_PCM_RATE = 16_000;
+const OPUS_PCM_RATE = 16_000;
 /** Samples in one 20 ms frame at the PCM rate. */
 export const OPUS_FRAME_SAMPLES = (OPUS_PCM_RATE * OPUS_FRAME_MS) / 1000;
 /** Bytes of PCM16 in one 20 ms frame. */
