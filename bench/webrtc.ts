@@ -69,27 +69,11 @@ async function twilioCaller(server: ServerChild, script: (text: string) => void)
   const media = () => caller.events.filter((e) => e.type === 'media');
   // A phone line carries audio all the time: silence between utterances, in real time.
   const silent = toFrames(silence(20, PHONE_AUDIO), PHONE_AUDIO)[0]!;
-  let queue: Uint8Array[] = [];
-  let next = performance.now();
-  let lastSpeechSentAt = 0;
-  let onSpeechEnd: ((at: number) => void) | undefined;
-  const pump = setInterval(() => {
-    const now = performance.now();
-    while (next <= now) {
-      next += 20;
-      const frame = queue.shift();
-      send(caller, frame ?? silent);
-      if (frame !== undefined) {
-        lastSpeechSentAt = performance.now();
-        if (queue.length === 0) onSpeechEnd?.(lastSpeechSentAt);
-      }
-    }
-  }, 5);
+  const pump = framePump((frame) => send(caller, frame), silent);
   return {
     speak(text, speechMs = SPEECH_MS) {
       script(text);
-      queue = toFrames(speechLike(speechMs, PHONE_AUDIO), PHONE_AUDIO);
-      return new Promise((resolve) => (onSpeechEnd = resolve));
+      return pump.speak(toFrames(speechLike(speechMs, PHONE_AUDIO), PHONE_AUDIO));
     },
     firstAudioAfter: (since) => media().find((e) => e.at > since)?.at,
     idle() {
@@ -97,10 +81,36 @@ async function twilioCaller(server: ServerChild, script: (text: string) => void)
       return last !== undefined && caller.echoedMarks.length === caller.marks.length && performance.now() - last.at > 300;
     },
     async hangUp() {
-      clearInterval(pump);
+      pump.stop();
       caller.hangUp();
       await caller.closed;
     },
+  };
+}
+
+/**
+ * A caller's microphone in real time: one 20 ms frame every 20 ms, silence between utterances.
+ * `speak` queues an utterance and resolves when its last frame has been sent (the speech end).
+ */
+function framePump(sendFrame: (frame: Uint8Array) => void, silent: Uint8Array): { speak(frames: Uint8Array[]): Promise<number>; stop(): void } {
+  let queue: Uint8Array[] = [];
+  let next = performance.now();
+  let onSpeechEnd: ((at: number) => void) | undefined;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    while (next <= now) {
+      next += 20;
+      const frame = queue.shift();
+      sendFrame(frame ?? silent);
+      if (frame !== undefined && queue.length === 0) onSpeechEnd?.(performance.now());
+    }
+  }, 5);
+  return {
+    speak(frames) {
+      queue = frames;
+      return new Promise((resolve) => (onSpeechEnd = resolve));
+    },
+    stop: () => clearInterval(timer),
   };
 }
 
@@ -134,23 +144,13 @@ async function browserSocketCaller(server: ServerChild, script: (text: string) =
   });
   socket.send(JSON.stringify({ type: 'start', mode: 'voice' }));
   const silent = new Uint8Array(640);
-  let queue: Uint8Array[] = [];
-  let next = performance.now();
-  let onSpeechEnd: ((at: number) => void) | undefined;
-  const pump = setInterval(() => {
-    const now = performance.now();
-    while (next <= now) {
-      next += 20;
-      const frame = queue.shift();
-      if (socket.readyState === WebSocket.OPEN) socket.send(frame ?? silent);
-      if (frame !== undefined && queue.length === 0) onSpeechEnd?.(performance.now());
-    }
-  }, 5);
+  const pump = framePump((frame) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(frame);
+  }, silent);
   return {
     speak(text, speechMs = SPEECH_MS) {
       script(text);
-      queue = toFrames(speechLike(speechMs, BROWSER_AUDIO), BROWSER_AUDIO);
-      return new Promise((resolve) => (onSpeechEnd = resolve));
+      return pump.speak(toFrames(speechLike(speechMs, BROWSER_AUDIO), BROWSER_AUDIO));
     },
     firstAudioAfter: (since) => received.find((at) => at > since),
     idle() {
@@ -158,7 +158,7 @@ async function browserSocketCaller(server: ServerChild, script: (text: string) =
       return last !== undefined && performance.now() - last > 300;
     },
     async hangUp() {
-      clearInterval(pump);
+      pump.stop();
       socket.close();
       await new Promise((resolve) => socket.once('close', resolve));
     },

@@ -38,6 +38,22 @@ describe('opus glue', () => {
     decoder.close();
   });
 
+  it('hands out packets and PCM that the next call does not overwrite (no copy of our own is made)', () => {
+    const encoder = createOpusEncoder();
+    const decoder = createOpusDecoder();
+    const packets = [300, 300, 300].map((f, i) => encoder.encode(pcm16ToBytes(tone(f, OPUS_FRAME_SAMPLES, 8000, 16_000, i * OPUS_FRAME_SAMPLES))));
+    const pcm = packets.map((p) => decoder.decode(p));
+    const kept = { packet: Uint8Array.from(packets[2]!), pcm: Uint8Array.from(pcm[2]!) };
+    expect(rms(pcm16FromBytes(kept.pcm))).toBeGreaterThan(1000);
+    const silencePacket = encoder.encode(new Uint8Array(OPUS_FRAME_BYTES));
+    decoder.decode(silencePacket);
+    decoder.decode(silencePacket);
+    expect(packets[2]).toEqual(kept.packet);
+    expect(pcm[2]).toEqual(kept.pcm);
+    encoder.close();
+    decoder.close();
+  });
+
   it('refuses a frame of the wrong size and a corrupt packet with a clear error', () => {
     const encoder = createOpusEncoder();
     const decoder = createOpusDecoder();

@@ -11,12 +11,12 @@ import OpusScript from 'opusscript';
 import { concatBytes } from './pcm.js';
 
 /** The RTP clock of Opus (RFC 7587), independent of the audio's sampling rate. */
-export const OPUS_RTP_CLOCK_HZ = 48_000;
+const OPUS_RTP_CLOCK_HZ = 48_000;
 /** The dynamic payload type browsers offer Opus under; werift answers with it. */
 export const OPUS_PAYLOAD_TYPE = 111;
 export const OPUS_FRAME_MS = 20;
 /** PCM rate on our side of the codec: the pipeline's linear16 rate. */
-export const OPUS_PCM_RATE = 16_000;
+const OPUS_PCM_RATE = 16_000;
 /** Samples in one 20 ms frame at the PCM rate. */
 export const OPUS_FRAME_SAMPLES = (OPUS_PCM_RATE * OPUS_FRAME_MS) / 1000;
 /** Bytes of PCM16 in one 20 ms frame. */
@@ -47,9 +47,9 @@ export function createOpusEncoder(options: { bitrate?: number } = {}): OpusEncod
       if (pcm.length !== OPUS_FRAME_BYTES) {
         throw new RangeError(`opus encoder: a frame is ${OPUS_FRAME_BYTES} bytes of PCM16, got ${pcm.length}`);
       }
-      // opusscript's types ask for a Buffer; a view over the same bytes is one.
-      const out = codec.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength), OPUS_FRAME_SAMPLES);
-      return new Uint8Array(out);
+      // opusscript's types ask for a Buffer; a view over the same bytes is one. Its answer is a
+      // fresh Buffer (copied out of the WASM heap): viewed as a plain Uint8Array, not copied again.
+      return plainView(codec.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength), OPUS_FRAME_SAMPLES));
     },
     close() {
       if (closed) return;
@@ -66,8 +66,8 @@ export function createOpusDecoder(): OpusDecoder {
     decode(packet) {
       if (closed) throw new Error('opus decoder: used after close');
       if (packet.length === 0) throw new RangeError('opus decoder: empty packet');
-      // A copy: opusscript returns a view into its WASM heap, overwritten by the next call.
-      return new Uint8Array(codec.decode(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)));
+      // opusscript copies the PCM out of its WASM heap into a fresh Buffer: no second copy here.
+      return plainView(codec.decode(Buffer.from(packet.buffer, packet.byteOffset, packet.byteLength)));
     },
     close() {
       if (closed) return;
@@ -75,6 +75,11 @@ export function createOpusDecoder(): OpusDecoder {
       codec.delete();
     },
   };
+}
+
+/** A Buffer's bytes as a plain Uint8Array (whose slice() copies, as callers expect), without a copy. */
+function plainView(buffer: Buffer): Uint8Array {
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /**

@@ -27,12 +27,11 @@ export function runPrimary(config: Config, logger: Logger): void {
   /** Gatherings under way: each takes a worker's answer (or its exit, as no metrics). */
   const gatherings = new Map<number, (workerId: number, metrics: WorkerMetrics) => void>();
   const max = config.calls.maxConcurrent;
-  /** Slots held per worker id, freed when the worker exits. */
+  /** Slots held per worker id, freed when the worker exits; their sum is the instance's calls. */
   const held = new Map<number, number>();
-  let inUse = 0;
+  const inUse = (): number => [...held.values()].reduce((n, k) => n + k, 0);
   let lastFree = true;
   const everReady = new Set<number>();
-  let anyReady = false;
   let backgroundWorker: number | undefined;
   let stopping = false;
   let failed = false;
@@ -43,7 +42,7 @@ export function runPrimary(config: Config, logger: Logger): void {
   const workers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
 
   const capacityChanged = (): void => {
-    const free = inUse < max;
+    const free = inUse() < max;
     if (free === lastFree) return;
     lastFree = free;
     for (const worker of workers()) send(worker, { type: 'agent:capacity', free });
@@ -88,26 +87,19 @@ export function runPrimary(config: Config, logger: Logger): void {
     });
   };
 
-  const fork = (): void => {
-    const worker = cluster.fork();
-    held.set(worker.id, 0);
-  };
-
   cluster.on('message', (worker: Worker, message: unknown) => {
     if (!isAgentMessage(message)) return;
     const m = message as WorkerMessage;
     switch (m.type) {
       case 'agent:ready':
         everReady.add(worker.id);
-        anyReady = true;
         log.info({ worker: String(worker.id), pid: worker.process.pid }, 'worker listening');
-        send(worker, { type: 'agent:capacity', free: inUse < max });
+        send(worker, { type: 'agent:capacity', free: inUse() < max });
         assignBackground();
         return;
       case 'agent:slot-acquire': {
-        const granted = inUse < max;
+        const granted = inUse() < max;
         if (granted) {
-          inUse += 1;
           held.set(worker.id, (held.get(worker.id) ?? 0) + 1);
           capacityChanged();
         }
@@ -118,7 +110,6 @@ export function runPrimary(config: Config, logger: Logger): void {
         const mine = held.get(worker.id) ?? 0;
         if (mine > 0) {
           held.set(worker.id, mine - 1);
-          inUse -= 1;
           capacityChanged();
         }
         return;
@@ -138,7 +129,6 @@ export function runPrimary(config: Config, logger: Logger): void {
   cluster.on('exit', (worker, code, signal) => {
     // A gathering waiting for this worker goes on without it (its counts are gone with it).
     for (const answer of [...gatherings.values()]) answer(worker.id, []);
-    inUse -= held.get(worker.id) ?? 0;
     held.delete(worker.id);
     capacityChanged();
     if (backgroundWorker === worker.id) backgroundWorker = undefined;
@@ -152,7 +142,7 @@ export function runPrimary(config: Config, logger: Logger): void {
       }
       return;
     }
-    if (!everReady.has(worker.id) && !anyReady) {
+    if (everReady.size === 0) {
       // Not one worker came up: the same fault (database unreachable, port taken) would stop every retry.
       log.fatal({ worker: String(worker.id), code, signal }, 'a worker failed to start; stopping the others');
       shutdown('start-up failure', 1);
@@ -160,7 +150,7 @@ export function runPrimary(config: Config, logger: Logger): void {
     }
     log.error({ worker: String(worker.id), code, signal }, 'worker exited unexpectedly; starting a new one');
     setTimeout(() => {
-      if (!stopping) fork();
+      if (!stopping) cluster.fork();
     }, RESTART_DELAY_MS).unref();
     assignBackground();
   });
@@ -169,7 +159,7 @@ export function runPrimary(config: Config, logger: Logger): void {
     if (stopping) return;
     stopping = true;
     if (code !== 0) failed = true;
-    log.info({ reason, workers: workers().length, activeCalls: inUse }, 'shutting down: every worker stops taking calls and finishes its live ones');
+    log.info({ reason, workers: workers().length, activeCalls: inUse() }, 'shutting down: every worker stops taking calls and finishes its live ones');
     for (const worker of workers()) send(worker, { type: 'agent:shutdown' });
     if (workers().length === 0) {
       exit(failed ? 1 : 0);
@@ -186,5 +176,5 @@ export function runPrimary(config: Config, logger: Logger): void {
   process.once('SIGINT', () => shutdown('SIGINT'));
 
   log.info({ workers: config.workers, maxConcurrentCalls: max }, 'starting worker processes');
-  for (let i = 0; i < config.workers; i += 1) fork();
+  for (let i = 0; i < config.workers; i += 1) cluster.fork();
 }

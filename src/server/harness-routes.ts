@@ -30,13 +30,33 @@ import { decodeHarnessMessage, encodeHarnessFrame, encodeHarnessMessage } from '
 import type { HarnessMode, HarnessServerMessage, HarnessStart } from '../transports/browser/serializer.js';
 import { createAdmission } from './admission.js';
 import { CLOSE_INTERNAL, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TRY_LATER, createCallStream } from './call-stream.js';
-import type { CallStart, CallStreamLimits } from './call-stream.js';
+import type { CallStart, CallStream, CallStreamLimits } from './call-stream.js';
 import { closeSocket, socketEndpoint } from './socket-guards.js';
 
 /** The first subprotocol a client offers; the server selects it, the second one is the token. */
 export const HARNESS_SUBPROTOCOL = 'harness';
 
 export const HARNESS_TRANSFER_MESSAGE = "I've asked someone from the shop to call you back.";
+
+/**
+ * Hang-up and transfer for a call from a browser (this socket, or WebRTC): `stream()` is the call's
+ * stream (created after its transport, hence a getter); `transportName` names it in the log.
+ */
+export function browserCallControls(stream: () => CallStream, log: Logger, transportName: string): Pick<SessionTransport, 'hangup' | 'transfer'> {
+  return {
+    async hangup() {
+      const call = stream();
+      // A call that fails while starting is closed by the start path, with its error first.
+      if (call.state === 'starting') return;
+      call.close(CLOSE_NORMAL, call.session?.record.endReason ?? 'agent_ended');
+    },
+    async transfer(reason) {
+      // No phone network behind a browser call: say what a shop without a transfer line says.
+      log.info({ reason }, `transfer requested on a ${transportName} call`);
+      return { transferred: false, message: HARNESS_TRANSFER_MESSAGE };
+    },
+  };
+}
 
 export interface HarnessRoutesDeps {
   manager: CallManager;
@@ -185,16 +205,7 @@ export function harnessRoutes(deps: HarnessRoutesDeps): FastifyPluginAsync {
           log.warn({ err: error }, 'harness send failed');
         }
       },
-      async hangup() {
-        // A call that fails while starting is closed by the start path, with its error first.
-        if (stream.state === 'starting') return;
-        stream.close(CLOSE_NORMAL, stream.session?.record.endReason ?? 'agent_ended');
-      },
-      async transfer(reason) {
-        // No phone network behind a browser call: say what a shop without a transfer line says.
-        log.info({ reason }, 'transfer requested on a harness call');
-        return { transferred: false, message: HARNESS_TRANSFER_MESSAGE };
-      },
+      ...browserCallControls(() => stream, log, 'harness'),
     };
 
     const stream = createCallStream({

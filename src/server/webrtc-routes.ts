@@ -30,7 +30,7 @@ import type { PeerGoneReason, WebRtcPeer } from '../transports/webrtc/peer.js';
 import { bearerToken, createAdmission } from './admission.js';
 import { CLOSE_NORMAL, CLOSE_TRY_LATER, createCallStream } from './call-stream.js';
 import type { CallStreamLimits, StreamEndpoint } from './call-stream.js';
-import { HARNESS_TRANSFER_MESSAGE } from './harness-routes.js';
+import { browserCallControls } from './harness-routes.js';
 
 export interface WebRtcRoutesDeps {
   manager: CallManager;
@@ -221,14 +221,7 @@ export function webrtcRoutes(deps: WebRtcRoutesDeps): FastifyPluginAsync {
           log.warn({ err: error }, 'webrtc send failed');
         }
       },
-      async hangup() {
-        if (stream.state === 'starting') return;
-        stream.close(CLOSE_NORMAL, stream.session?.record.endReason ?? 'agent_ended');
-      },
-      async transfer(reason) {
-        log.info({ reason }, 'transfer requested on a webrtc call');
-        return { transferred: false, message: HARNESS_TRANSFER_MESSAGE };
-      },
+      ...browserCallControls(() => stream, log, 'webrtc'),
     };
 
     const stream = createCallStream({

@@ -9,7 +9,7 @@
  * A clear cancels marks still inside that allowance, so what counts as heard after a barge-in is
  * what had been sent less the allowance, as with Twilio's marks.
  */
-import { createFrameSplitter, OPUS_FRAME_MS, OPUS_FRAME_TICKS } from '../../audio/opus.js';
+import { createFrameSplitter, OPUS_FRAME_BYTES, OPUS_FRAME_MS, OPUS_FRAME_TICKS } from '../../audio/opus.js';
 
 export interface PacerClock {
   now(): number;
@@ -41,7 +41,7 @@ export interface AudioPacer {
   close(): void;
 }
 
-export const DEFAULT_PLAYOUT_ALLOWANCE_MS = 100;
+const DEFAULT_PLAYOUT_ALLOWANCE_MS = 100;
 /** After a stall (a blocked event loop) at most this much is sent at once to catch up; the rest of the deficit is forgiven. */
 const MAX_CATCH_UP_MS = 60;
 
@@ -149,7 +149,7 @@ export function createAudioPacer(deps: AudioPacerDeps): AudioPacer {
       timer = undefined;
     },
     queuedBytes() {
-      return queuedFrames * 640 + splitter.pending;
+      return queuedFrames * OPUS_FRAME_BYTES + splitter.pending;
     },
     close() {
       this.clear();
