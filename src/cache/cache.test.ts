@@ -7,6 +7,7 @@ import { createMemoryCache } from './memory-cache.js';
 import { createRedisCache } from './redis-cache.js';
 import { withFallback } from './resilient-cache.js';
 import { present } from '../../test/support/prerequisites.js';
+import { freePort } from '../../test/support/spawn-server.js';
 
 const redisUrl = process.env.TEST_REDIS_URL;
 
@@ -204,16 +205,6 @@ describe('withFallback', () => {
   });
 });
 
-/** A loopback port with nothing listening on it: connections are refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 function errorText(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `${error.cause.message}\n${error.cause.stack ?? ''}` : '';
@@ -225,7 +216,8 @@ describe('redis cache with Redis unreachable', () => {
   const encoded = encodeURIComponent(password);
 
   it('fails ping fast, and with withFallback misses and drops writes fast', async () => {
-    const port = await closedPort();
+    // A loopback port nothing listens on: connections are refused at once.
+    const port = await freePort();
     const connectionErrors: unknown[] = [];
     const fallbackErrors: unknown[] = [];
     const redis = track(
@@ -257,7 +249,8 @@ describe('redis cache with Redis unreachable', () => {
   });
 
   it('keeps failing fast while it retries in the background', async () => {
-    const port = await closedPort();
+    // A loopback port nothing listens on: connections are refused at once.
+    const port = await freePort();
     const cache = track(withFallback(createRedisCache({ url: `redis://127.0.0.1:${port}` }), () => {}));
     await cache.get('warm-up');
     await sleep(300);
@@ -288,7 +281,8 @@ describe('redis cache with Redis unreachable', () => {
   it('closes a client that never connected, and one that is retrying', async () => {
     const idle = createRedisCache({ url: 'redis://127.0.0.1:1' });
     await idle.close();
-    const port = await closedPort();
+    // A loopback port nothing listens on: connections are refused at once.
+    const port = await freePort();
     const retrying = createRedisCache({ url: `redis://127.0.0.1:${port}` });
     await expect(retrying.ping()).rejects.toThrow();
     await retrying.close();
