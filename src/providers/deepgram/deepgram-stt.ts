@@ -14,7 +14,7 @@
  * A quiet line costs fewer messages: one WebSocket message per 20 ms frame is most of what a call
  * costs the server, and most of a call the caller is quiet (listening). Once the line has been
  * quiet for longer than Deepgram's own silence decisions (endpointing, UtteranceEnd) reach back,
- * frames are sent in chunks of up to QUIET_CHUNK_MS (Deepgram takes 20-100 ms chunks); the first
+ * frames are sent in chunks of up to QUIET_CHUNK_MS (Deepgram recommends 20-250 ms per message); the first
  * frame with any sound in it goes out at once with what was held. So no transcript, SpeechStarted,
  * speech_final or UtteranceEnd comes later than it would have: Deepgram decides nothing on audio
  * that was held.
@@ -71,8 +71,11 @@ export function deepgramAuthHeaders(apiKey: string): Record<string, string> {
   return { Authorization: `Token ${apiKey}` };
 }
 const PROVIDER = 'deepgram';
-/** A quiet line's audio goes out in chunks of up to this much (Deepgram: 20-100 ms per message). */
-const QUIET_CHUNK_MS = 100;
+/**
+ * A quiet line's audio goes out in chunks of up to this much: the top of the 20-250 ms Deepgram
+ * recommends per message, since nothing waits on it (any sound flushes at once).
+ */
+const QUIET_CHUNK_MS = 250;
 /**
  * Below this RMS (of 32768, about -50 dBFS) a frame is a quiet line: far under speech into a phone
  * (-20 to -35 dBFS) and under the quietest background talkers the VAD listens for (-42 dBFS).
@@ -418,10 +421,12 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
         audioClockMs += durationMs;
         if (encodedRms(audio, format.encoding) >= QUIET_RMS) lastSoundAtMs = audioClockMs;
         else if (audioClockMs - lastSoundAtMs > holdAfterQuietMs) {
+          // A chunk never goes over QUIET_CHUNK_MS: it leaves once a frame like this one would take it over.
+          if ((heldBytes + audio.length) / bytesPerMs > QUIET_CHUNK_MS) releaseHeld();
           // A copy: the caller may reuse its buffer, and this one may be replayed later.
           held.push(audio.slice());
           heldBytes += audio.length;
-          if (heldBytes / bytesPerMs >= QUIET_CHUNK_MS) releaseHeld();
+          if ((heldBytes + audio.length) / bytesPerMs > QUIET_CHUNK_MS) releaseHeld();
           return;
         }
         releaseHeld();
