@@ -89,9 +89,11 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
   const quietFloorEnergy = (QUIET_FLOOR_RMS / 32768) ** 2;
 
   let last: number | undefined;
-  let window = new Float32Array(windowSamples);
+  // The window is kept as it arrives (bytes): most windows are too quiet for the model, and only
+  // the ones it is given are converted to its float samples.
+  const windowBytes = windowSamples * bytesPerSample;
+  const window = new Uint8Array(windowBytes);
   let filled = 0;
-  let energy = 0;
   let windowsWithoutModel = STALE_AFTER_WINDOWS;
   let backlog = 0;
   let inferences = 0;
@@ -112,23 +114,24 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
     options.onWindow?.({ atMs, durationMs: windowMs, probability, speech });
   }
 
-  /** Judges a full window; true when the model was given it (it reads it later, so the window is its own now). */
-  function judge(samples: Float32Array, meanEnergy: number, atMs: number): boolean {
+  /** Judges a full window (the model, when asked, gets its own copy as floats). */
+  function judge(atMs: number): void {
     const model = vad;
-    if (model === undefined) return false;
+    if (model === undefined) return;
+    const meanEnergy = (encodedRms(window, format.encoding) / 32768) ** 2;
     const quiet = meanEnergy < foregroundEnergy;
     sinceLoud = quiet ? sinceLoud + 1 : 0;
     const insideWord = quiet && sinceLoud <= SEGMENT_END_WINDOWS && meanEnergy >= quietFloorEnergy;
     if ((quiet && !insideWord) || backlog >= MAX_BACKLOG) {
       windowsWithoutModel += 1;
       verdicts = verdicts.then(() => emit(atMs, 0, quiet));
-      return false;
+      return;
     }
     if (windowsWithoutModel >= STALE_AFTER_WINDOWS) model.reset();
     windowsWithoutModel = 0;
     backlog += 1;
     inferences += 1;
-    const verdict = model.probability(samples);
+    const verdict = model.probability(toFloats(window));
     verdicts = verdicts.then(async () => {
       let probability = 0;
       try {
@@ -143,29 +146,33 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
       }
       emit(atMs, probability, quiet);
     });
-    return true;
   }
 
-  function analyse(audio: Uint8Array, samples: number, timestampMs: number): void {
+  function toFloats(bytes: Uint8Array): Float32Array {
+    const samples = new Float32Array(windowSamples);
+    if (mulaw) for (let i = 0; i < windowSamples; i++) samples[i] = MULAW_FLOAT[bytes[i]!]!;
+    else for (let i = 0, b = 0; i < windowSamples; i++, b += 2) samples[i] = (((bytes[b]! | (bytes[b + 1]! << 8)) << 16) >> 16) / 32768;
+    return samples;
+  }
+
+  function analyse(audio: Uint8Array, timestampMs: number): void {
     if (vad === undefined) return;
     if (options.wanted?.() === false) {
       // Not listening: the next window starts afresh, with a model that has forgotten this gap.
       filled = 0;
-      energy = 0;
       windowsWithoutModel = STALE_AFTER_WINDOWS;
       sinceSpeech = SEGMENT_END_WINDOWS + 1;
       sinceLoud = SEGMENT_END_WINDOWS + 1;
       return;
     }
-    for (let i = 0; i < samples; i++) {
-      const value = mulaw ? MULAW_FLOAT[audio[i]!]! : (((audio[2 * i]! | (audio[2 * i + 1]! << 8)) << 16) >> 16) / 32768;
-      window[filled++] = value;
-      energy += value * value;
-      if (filled === windowSamples) {
-        // A window the model did not take (too quiet, the most common case) is filled again.
-        if (judge(window, energy / windowSamples, timestampMs)) window = new Float32Array(windowSamples);
+    for (let offset = 0; offset < audio.length; ) {
+      const taken = Math.min(windowBytes - filled, audio.length - offset);
+      window.set(audio.subarray(offset, offset + taken), filled);
+      filled += taken;
+      offset += taken;
+      if (filled === windowBytes) {
+        judge(timestampMs);
         filled = 0;
-        energy = 0;
       }
     }
   }
@@ -176,7 +183,7 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
       if (samples === 0) return;
       // The chunk ends at its arrival time; voice in it ended no later than that.
       if (encodedRms(audio, format.encoding) >= VOICE_RMS) last = timestampMs;
-      analyse(audio, samples, timestampMs);
+      analyse(samples * bytesPerSample === audio.length ? audio : audio.subarray(0, samples * bytesPerSample), timestampMs);
     },
     lastVoiceAtMs: () => last,
     inferences: () => inferences,
