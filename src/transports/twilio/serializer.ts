@@ -16,7 +16,6 @@ const MAX_MARK_NAME_CHARS = 256;
 const MAX_CUSTOM_PARAMETERS = 32;
 /** Twilio: a <Parameter>'s name and value together stay under 500 characters. */
 const MAX_PARAMETER_CHARS = 500;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const DTMF_DIGIT = /^[0-9*#A-D]$/;
 
 /** What the route knows about its stream; the serializer reads it and never changes it. */
@@ -131,10 +130,23 @@ function decodeMedia(message: Json, arrivedAtMs: number): TwilioDecodeResult {
   if (typeof payload !== 'string') return { error: 'media payload is not a string' };
   if (payload === '') return { error: 'empty media payload' };
   if (payload.length > Math.ceil(MAX_AUDIO_BYTES / 3) * 4) return { error: 'media payload too large' };
-  if (!BASE64.test(payload)) return { error: 'media payload is not base64' };
-  const bytes = Buffer.from(payload, 'base64');
-  // A copy detached from Buffer's shared pool, so holding a frame never pins other memory.
-  return { frame: { kind: 'audio', audio: new Uint8Array(bytes), timestampMs: arrivedAtMs } };
+  const audio = decodeBase64(payload);
+  if (audio === undefined) return { error: 'media payload is not base64' };
+  return { frame: { kind: 'audio', audio, timestampMs: arrivedAtMs } };
+}
+
+/**
+ * Base64 (padded, either alphabet) into an array of its own (not Buffer's shared pool, so holding
+ * a frame never pins other memory); undefined when it is not base64. Node's decoder skips what it
+ * cannot read, so a payload with anything else in it decodes to fewer bytes than its length says:
+ * one pass, no regular expression over every 20 ms frame.
+ */
+function decodeBase64(text: string): Uint8Array | undefined {
+  if (text.length % 4 !== 0) return undefined;
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const size = (text.length / 4) * 3 - padding;
+  const out = new Uint8Array(size);
+  return Buffer.from(out.buffer, 0, size).write(text, 'base64') === size ? out : undefined;
 }
 
 function decodeMark(message: Json): TwilioDecodeResult {
