@@ -60,6 +60,14 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads PLAYOUT_START_BUFFER_MS (default 200, 0 turns it off) and PLAYOUT_START_HOLD_MS (default 60)', () => {
+    expect(loadConfig({}).calls).toMatchObject({ playoutStartBufferMs: 200, playoutStartHoldMs: 60 });
+    expect(loadConfig({ PLAYOUT_START_BUFFER_MS: '0', PLAYOUT_START_HOLD_MS: '100' }).calls).toMatchObject({ playoutStartBufferMs: 0, playoutStartHoldMs: 100 });
+    expect(problemsOf({ PLAYOUT_START_HOLD_MS: '5000' })).toEqual([
+      'PLAYOUT_START_HOLD_MS: must be an integer from 0 to 500 (most ms the first audio waits for PLAYOUT_START_BUFFER_MS), got "5000"',
+    ]);
+  });
+
   it('reads MIN_INTERRUPTION_MS (default 200), and refuses one out of range with a line that says what it is', () => {
     expect(loadConfig({}).calls.minInterruptionMs).toBe(200);
     expect(loadConfig({ MIN_INTERRUPTION_MS: '350' }).calls.minInterruptionMs).toBe(350);

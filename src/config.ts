@@ -218,6 +218,8 @@ const envSchema = z.object({
   IDLE_PROMPT_MS: intField(10_000, 2_000, 120_000),
   GREETING: optionalString,
   MIN_INTERRUPTION_MS: intField(200, 32, 2_000, 'ms of caller speech over the agent before it stops'),
+  PLAYOUT_START_BUFFER_MS: intField(200, 0, 1_000, 'ms of agent audio in hand before playback starts from silence; 0 sends at once'),
+  PLAYOUT_START_HOLD_MS: intField(60, 0, 500, 'most ms the first audio waits for PLAYOUT_START_BUFFER_MS'),
   STREAM_TOKEN_TTL_S: intField(300, 10, 3_600),
 
   WEBRTC_ICE_SERVERS: iceServersField(),
@@ -313,6 +315,9 @@ export interface Config {
     idleMs: number;
     /** Caller speech (local VAD) over the agent for this long stops it. */
     minInterruptionMs: number;
+    /** Agent audio in hand before playback starts from silence, and the longest the first audio waits for it. */
+    playoutStartBufferMs: number;
+    playoutStartHoldMs: number;
     /** What the agent says when it picks up. */
     greeting: string;
     /** Lifetime of the per-call token in the TwiML the media stream must present back. */
@@ -430,6 +435,8 @@ export function loadConfig(env: Env): Config {
       maxCallMs: e.MAX_CALL_MINUTES * 60_000,
       idleMs: e.IDLE_PROMPT_MS,
       minInterruptionMs: e.MIN_INTERRUPTION_MS,
+      playoutStartBufferMs: e.PLAYOUT_START_BUFFER_MS,
+      playoutStartHoldMs: e.PLAYOUT_START_HOLD_MS,
       greeting: e.GREETING ?? `Thanks for calling ${e.SHOP_NAME}. How can I help you today?`,
       streamTokenTtlSeconds: e.STREAM_TOKEN_TTL_S,
     },

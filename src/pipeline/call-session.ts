@@ -85,6 +85,10 @@ export interface SessionTiming {
   incompleteTurnExtraMs: number;
   /** A keypad entry ends this long after its last key (or at #). */
   keypadTimeoutMs: number;
+  /** Speech that starts from silence waits for this much audio in hand (PLAYOUT_START_BUFFER_MS)... */
+  playoutStartBufferMs: number;
+  /** ...or this long after its first audio arrived, whichever comes first (PLAYOUT_START_HOLD_MS). */
+  playoutStartHoldMs: number;
 }
 
 export const DEFAULT_TIMING: SessionTiming = {
@@ -92,6 +96,8 @@ export const DEFAULT_TIMING: SessionTiming = {
   maxCallMs: 15 * 60_000,
   stillThinkingMs: 2_000,
   maxToolRounds: 6,
+  playoutStartBufferMs: 200,
+  playoutStartHoldMs: 60,
   ...DEFAULT_TURN_TAKING,
 };
 
@@ -191,6 +197,8 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       transport.send(frame);
     },
     onSynthesisError: (utterance, error) => onSpeechFailure(utterance, error),
+    startBufferMs: timing.playoutStartBufferMs,
+    startHoldMs: timing.playoutStartHoldMs,
   });
 
   const caller = createCallerInput({

@@ -1,23 +1,46 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PHONE_AUDIO } from '../core/frames.js';
 import type { OutboundFrame } from '../core/frames.js';
 import { createScriptedTts } from '../../test/support/fakes/scripted-tts.js';
 import { createSpeechOutput, heardPrefix } from './speech-output.js';
 
-function harness(options: { firstByteDelayMs?: number; withTts?: boolean } = {}) {
-  const tts = createScriptedTts({ msPerChar: 10, chunkMs: 100, firstByteDelayMs: options.firstByteDelayMs ?? 0 });
+interface HarnessOptions {
+  firstByteDelayMs?: number;
+  interChunkDelayMs?: number;
+  withTts?: boolean;
+  maxChunkBytes?: number;
+  startBufferMs?: number;
+  startHoldMs?: number;
+}
+
+function harness(options: HarnessOptions = {}) {
+  const tts = createScriptedTts({
+    msPerChar: 10,
+    chunkMs: 100,
+    firstByteDelayMs: options.firstByteDelayMs ?? 0,
+    interChunkDelayMs: options.interChunkDelayMs ?? 0,
+  });
   const sent: OutboundFrame[] = [];
+  const sentAt: number[] = [];
   const errors: unknown[] = [];
   const speech = createSpeechOutput({
     tts: options.withTts === false ? undefined : tts,
     format: PHONE_AUDIO,
     now: () => performance.now(),
-    send: (frame) => sent.push(frame),
+    send: (frame) => {
+      sent.push(frame);
+      sentAt.push(performance.now());
+    },
     onSynthesisError: (_u, error) => errors.push(error),
-    maxChunkBytes: 400,
+    maxChunkBytes: options.maxChunkBytes ?? 400,
+    startBufferMs: options.startBufferMs ?? 0,
+    startHoldMs: options.startHoldMs ?? 0,
   });
   const marks = () => sent.filter((f): f is Extract<OutboundFrame, { kind: 'mark' }> => f.kind === 'mark').map((f) => f.name);
-  return { tts, sent, errors, speech, marks };
+  /** Each audio piece sent: its bytes (8 per ms of phone audio) and when it went out. */
+  const audio = () =>
+    sent.flatMap((f, i) => (f.kind === 'audio' ? [{ bytes: f.audio.length, atMs: sentAt[i]!, mark: (sent[i + 1] as { name?: string } | undefined)?.name ?? '' }] : []));
+  return { tts, sent, errors, speech, marks, audio };
 }
 
 describe('speech output', () => {
@@ -170,6 +193,48 @@ describe('speech output', () => {
     await u.sent;
     expect(sent.some((f) => f.kind === 'audio')).toBe(true);
     expect(sent.some((f) => f.kind === 'clear')).toBe(false);
+  });
+
+  describe('start buffer: playback that starts from silence waits for audio in hand', () => {
+    // 100 ms chunks; 60 characters are 600 ms of audio.
+    const SENTENCE = 'We have an opening tomorrow at nine in the morning, ok then.';
+
+    it('sends the first audio once startBufferMs of it is in hand, not the first 100 ms chunk alone', async () => {
+      const { speech, audio } = harness({ interChunkDelayMs: 30, maxChunkBytes: 8_000, startBufferMs: 200, startHoldMs: 500 });
+      const u = speech.say(SENTENCE, 'reply', 1);
+      await u.sent;
+      const pieces = audio();
+      expect(pieces[0]!.bytes).toBeGreaterThanOrEqual(200 * 8);
+      expect(pieces.reduce((sum, p) => sum + p.bytes, 0)).toBe(600 * 8);
+    });
+
+    it('waits no longer than startHoldMs after the first audio arrived', async () => {
+      const { speech, audio } = harness({ interChunkDelayMs: 400, maxChunkBytes: 8_000, startBufferMs: 200, startHoldMs: 40 });
+      const said = performance.now();
+      const u = speech.say(SENTENCE, 'reply', 1);
+      await vi.waitFor(() => expect(audio().length).toBeGreaterThan(0), { timeout: 2_000 });
+      const first = audio()[0]!;
+      // The first chunk alone, sent after the hold and long before the vendor's second chunk.
+      expect(first.bytes).toBe(100 * 8);
+      expect(first.atMs - said).toBeGreaterThanOrEqual(38);
+      expect(first.atMs - said).toBeLessThan(300);
+      speech.interrupt();
+      await u.played;
+    });
+
+    it('does not hold audio that follows speech still playing, nor audio that is complete', async () => {
+      const { speech, audio } = harness({ interChunkDelayMs: 400, maxChunkBytes: 8_000, startBufferMs: 200, startHoldMs: 1_000 });
+      // 100 ms in one chunk: complete at once, so it goes out without waiting for more.
+      const short = speech.say('All right.', 'reply', 1);
+      await short.sent;
+      const second = speech.say(SENTENCE, 'reply', 1);
+      await vi.waitFor(() => expect(audio().length).toBe(2), { timeout: 2_000 });
+      // The second utterance's first chunk goes out at once: the caller is still hearing the first.
+      expect(audio()[1]!.atMs - audio()[0]!.atMs).toBeLessThan(300);
+      expect(audio()[1]!.bytes).toBe(100 * 8);
+      speech.interrupt();
+      await second.played;
+    });
   });
 
   it.each([

@@ -43,6 +43,15 @@ export interface SpeechOutputDeps {
   /** Audio handed over in pieces of at most this many bytes, each followed by a mark. */
   maxChunkBytes?: number;
   /**
+   * Playback that starts from silence waits for this much audio (ms) in hand, so the caller's
+   * buffer does not run dry when the vendor's second chunk is a little late: a vendor's first
+   * chunk can be 100 ms, and the caller hears a stutter if the next one is 120 ms behind it.
+   * At most `startHoldMs` after the first audio arrived, or less when the utterance is complete.
+   * 0 sends audio as it comes.
+   */
+  startBufferMs?: number;
+  startHoldMs?: number;
+  /**
    * Utterances synthesised ahead of the one playing. One or two hide synthesis latency between
    * sentences; more would only synthesise (a context, or a connection for providers without
    * sessions) speech a barge-in may discard.
@@ -81,6 +90,8 @@ interface Entry {
   playingSinceMs: number | undefined;
   /** A reply spoken as one context: this entry carries the audio of all its sentences. */
   group: ReplyGroup | undefined;
+  /** When its first audio arrived from the vendor (process ms). */
+  firstChunkAtMs: number | undefined;
   resolveSent(): void;
   resolvePlayed(heard: boolean): void;
 }
@@ -131,6 +142,8 @@ const NO_AUDIO = new Uint8Array(0);
 export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   const maxChunkBytes = deps.maxChunkBytes ?? Math.round(bytesPerMs(deps.format) * 200);
   const lookahead = deps.lookahead ?? 2;
+  const startBufferBytes = Math.round(bytesPerMs(deps.format) * (deps.startBufferMs ?? 0));
+  const startHoldMs = deps.startHoldMs ?? 0;
   const queue: Entry[] = [];
   const byMark = new Map<string, Entry>();
   let nextId = 1;
@@ -165,6 +178,16 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
 
   function nextChange(): Promise<void> {
     return new Promise<void>((resolve) => (wakePump = resolve));
+  }
+
+  function nextChangeWithin(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wakePump = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   function enqueue(
@@ -203,6 +226,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       failed: false,
       playingSinceMs: undefined,
       group: undefined,
+      firstChunkAtMs: undefined,
       resolveSent,
       resolvePlayed,
     };
@@ -253,6 +277,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   }
 
   function append(entry: Entry, chunk: Uint8Array): void {
+    entry.firstChunkAtMs ??= deps.now();
     const needed = entry.receivedBytes + chunk.length;
     if (needed > entry.audio.length) {
       // Doubling keeps appends linear; what was sent stays valid (views of the old buffer).
@@ -288,6 +313,11 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     for (;;) {
       if (entry.cut || paused || closed) return;
       if (entry.sentBytes < entry.receivedBytes) {
+        const holdMs = startHold(entry);
+        if (holdMs > 0) {
+          await nextChangeWithin(holdMs);
+          continue;
+        }
         // Let other calls' frames through between bursts: one long sentence must not hold the
         // event loop while hundreds of concurrent calls wait for theirs.
         if (sends > 0 && sends % 8 === 0) {
@@ -322,6 +352,17 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     startWithinWindow();
     // Nothing left to hear about: text-only speech, or a failure before any audio.
     if (entry.pendingMarks.size === 0) finish(entry, !entry.failed);
+  }
+
+  /**
+   * How much longer the first audio of an utterance waits before it goes out: only when its
+   * playback would start from silence (nothing ahead of it still playing), while less than
+   * startBufferBytes is in hand, the vendor is still sending, and startHoldMs has not passed.
+   */
+  function startHold(entry: Entry): number {
+    if (entry.sentBytes > 0 || startBufferBytes === 0 || entry.sourceDone || entry.receivedBytes >= startBufferBytes) return 0;
+    if (queue[0] !== entry || entry.firstChunkAtMs === undefined) return 0;
+    return Math.max(0, entry.firstChunkAtMs + startHoldMs - deps.now());
   }
 
   function finish(entry: Entry, heard: boolean): void {
