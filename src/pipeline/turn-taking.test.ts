@@ -102,9 +102,19 @@ describe('turn-taking', () => {
       ['pause@1192', 'interrupt@1350', 'turn(speech)@1700: Wait, I need to change that.'],
     ],
     [
-      'speech with a dip between syllables still counts (200 ms is 6 speech windows, of the last 9); short, so it resumes 160 ms after',
+      'speech with dips between syllables counts by how long it lasts: a 200 ms burst with 4 speech windows; short, so it resumes 160 ms after',
       [agent('speaking', 0), ...vad(1000, 'SSS.SS.SS')],
-      ['pause@1256', 'resume@1448'],
+      ['pause@1192', 'resume@1448'],
+    ],
+    [
+      'a word broken by a long closure ("Ac-tually") is one burst: it stops the agent at the 4th speech window',
+      [agent('speaking', 0), ...vad(1000, 'SSS.....SS')],
+      ['pause@1288', 'resume@1480'],
+    ],
+    [
+      'two blips further apart than a closure are not one burst, and 4 windows are not 200 ms of speech',
+      [agent('speaking', 0), ...vad(1000, 'SS.......SS........')],
+      [],
     ],
     [
       'speech heard before the agent went quiet does not count towards the next interruption',
@@ -258,8 +268,8 @@ describe('turn-taking', () => {
     ['uh-huh over the agent', ['pause', 'resume']],
     ['okay over the agent', ['pause', 'resume']],
     ['a sentence over the agent', ['pause', 'interrupt', 'turn(speech): Hold on, I need to change the day.']],
-    // The closure of its "ct" was not speech to the model at this phase: the STT's first word came first.
-    ['a quiet caller (-35 dBFS) saying "Actually..." over the agent', ['interrupt', 'turn(speech): Actually, can we do Tuesday instead?']],
+    // The closure of its "ct" is not speech to the model, but it is bridged: "A" and "tu" are one burst.
+    ['a quiet caller (-35 dBFS) saying "Actually..." over the agent', ['pause', 'interrupt', 'turn(speech): Actually, can we do Tuesday instead?']],
     ['mm-hmm over the agent, the STT has no words for it', ['pause', 'resume']],
     ['an engine over the agent', []],
     ['coughs over the agent', []],

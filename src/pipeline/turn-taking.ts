@@ -7,7 +7,8 @@
  * The rules (the README's "Turn-taking" section says the same for operators):
  * - Interrupting is confirmed, never raw energy. While the agent talks, the caller's voice pauses
  *   it (playback stops at once, the reply is kept) after `minInterruptionMs` of VAD speech in a
- *   short sliding window; STT words that are more than feedback take the floor outright
+ *   short sliding window, or a burst of speech windows (short closures bridged) that has lasted
+ *   `minInterruptionMs`; STT words that are more than feedback take the floor outright
  *   (`interrupt`: the reply is cut to what was heard). A pause that brings no such words resumes
  *   the reply from where the caller last heard it: as soon as the caller has been quiet for
  *   RESUME_QUIET_MS when what they said was only feedback, or was no longer than feedback ever
@@ -98,6 +99,13 @@ const RESUME_QUIET_MS = 160;
 const FEEDBACK_MAX_MS = 1_000;
 /** VAD windows of slack the sliding window keeps beyond `minInterruptionMs` (short dips between syllables). */
 const SLACK_WINDOWS = 3;
+/**
+ * A word broken by a stop ("Ac-tually": 100 ms of vowel, 180 ms of closure) is one stretch of
+ * speech: speech windows with gaps of at most this many windows between them count as one burst...
+ */
+const BRIDGE_WINDOWS = 6;
+/** ...and a burst that has lasted `minInterruptionMs` stops the agent once this many of its windows were speech. */
+const MIN_BURST_SPEECH_WINDOWS = 4;
 /** A gap of this many windows without VAD input (the agent was silent) starts the count afresh. */
 const STALE_GAP_WINDOWS = 4;
 /** New speech while an unfinished turn waits holds it open this long for the words to arrive... */
@@ -116,6 +124,8 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   let stretchStartAtMs = 0;
   let lastWindowAtMs: number | undefined;
   let wasSpeech = false;
+  /** The current burst of speech windows (gaps up to BRIDGE_WINDOWS inside it). */
+  let burst: { startAtMs: number; lastAtMs: number; speechWindows: number } | undefined;
 
   // ---- the caller's turn so far
   let finals: string[] = [];
@@ -190,7 +200,10 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   function onVad(input: Extract<TurnInput, { type: 'vad' }>, out: TurnAction[]): void {
     windowMs = input.durationMs;
     // The VAD listens only while the agent talks: speech heard before a gap is not this speech.
-    if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) recent.length = 0;
+    if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) {
+      recent.length = 0;
+      burst = undefined;
+    }
     lastWindowAtMs = input.atMs;
     recent.push(input.speech);
     const keep = windowsToInterrupt() + SLACK_WINDOWS;
@@ -201,9 +214,16 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
     if (lastSpeechAtMs === undefined || input.atMs - lastSpeechAtMs > RESUME_QUIET_MS) stretchStartAtMs = input.atMs - windowMs;
     lastSpeechAtMs = input.atMs;
     if (onset) holdForWords(input.atMs);
-    if (agent.talking() && !agent.paused() && speechWindowsRecently() >= windowsToInterrupt()) {
+    if (burst === undefined || input.atMs - burst.lastAtMs > (BRIDGE_WINDOWS + 1) * windowMs) {
+      burst = { startAtMs: input.atMs - windowMs, lastAtMs: input.atMs, speechWindows: 0 };
+    }
+    burst.lastAtMs = input.atMs;
+    burst.speechWindows += 1;
+    const longBurst = burst.speechWindows >= MIN_BURST_SPEECH_WINDOWS && input.atMs - burst.startAtMs >= windowsToInterrupt() * windowMs;
+    if (agent.talking() && !agent.paused() && (speechWindowsRecently() >= windowsToInterrupt() || longBurst)) {
       pause = { atMs: input.atMs, stretchStartAtMs, feedbackOnly: false };
       recent.length = 0;
+      burst = undefined;
       out.push({ type: 'pause' }, { type: 'caller_active' });
     }
   }
