@@ -74,6 +74,8 @@ interface ProcessStep {
   /** Of which in the kernel (socket reads and writes, loopback TCP). */
   systemCpuPercentOfOneCore: number | null;
   rssMB: number;
+  /** Main-thread GC pauses over the window: how many, their total and the longest (major ones apart). */
+  gcPauses: ProcessReport['gc'];
 }
 
 interface StepResult {
@@ -161,6 +163,7 @@ async function runStep(n: number, server: ServerProcess, emulators: EmulatorProc
       cpuPercentOfOneCore: b === undefined ? null : round((cpuMs(b.cpu, a.cpu) / windowMs) * 100, 1),
       systemCpuPercentOfOneCore: b === undefined ? null : round(((a.cpu.system - b.cpu.system) / 1000 / windowMs) * 100, 1),
       rssMB: round(a.memory.rss / 2 ** 20, 1) ?? 0,
+      gcPauses: a.gc,
     };
   });
   const serverCpuMs = after.reduce((sum, a) => {

@@ -18,7 +18,7 @@ import dgram from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, constants, monitorEventLoopDelay } from 'node:perf_hooks';
 
 const port = Number(process.env.LOAD_PROBE_PORT);
 const launcher = /[\\/](?:tsx[\\/]dist[\\/]cli\.[cm]?js|\.bin[\\/]tsx)$/.test(process.argv[1] ?? "");
@@ -26,6 +26,20 @@ const launcher = /[\\/](?:tsx[\\/]dist[\\/]cli\.[cm]?js|\.bin[\\/]tsx)$/.test(pr
 if (Number.isInteger(port) && port > 0 && !launcher) {
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
+  // Pauses of the main thread for garbage collection since the last reset: a long one is a stall
+  // every call on the process hears at once.
+  let gc = { count: 0, totalMs: 0, maxMs: 0, majorCount: 0, majorMaxMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.count += 1;
+      gc.totalMs += entry.duration;
+      gc.maxMs = Math.max(gc.maxMs, entry.duration);
+      if (entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.majorCount += 1;
+        gc.majorMaxMs = Math.max(gc.majorMaxMs, entry.duration);
+      }
+    }
+  }).observe({ entryTypes: ['gc'] });
   // A process that forks no workers is the server itself; with WORKERS > 1 the primary only supervises.
   const role = cluster.isWorker ? 'worker' : 'primary';
   const socket = dgram.createSocket('udp4');
@@ -54,8 +68,12 @@ if (Number.isInteger(port) && port > 0 && !launcher) {
       cpu: process.cpuUsage(),
       eventLoop: { count: histogram.count, p50Ms: ms(histogram.percentile(50)), p99Ms: ms(histogram.percentile(99)), maxMs: ms(histogram.max) },
       memory: { rss: memory.rss, heapUsed: memory.heapUsed },
+      gc: { count: gc.count, totalMs: Math.round(gc.totalMs * 10) / 10, maxMs: Math.round(gc.maxMs * 10) / 10, majorCount: gc.majorCount, majorMaxMs: Math.round(gc.majorMaxMs * 10) / 10 },
     });
-    if (request.reset === true) histogram.reset();
+    if (request.reset === true) {
+      histogram.reset();
+      gc = { count: 0, totalMs: 0, maxMs: 0, majorCount: 0, majorMaxMs: 0 };
+    }
   });
   let session;
   function profile(action) {

@@ -16,6 +16,8 @@ export interface ProcessReport {
   cpu: NodeJS.CpuUsage;
   eventLoop: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
   memory: { rss: number; heapUsed: number };
+  /** Main-thread garbage-collection pauses since the last reset. */
+  gc: { count: number; totalMs: number; maxMs: number; majorCount: number; majorMaxMs: number };
 }
 
 export interface ServerProcess {
