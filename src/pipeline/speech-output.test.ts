@@ -237,6 +237,23 @@ describe('speech output', () => {
     });
   });
 
+  it('with over a second queued at the caller, sends only full pieces (fewer messages and marks)', async () => {
+    // 3 s of audio in 100 ms chunks, 10 ms apart: far faster than it plays, and no mark comes back.
+    const { speech, audio } = harness({ interChunkDelayMs: 10, maxChunkBytes: 200 * 8 });
+    const u = speech.say('x'.repeat(300), 'reply', 1);
+    await u.sent;
+    const pieces = audio();
+    expect(pieces.reduce((sum, p) => sum + p.bytes, 0)).toBe(3_000 * 8);
+    let sentMs = 0;
+    for (const [i, piece] of pieces.entries()) {
+      // Past a second (and a piece) sent, every piece but the last is a full 200 ms.
+      if (sentMs >= 1_200 && i < pieces.length - 1) expect(piece.bytes).toBe(200 * 8);
+      sentMs += piece.bytes / 8;
+    }
+    expect(pieces.length).toBeLessThan(22);
+    speech.interrupt();
+  });
+
   it.each([
     ['Hello there friend', 1, 'Hello there friend'],
     ['Hello there friend', 0, ''],

@@ -138,6 +138,8 @@ export interface SpeechOutput {
 }
 
 const NO_AUDIO = new Uint8Array(0);
+/** Queued at the caller beyond this, audio goes out only in full pieces (see fillHold). */
+const FULL_PIECES_ABOVE_LEAD_MS = 1_000;
 
 export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   const maxChunkBytes = deps.maxChunkBytes ?? Math.round(bytesPerMs(deps.format) * 200);
@@ -313,7 +315,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     for (;;) {
       if (entry.cut || paused || closed) return;
       if (entry.sentBytes < entry.receivedBytes) {
-        const holdMs = startHold(entry);
+        const holdMs = startHold(entry) || fillHold(entry);
         if (holdMs > 0) {
           await nextChangeWithin(holdMs);
           continue;
@@ -363,6 +365,25 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     if (entry.sentBytes > 0 || startBufferBytes === 0 || entry.sourceDone || entry.receivedBytes >= startBufferBytes) return 0;
     if (queue[0] !== entry || entry.firstChunkAtMs === undefined) return 0;
     return Math.max(0, entry.firstChunkAtMs + startHoldMs - deps.now());
+  }
+
+  /**
+   * With over FULL_PIECES_ABOVE_LEAD_MS already queued at the caller, a partial piece waits to be
+   * filled: a vendor streaming faster than real time sends small chunks, and each piece is a
+   * message and a mark echoed back. Waits no longer than the lead allows (a stalled vendor's
+   * audio still goes out with a second in hand).
+   */
+  function fillHold(entry: Entry): number {
+    if (entry.sourceDone || entry.receivedBytes - entry.sentBytes >= maxChunkBytes) return 0;
+    return Math.max(0, leadMs() - FULL_PIECES_ABOVE_LEAD_MS);
+  }
+
+  /** Audio handed to the transport that the caller has not played yet, as far as the marks say. */
+  function leadMs(): number {
+    let unplayedMs = 0;
+    for (const queued of queue) unplayedMs += (queued.sentBytes - queued.ackedBytes) / perMs;
+    const since = queue[0]?.playingSinceMs;
+    return unplayedMs - (since === undefined ? 0 : deps.now() - since);
   }
 
   function finish(entry: Entry, heard: boolean): void {
