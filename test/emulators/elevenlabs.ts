@@ -189,24 +189,37 @@ function parseOutputFormat(value: string | undefined): FormatSpec | undefined {
   return undefined;
 }
 
-/** A continuous tone generator (phase carried across calls so chunks join without clicks). */
+/**
+ * A continuous tone generator (position carried across calls so chunks join without clicks). The
+ * tone repeats exactly every sampleRate / gcd(sampleRate, TONE_HZ) samples, so that stretch is
+ * encoded once and copied from: hundreds of emulated calls must not cost a sine per sample.
+ */
 function createTone(spec: FormatSpec): (ms: number) => Uint8Array {
-  let phase = 0;
-  const step = (2 * Math.PI * TONE_HZ) / spec.sampleRate;
+  if (spec.kind === 'mp3') return (ms) => new Uint8Array(Math.round(ms * spec.bytesPerMs)).fill(0xff);
+  const width = spec.kind === 'ulaw' ? 1 : 2;
+  const period = spec.sampleRate / gcd(spec.sampleRate, TONE_HZ);
+  const table = new Uint8Array(period * width);
+  const view = new DataView(table.buffer);
+  for (let i = 0; i < period; i++) {
+    const value = Math.round(Math.sin((2 * Math.PI * TONE_HZ * i) / spec.sampleRate) * TONE_AMPLITUDE);
+    if (width === 1) table[i] = encodeMulawSample(value);
+    else view.setInt16(i * 2, value, true);
+  }
+  let at = 0;
   return (ms) => {
-    const samples = Math.round((spec.sampleRate * ms) / 1000);
-    if (spec.kind === 'mp3') return new Uint8Array(Math.round(ms * spec.bytesPerMs)).fill(0xff);
-    const out = new Uint8Array(spec.kind === 'ulaw' ? samples : samples * 2);
-    const view = new DataView(out.buffer);
-    for (let i = 0; i < samples; i++) {
-      const value = Math.round(Math.sin(phase) * TONE_AMPLITUDE);
-      phase += step;
-      if (spec.kind === 'ulaw') out[i] = encodeMulawSample(value);
-      else view.setInt16(i * 2, value, true);
+    const out = new Uint8Array(Math.round((spec.sampleRate * ms) / 1000) * width);
+    for (let filled = 0; filled < out.length; ) {
+      const take = Math.min(out.length - filled, table.length - at);
+      out.set(table.subarray(at, at + take), filled);
+      filled += take;
+      at = (at + take) % table.length;
     }
-    phase %= 2 * Math.PI;
     return out;
   };
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
 }
 
 function spokenLength(text: string): number {
