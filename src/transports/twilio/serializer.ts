@@ -136,17 +136,17 @@ function decodeMedia(message: Json, arrivedAtMs: number): TwilioDecodeResult {
 }
 
 /**
- * Base64 (padded, either alphabet) into an array of its own (not Buffer's shared pool, so holding
- * a frame never pins other memory); undefined when it is not base64. Node's decoder skips what it
- * cannot read, so a payload with anything else in it decodes to fewer bytes than its length says:
- * one pass, no regular expression over every 20 ms frame.
+ * Base64 (padded, either alphabet) copied into an array of its own (out of Buffer's shared pool,
+ * so holding a frame never pins other memory); undefined when it is not base64. Node's decoder
+ * skips what it cannot read, so a payload with anything else in it decodes to fewer bytes than its
+ * length says: one pass, no regular expression over every 20 ms frame.
  */
 function decodeBase64(text: string): Uint8Array | undefined {
   if (text.length % 4 !== 0) return undefined;
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   const size = (text.length / 4) * 3 - padding;
-  const out = new Uint8Array(size);
-  return Buffer.from(out.buffer, 0, size).write(text, 'base64') === size ? out : undefined;
+  const decoded = Buffer.from(text, 'base64');
+  return decoded.length === size ? new Uint8Array(decoded) : undefined;
 }
 
 function decodeMark(message: Json): TwilioDecodeResult {
