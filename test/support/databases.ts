@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openDatabase } from '../../src/db/client.js';
+import { present } from './prerequisites.js';
 import type { Database } from '../../src/db/client.js';
 
 export interface DatabaseBackend {
@@ -34,7 +35,8 @@ export function databaseBackends(): DatabaseBackend[] {
     },
   ];
   const adminUrl = process.env.TEST_DATABASE_URL;
-  if (adminUrl) {
+  // In CI a missing TEST_DATABASE_URL fails the file: the PostgreSQL half must not vanish silently.
+  if (present(Boolean(adminUrl), 'TEST_DATABASE_URL (a PostgreSQL server)') && adminUrl) {
     backends.push({
       name: 'postgres',
       open: () => openThrowawayPostgres(adminUrl),
