@@ -14,6 +14,7 @@ import { createGoogleCalendar } from './calendar/google.js';
 import { createLocalCalendar } from './calendar/local.js';
 import { runPrimary } from './cluster/primary.js';
 import { connectToPrimary, isClusterWorker } from './cluster/worker.js';
+import { makeUdpBindsExclusive } from './cluster/exclusive-udp.js';
 import type { WorkerLink } from './cluster/worker.js';
 import { ConfigError, loadConfigFromProcess } from './config.js';
 import type { Config } from './config.js';
@@ -498,6 +499,7 @@ async function main(): Promise<void> {
     runPrimary(config, rootLogger);
     return;
   }
+  if (config.workers > 1) makeUdpBindsExclusive();
   const worker = config.workers > 1 ? connectToPrimary() : undefined;
   const logger = worker === undefined ? rootLogger : rootLogger.child({ worker: worker.name });
   installProcessGuards(logger);

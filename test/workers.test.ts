@@ -19,6 +19,8 @@ import type { SpawnedPhoneServer } from './support/spawned-phone.js';
 import { startVoiceStack } from './support/voice-stack.js';
 import type { VoiceStack } from './support/voice-stack.js';
 import { present } from './support/prerequisites.js';
+import { dialWebRtc } from './support/webrtc-caller.js';
+import type { WebRtcCaller } from './support/webrtc-caller.js';
 
 const adminUrl = process.env.TEST_DATABASE_URL;
 const redisUrl = process.env.TEST_REDIS_URL;
@@ -114,6 +116,27 @@ describe.skipIf(!present(Boolean(adminUrl), 'TEST_DATABASE_URL'))('WORKERS=2 on 
     // The slots came back: a new call is taken again.
     const again = await server!.webhook(twilioSid('CA'), CALLER);
     expect(again.body).toContain('<Connect><Stream');
+  }, 60_000);
+
+  it('takes WebRTC calls on both workers at once, each on UDP sockets of its own', async () => {
+    // Node's cluster would share the first UDP socket of each worker between them (see
+    // src/cluster/exclusive-udp.ts): the ICE and media of one worker's call would reach the other.
+    const live: WebRtcCaller[] = [];
+    try {
+      while (new Set(live.map((c) => workerOf('webrtc call started', c.callId))).size < 2) {
+        expect(live.length).toBeLessThan(4);
+        const caller = await dialWebRtc(server!.url, { callerNumber: CALLER });
+        live.push(caller);
+        // Connected in about a second when the call's sockets are its worker's own; with them shared,
+        // ICE and DTLS packets went astray and a call took 5-20 s to come up, if it did.
+        await waitUntil(() => logs().some((l) => l.msg === 'webrtc call started' && l.callId === caller.callId), 8_000, 'the call started');
+      }
+      // Every call, on either worker, hears its greeting: its media reach the worker that owns it.
+      for (const caller of live) await waitUntil(() => caller.loudFrames() > 25, 8_000, 'greeting audio');
+    } finally {
+      await Promise.all(live.map((c) => c.hangUp()));
+    }
+    await waitUntil(async () => samples(await metrics(), 'agent_active_calls', { transport: 'webrtc' }).every((n) => n === 0), 20_000, 'the calls ended');
   }, 60_000);
 
   it('a worker that dies is replaced, and the calendar loops move to a living worker', async () => {

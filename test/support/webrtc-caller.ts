@@ -3,6 +3,7 @@
  * channel, POSTs the offer, and then talks (Opus, paced in real time, silence between utterances
  * as a live microphone sends) and listens (decodes the agent's Opus, records when it arrived).
  */
+import http from 'node:http';
 import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket, useOPUS } from 'werift';
 import type { RTCDataChannel } from 'werift';
 import { createFrameSplitter, createOpusDecoder, createOpusEncoder, OPUS_FRAME_BYTES, OPUS_FRAME_TICKS } from '../../src/audio/opus.js';
@@ -40,14 +41,32 @@ export interface DialOptions {
   headers?: Record<string, string>;
 }
 
-/** POSTs an offer body as-is (for bad-offer tests). */
+/**
+ * POSTs an offer body as-is (for bad-offer tests), each on a connection of its own, as a browser
+ * tab's first request is: behind a cluster, offers then go round the workers.
+ */
 export async function postOffer(base: string, body: unknown, headers: Record<string, string> = {}): Promise<OfferResponse> {
-  const response = await fetch(`${base}/webrtc/offer`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+  const payload = typeof body === 'string' ? body : JSON.stringify(body);
+  return new Promise<OfferResponse>((resolve, reject) => {
+    const request = http.request(
+      `${base}/webrtc/offer`,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          try {
+            resolve({ status: response.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown> });
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
   });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 export async function dialWebRtc(base: string, options: DialOptions = {}): Promise<WebRtcCaller> {
