@@ -28,10 +28,11 @@ const key = (digit: string, atMs: number): Step => ({ type: 'dtmf', digit, atMs 
 const said = (text: string, atMs: number): Step => ({ type: 'agent_said', text, atMs });
 
 /** Runs the steps (sorted by time), ticking at deadlines; returns the actions as short strings. */
-function run(steps: Step[], untilMs = 10_000): string[] {
+function run(steps: Step[], untilMs = 10_000, minInterruptionMs = DEFAULT_TURN_TAKING.minInterruptionMs): string[] {
   let state: AgentState = 'silent';
   const taking = createTurnTaking({
     ...DEFAULT_TURN_TAKING,
+    minInterruptionMs,
     agent: { talking: () => state !== 'silent', paused: () => state === 'paused' },
   });
   const log: string[] = [];
@@ -279,6 +280,13 @@ describe('turn-taking', () => {
     expect(recording).toBeDefined();
     const steps: Step[] = [...(recording!.agentTalking ? [agent('speaking', 0)] : []), ...(recording!.inputs as TurnInput[])];
     expect(run(steps, 20_000).map((line) => line.replace(/@[\d.]+/, ''))).toEqual(expected);
+  });
+
+  it('MIN_INTERRUPTION_MS=1000: a second of sounds with gaps is not a second of speech; a second of speech is', () => {
+    // One speech window in every three for 1.3 s: one burst (gaps bridged), but a third of it speech.
+    expect(run([agent('speaking', 0), ...vad(1000, 'S..'.repeat(13))], 10_000, 1_000)).toEqual([]);
+    // Speech throughout pauses once it has lasted 31 windows (992 ms).
+    expect(run([agent('speaking', 0), ...vad(1000, 'S'.repeat(40))], 10_000, 1_000)[0]).toBe(`pause@${1000 + 31 * WINDOW}`);
   });
 
   it('asks for a tick only while something waits on time', () => {

@@ -6,9 +6,9 @@
  *
  * The rules (the README's "Turn-taking" section says the same for operators):
  * - Interrupting is confirmed, never raw energy. While the agent talks, the caller's voice pauses
- *   it (playback stops at once, the reply is kept) after `minInterruptionMs` of VAD speech in a
- *   short sliding window, or a burst of speech windows (short closures bridged) that has lasted
- *   `minInterruptionMs`; STT words that are more than feedback take the floor outright
+ *   it (playback stops at once, the reply is kept) once a burst of VAD speech (the gaps between
+ *   syllables and inside a word bridged) has lasted `minInterruptionMs`, two thirds of it speech;
+ *   STT words that are more than feedback take the floor outright
  *   (`interrupt`: the reply is cut to what was heard). A pause that brings no such words resumes
  *   the reply from where the caller last heard it: as soon as the caller has been quiet for
  *   RESUME_QUIET_MS when what they said was only feedback, or was no longer than feedback ever
@@ -97,15 +97,17 @@ const RESUME_QUIET_MS = 160;
  * "mm-hmm" said slowly lasts up to about 900 ms, a sentence goes on.
  */
 const FEEDBACK_MAX_MS = 1_000;
-/** VAD windows of slack the sliding window keeps beyond `minInterruptionMs` (short dips between syllables). */
-const SLACK_WINDOWS = 3;
 /**
- * A word broken by a stop ("Ac-tually": 100 ms of vowel, 180 ms of closure) is one stretch of
- * speech: speech windows with gaps of at most this many windows between them count as one burst...
+ * Speech windows with gaps of at most this many windows between them are one burst of speech: the
+ * dips between syllables, and a word broken by a stop ("Ac-tually": 100 ms of vowel, 180 ms of
+ * closure the model does not call speech).
  */
 const BRIDGE_WINDOWS = 6;
-/** ...and a burst that has lasted `minInterruptionMs` stops the agent once this many of its windows were speech. */
-const MIN_BURST_SPEECH_WINDOWS = 4;
+/**
+ * A burst that has lasted `minInterruptionMs` stops the agent once at least this share of that
+ * many windows were speech (200 ms: 4 of 6), so the bridged gaps cannot make up most of it.
+ */
+const MIN_SPEECH_SHARE = 2 / 3;
 /** A gap of this many windows without VAD input (the agent was silent) starts the count afresh. */
 const STALE_GAP_WINDOWS = 4;
 /** New speech while an unfinished turn waits holds it open this long for the words to arrive... */
@@ -117,15 +119,18 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   const agent = options.agent;
 
   // ---- what the VAD heard
-  const recent: boolean[] = [];
   let windowMs = 32;
   let lastSpeechAtMs: number | undefined;
   /** Where the caller's current stretch of speech began (gaps under RESUME_QUIET_MS do not end it). */
   let stretchStartAtMs = 0;
   let lastWindowAtMs: number | undefined;
   let wasSpeech = false;
-  /** The current burst of speech windows (gaps up to BRIDGE_WINDOWS inside it). */
-  let burst: { startAtMs: number; lastAtMs: number; speechWindows: number } | undefined;
+  /**
+   * The current burst of speech, counted in VAD windows rather than by the clock (frames that
+   * arrive late and together must count as what they are): its windows up to its last speech
+   * window, how many were speech, and the non-speech windows since (past BRIDGE_WINDOWS it ends).
+   */
+  let burst: { windows: number; speechWindows: number; gap: number } | undefined;
 
   // ---- the caller's turn so far
   let finals: string[] = [];
@@ -149,10 +154,6 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
    */
   function windowsToInterrupt(): number {
     return Math.max(1, Math.round(options.minInterruptionMs / windowMs));
-  }
-
-  function speechWindowsRecently(): number {
-    return recent.reduce((n, speech) => n + (speech ? 1 : 0), 0);
   }
 
   function transcriptAction(final: boolean): TurnAction {
@@ -200,29 +201,23 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   function onVad(input: Extract<TurnInput, { type: 'vad' }>, out: TurnAction[]): void {
     windowMs = input.durationMs;
     // The VAD listens only while the agent talks: speech heard before a gap is not this speech.
-    if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) {
-      recent.length = 0;
-      burst = undefined;
-    }
+    if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) burst = undefined;
     lastWindowAtMs = input.atMs;
-    recent.push(input.speech);
-    const keep = windowsToInterrupt() + SLACK_WINDOWS;
-    while (recent.length > keep) recent.shift();
+    if (burst !== undefined && !input.speech && ++burst.gap > BRIDGE_WINDOWS) burst = undefined;
     const onset = input.speech && !wasSpeech;
     wasSpeech = input.speech;
     if (!input.speech) return;
     if (lastSpeechAtMs === undefined || input.atMs - lastSpeechAtMs > RESUME_QUIET_MS) stretchStartAtMs = input.atMs - windowMs;
     lastSpeechAtMs = input.atMs;
     if (onset) holdForWords(input.atMs);
-    if (burst === undefined || input.atMs - burst.lastAtMs > (BRIDGE_WINDOWS + 1) * windowMs) {
-      burst = { startAtMs: input.atMs - windowMs, lastAtMs: input.atMs, speechWindows: 0 };
-    }
-    burst.lastAtMs = input.atMs;
+    burst ??= { windows: 0, speechWindows: 0, gap: 0 };
+    burst.windows += burst.gap + 1;
     burst.speechWindows += 1;
-    const longBurst = burst.speechWindows >= MIN_BURST_SPEECH_WINDOWS && input.atMs - burst.startAtMs >= windowsToInterrupt() * windowMs;
-    if (agent.talking() && !agent.paused() && (speechWindowsRecently() >= windowsToInterrupt() || longBurst)) {
+    burst.gap = 0;
+    const needed = windowsToInterrupt();
+    const confirmed = burst.windows >= needed && burst.speechWindows >= Math.ceil(needed * MIN_SPEECH_SHARE);
+    if (agent.talking() && !agent.paused() && confirmed) {
       pause = { atMs: input.atMs, stretchStartAtMs, feedbackOnly: false };
-      recent.length = 0;
       burst = undefined;
       out.push({ type: 'pause' }, { type: 'caller_active' });
     }
