@@ -167,6 +167,29 @@ describe('decodeTwilioMessage', () => {
   });
 });
 
+describe('decodeTwilioMessage: media payloads', () => {
+  it('decodes any payload exactly, padded or not, either base64 alphabet', () => {
+    for (let length = 1; length <= 64; length++) {
+      const bytes = Uint8Array.from({ length }, () => Math.floor(Math.random() * 256));
+      for (const encoding of ['base64', 'base64url'] as const) {
+        const text = Buffer.from(bytes).toString(encoding);
+        const padded = text.padEnd(Math.ceil(text.length / 4) * 4, '=');
+        expect(decode(media(padded)).frame).toEqual({ kind: 'audio', audio: bytes, timestampMs: 0 });
+      }
+    }
+  });
+
+  it.each([
+    ['padding in the middle', 'QQ==QUFB'],
+    ['a character outside base64', 'QUF*QUFB'],
+    ['a length not a multiple of 4', 'QUFBQ'],
+    ['only padding', '===='],
+    ['whitespace', 'QUFB QUF'],
+  ])('refuses %s', (_name, payload) => {
+    expect(decode(media(payload)).error).toBe('media payload is not base64');
+  });
+});
+
 describe('encodeTwilioFrame', () => {
   it('encodes audio as a base64 media message for the stream', () => {
     const audio = new Uint8Array([0xff, 0x7f, 0x00, 0x80]);

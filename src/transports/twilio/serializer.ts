@@ -8,10 +8,12 @@
  * not need them, since the socket delivers in order.
  */
 import type { InboundFrame, OutboundFrame } from '../../core/frames.js';
+import { decodeBase64 } from './base64.js';
 
 /** Above any real message: Twilio sends 20 ms of audio (~250 characters) per media message. */
 export const MAX_TWILIO_MESSAGE_BYTES = 64 * 1024;
 const MAX_AUDIO_BYTES = 16 * 1024;
+const MAX_PAYLOAD_CHARS = Math.ceil(MAX_AUDIO_BYTES / 3) * 4;
 const MAX_MARK_NAME_CHARS = 256;
 const MAX_CUSTOM_PARAMETERS = 32;
 /** Twilio: a <Parameter>'s name and value together stay under 500 characters. */
@@ -129,25 +131,12 @@ function decodeMedia(message: Json, arrivedAtMs: number): TwilioDecodeResult {
   const payload = media.payload;
   if (typeof payload !== 'string') return { error: 'media payload is not a string' };
   if (payload === '') return { error: 'empty media payload' };
-  if (payload.length > Math.ceil(MAX_AUDIO_BYTES / 3) * 4) return { error: 'media payload too large' };
+  if (payload.length > MAX_PAYLOAD_CHARS) return { error: 'media payload too large' };
   const audio = decodeBase64(payload);
   if (audio === undefined) return { error: 'media payload is not base64' };
   return { frame: { kind: 'audio', audio, timestampMs: arrivedAtMs } };
 }
 
-/**
- * Base64 (padded, either alphabet) copied into an array of its own (out of Buffer's shared pool,
- * so holding a frame never pins other memory); undefined when it is not base64. Node's decoder
- * skips what it cannot read, so a payload with anything else in it decodes to fewer bytes than its
- * length says: one pass, no regular expression over every 20 ms frame.
- */
-function decodeBase64(text: string): Uint8Array | undefined {
-  if (text.length % 4 !== 0) return undefined;
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const size = (text.length / 4) * 3 - padding;
-  const decoded = Buffer.from(text, 'base64');
-  return decoded.length === size ? new Uint8Array(decoded) : undefined;
-}
 
 function decodeMark(message: Json): TwilioDecodeResult {
   const mark = message.mark;
