@@ -159,7 +159,7 @@ describe('Deepgram STT against the emulator', () => {
     expect(emulator.connections[0]?.finalizes).toBe(1);
   });
 
-  it('sends a long-quiet line in 250 ms chunks, and the first sound at once with what was held', async () => {
+  it('sends a long-quiet line in 250 ms chunks, the voice in 40 ms ones, and the quiet after it frame by frame', async () => {
     emulator.script(['I need an oil change.']);
     const { stream, events } = await connect(PHONE_AUDIO);
     // 1.7 s of silence: the first 1.2 s (endpointing and UtteranceEnd reach back) frame by frame.
@@ -168,18 +168,52 @@ describe('Deepgram STT against the emulator', () => {
     const record = emulator.connections[0]!;
     // 60 frames, then 480 ms as two 240 ms chunks (20 ms frames fill a chunk to 240, not over 250).
     expect(record.audioMessages).toBe(60 + 2);
-    // 60 ms more is held (less than a chunk), and goes out in front of the first sound.
+    // 60 ms more is held (less than a chunk), and goes out as soon as the voice starts.
     send(stream, silence(60, PHONE_AUDIO), PHONE_AUDIO);
     const speech = speechLike(800, PHONE_AUDIO);
     stream.sendAudio(speech.subarray(0, 160));
-    await vi.waitFor(() => expect(record.audioBytes).toBe(1_740 * 8 + 160), WAIT);
-    expect(record.audioMessages).toBe(62 + 2);
-    // From the sound on, frame by frame again, and the utterance is heard as before.
-    send(stream, concatAudio(speech.subarray(160), silence(1_200, PHONE_AUDIO)), PHONE_AUDIO);
+    await vi.waitFor(() => expect(record.audioBytes).toBe(1_740 * 8), WAIT);
+    expect(record.audioMessages).toBe(62 + 1);
+    // The voice goes two frames to a message.
+    stream.sendAudio(speech.subarray(160, 320));
+    await vi.waitFor(() => expect(record.audioBytes).toBe(1_740 * 8 + 320), WAIT);
+    expect(record.audioMessages).toBe(63 + 1);
+    // The rest of it likewise, then the silence frame by frame; the utterance is heard as before.
+    send(stream, concatAudio(speech.subarray(320), silence(1_200, PHONE_AUDIO)), PHONE_AUDIO);
     await vi.waitFor(() => expect(finals(events).map((e) => e.text)).toEqual(['I need an oil change.']), WAIT);
     expect(finals(events)[0]?.speechFinal).toBe(true);
     await vi.waitFor(() => expect(events.at(-1)?.type).toBe('utterance_end'), WAIT);
-    expect(record.audioMessages).toBe(64 + 39 + 60);
+    expect(record.audioMessages).toBe(64 + 19 + 60);
+  });
+
+  it('holds the quiet line as soon as a speech_final has covered the last sound, not 1.2 s after it', async () => {
+    emulator.script(['I need an oil change.']);
+    const { stream, events } = await connect(PHONE_AUDIO);
+    send(stream, concatAudio(speechLike(600, PHONE_AUDIO), silence(400, PHONE_AUDIO)), PHONE_AUDIO);
+    await vi.waitFor(() => expect(finals(events)[0]?.speechFinal).toBe(true), WAIT);
+    const record = emulator.connections[0]!;
+    expect(record.audioMessages).toBe(15 + 20);
+    // Deepgram has ended the turn: only UtteranceEnd is to come, and it changes nothing.
+    send(stream, silence(500, PHONE_AUDIO), PHONE_AUDIO);
+    await vi.waitFor(() => expect(record.audioBytes).toBe(1_480 * 8), WAIT);
+    expect(record.audioMessages).toBe(35 + 2);
+    // The voice sends the 20 ms still held at once, then goes two frames to a message.
+    send(stream, speechLike(120, PHONE_AUDIO), PHONE_AUDIO);
+    await vi.waitFor(() => expect(record.audioBytes).toBe(1_620 * 8), WAIT);
+    expect(record.audioMessages).toBe(37 + 1 + 3);
+  });
+
+  it('a speech_final that ends before the latest sound does not start holding', async () => {
+    emulator.script(['I need an oil change.', 'For my Civic.']);
+    emulator.setFinalDelay(150);
+    const { stream, events } = await connect(PHONE_AUDIO);
+    // The caller goes on after the pause Deepgram ends the first utterance on, before that final arrives.
+    send(stream, concatAudio(speechLike(600, PHONE_AUDIO), silence(400, PHONE_AUDIO), speechLike(200, PHONE_AUDIO)), PHONE_AUDIO);
+    await vi.waitFor(() => expect(finals(events)[0]?.speechFinal).toBe(true), WAIT);
+    const record = emulator.connections[0]!;
+    send(stream, silence(200, PHONE_AUDIO), PHONE_AUDIO);
+    await vi.waitFor(() => expect(record.audioBytes).toBe(1_400 * 8), WAIT);
+    expect(record.audioMessages).toBe(15 + 20 + 5 + 10);
   });
 
   it('finalize() and close() send what a quiet line held first', async () => {

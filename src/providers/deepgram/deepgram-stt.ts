@@ -11,13 +11,16 @@
  * covers it (finals carry `start + duration` in stream seconds), and on a drop the uncovered audio
  * plus whatever arrived during the gap is replayed on the new connection, bounded by maxBufferMs.
  *
- * A quiet line costs fewer messages: one WebSocket message per 20 ms frame is most of what a call
- * costs the server, and most of a call the caller is quiet (listening). Once the line has been
- * quiet for longer than Deepgram's own silence decisions (endpointing, UtteranceEnd) reach back,
- * frames are sent in chunks of up to QUIET_CHUNK_MS (Deepgram recommends 20-250 ms per message); the first
- * frame with any sound in it goes out at once with what was held. So no transcript, SpeechStarted,
- * speech_final or UtteranceEnd comes later than it would have: Deepgram decides nothing on audio
- * that was held.
+ * Fewer messages, nothing later: one WebSocket message per 20 ms frame is most of what a call
+ * costs the server (a write each, TLS on the way out). Frames go out in chunks of a kind:
+ *   - a quiet line, once it has been quiet for longer than Deepgram's own silence decisions
+ *     (endpointing, UtteranceEnd) reach back, in chunks of up to QUIET_CHUNK_MS (Deepgram
+ *     recommends 20-250 ms per message), or as soon as a speech_final has covered the last sound
+ *     (the turn is decided; the UtteranceEnd still to come changes nothing);
+ *   - the caller's voice in chunks of SPEECH_CHUNK_MS: its words arrive at most one frame later;
+ *   - the quiet right after the voice, on which Deepgram decides that the caller has stopped, one
+ *     frame at a time, as it comes: speech_final and UtteranceEnd come no later than they would.
+ * A frame of another kind sends what is pending first.
  */
 import WebSocket from 'ws';
 import type { RawData } from 'ws';
@@ -76,6 +79,8 @@ const PROVIDER = 'deepgram';
  * recommends per message, since nothing waits on it (any sound flushes at once).
  */
 const QUIET_CHUNK_MS = 250;
+/** The caller's voice goes out 40 ms at a time: half the messages of 20 ms frames, words at most 20 ms later. */
+const SPEECH_CHUNK_MS = 40;
 /**
  * Below this RMS (of 32768, about -50 dBFS) a frame is a quiet line: far under speech into a phone
  * (-20 to -35 dBFS) and under the quietest background talkers the VAD listens for (-42 dBFS).
@@ -211,8 +216,14 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
     const holdAfterQuietMs = Math.max(endpointing === false ? 0 : endpointing, utteranceEndMs) + QUIET_MARGIN_MS;
     let audioClockMs = 0;
     let lastSoundAtMs = 0;
-    let held: Uint8Array[] = [];
-    let heldBytes = 0;
+    /** Frames of one kind waiting to go out together, copied into the chunk that will be sent (and maybe replayed). */
+    let pending: Uint8Array | undefined;
+    let pendingBytes = 0;
+    let pendingKind: 'quiet' | 'speech' | undefined;
+    /** Where the last sound sent ends in this connection's stream (ms); Infinity when not known there. */
+    let lastSoundEndMs = Number.POSITIVE_INFINITY;
+    /** A speech_final has covered the last sound: Deepgram has decided the turn, the line may be held. */
+    let endpointed = false;
 
     const emit = (event: SttEvent): void => {
       if (phase !== 'closed') onEvent(event);
@@ -230,14 +241,28 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
       keepAlive.refresh();
     }
 
-    /** Hands what was held to the connection (or its backlog) as one chunk. */
-    function releaseHeld(): void {
-      if (heldBytes === 0) return;
-      const audio = held.length === 1 ? held[0]! : Buffer.concat(held, heldBytes);
-      const durationMs = heldBytes / bytesPerMs;
-      held = [];
-      heldBytes = 0;
+    /** Hands what is pending to the connection (or its backlog) as one chunk. */
+    function flush(): void {
+      if (pending === undefined || pendingBytes === 0) return;
+      const audio = pending.subarray(0, pendingBytes);
+      const durationMs = pendingBytes / bytesPerMs;
+      const voice = pendingKind === 'speech';
+      pending = undefined;
+      pendingBytes = 0;
+      pendingKind = undefined;
       send({ audio, startMs: 0, durationMs });
+      if (voice) lastSoundEndMs = ws?.readyState === WebSocket.OPEN ? sentMs : Number.POSITIVE_INFINITY;
+    }
+
+    /** Adds a frame to the pending chunk (of `limitMs` at most), which leaves once a frame like this one would take it over. */
+    function add(audio: Uint8Array, kind: 'quiet' | 'speech', limitMs: number): void {
+      if (pendingKind !== kind || (pending !== undefined && pendingBytes + audio.length > pending.length)) flush();
+      // One array per chunk, not a copy per frame: the caller may reuse its buffer, and the chunk may be replayed.
+      pending ??= new Uint8Array(Math.max(audio.length, Math.floor(limitMs * bytesPerMs)));
+      pendingKind = kind;
+      pending.set(audio, pendingBytes);
+      pendingBytes += audio.length;
+      if ((pendingBytes + audio.length) / bytesPerMs > limitMs) flush();
     }
 
     /** New audio: counted against maxBufferMs, then sent (or kept for the next connection). */
@@ -291,7 +316,11 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
         const text = results.channel?.alternatives?.[0]?.transcript ?? '';
         const isFinal = results.is_final === true;
         const speechFinal = results.speech_final === true;
-        if (isFinal) acknowledge(((results.start ?? 0) + (results.duration ?? 0)) * 1000);
+        if (isFinal) {
+          const endMs = ((results.start ?? 0) + (results.duration ?? 0)) * 1000;
+          acknowledge(endMs);
+          if (speechFinal && endMs + 1 >= lastSoundEndMs) endpointed = true;
+        }
         // Empty interims are noise; an empty final still matters when it ends the turn or answers Finalize.
         if (text === '' && !(isFinal && (speechFinal || results.from_finalize === true))) return;
         emit({ type: 'transcript', text, isFinal, speechFinal, atMs });
@@ -305,6 +334,9 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
     function attach(socket: WebSocket): void {
       ws = socket;
       sentMs = 0;
+      // Positions in the old stream mean nothing in this one: the timer decides until the next sound.
+      lastSoundEndMs = Number.POSITIVE_INFINITY;
+      endpointed = false;
       socket.on('message', onMessage);
       socket.on('error', () => undefined);
       socket.once('close', (code: number, reason: Buffer) => {
@@ -387,8 +419,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
       lifetime.abort();
       retained = [];
       backlog = [];
-      held = [];
-      heldBytes = 0;
+      pending = undefined;
+      pendingBytes = 0;
       bufferedMs = 0;
       const socket = ws;
       ws = undefined;
@@ -419,22 +451,24 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
         if (phase === 'closing' || phase === 'closed' || audio.length === 0) return;
         const durationMs = audio.length / bytesPerMs;
         audioClockMs += durationMs;
-        if (encodedRms(audio, format.encoding) >= QUIET_RMS) lastSoundAtMs = audioClockMs;
-        else if (audioClockMs - lastSoundAtMs > holdAfterQuietMs) {
-          // A chunk never goes over QUIET_CHUNK_MS: it leaves once a frame like this one would take it over.
-          if ((heldBytes + audio.length) / bytesPerMs > QUIET_CHUNK_MS) releaseHeld();
-          // A copy: the caller may reuse its buffer, and this one may be replayed later.
-          held.push(audio.slice());
-          heldBytes += audio.length;
-          if ((heldBytes + audio.length) / bytesPerMs > QUIET_CHUNK_MS) releaseHeld();
-          return;
+        const sound = encodedRms(audio, format.encoding) >= QUIET_RMS;
+        if (sound) {
+          lastSoundAtMs = audioClockMs;
+          endpointed = false;
+          // Not in the stream until it is sent (flush() says where it ends).
+          lastSoundEndMs = Number.POSITIVE_INFINITY;
+          add(audio, 'speech', SPEECH_CHUNK_MS);
+        } else if (endpointed || audioClockMs - lastSoundAtMs > holdAfterQuietMs) {
+          add(audio, 'quiet', QUIET_CHUNK_MS);
+        } else {
+          // Deepgram is deciding whether the caller has stopped: this goes now, with any voice still pending.
+          flush();
+          send({ audio: new Uint8Array(audio), startMs: 0, durationMs });
         }
-        releaseHeld();
-        send({ audio: audio.slice(), startMs: 0, durationMs });
       },
       finalize() {
-        // Deepgram finalises what it has been sent: what was held goes first.
-        releaseHeld();
+        // Deepgram finalises what it has been sent: what is pending goes first.
+        flush();
         if (phase === 'open') sendText({ type: 'Finalize' });
         else if (phase === 'reconnecting') pendingFinalize = true;
       },
@@ -442,7 +476,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
         closing ??= (async () => {
           const socket = ws;
           if (phase === 'open' && socket?.readyState === WebSocket.OPEN) {
-            releaseHeld();
+            flush();
             phase = 'closing';
             const closed = new Promise<void>((resolve) => {
               closedBySocket = resolve;
