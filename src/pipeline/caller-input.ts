@@ -120,8 +120,8 @@ export function createCallerInput(options: CallerInputOptions): CallerInput {
       });
     },
     audio(audio, timestampMs) {
-      voice.push(audio, timestampMs);
-      stt?.sendAudio(audio);
+      const rms = voice.push(audio, timestampMs);
+      stt?.sendAudio(audio, rms);
     },
     dtmf(digit) {
       take({ type: 'dtmf', digit, atMs: now() });

@@ -39,8 +39,8 @@ export interface VoiceActivityOptions {
 }
 
 export interface VoiceActivity {
-  /** `timestampMs`: when the chunk arrived (process clock). */
-  push(audio: Uint8Array, timestampMs: number): void;
+  /** `timestampMs`: when the chunk arrived (process clock). Returns the chunk's loudness (encodedRms), for others to reuse. */
+  push(audio: Uint8Array, timestampMs: number): number;
   lastVoiceAtMs(): number | undefined;
   /** Windows the model has been asked about (to measure what it costs). */
   inferences(): number;
@@ -180,10 +180,12 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
   return {
     push(audio, timestampMs) {
       const samples = Math.floor(audio.length / bytesPerSample);
-      if (samples === 0) return;
+      if (samples === 0) return 0;
       // The chunk ends at its arrival time; voice in it ended no later than that.
-      if (encodedRms(audio, format.encoding) >= VOICE_RMS) last = timestampMs;
+      const rms = encodedRms(audio, format.encoding);
+      if (rms >= VOICE_RMS) last = timestampMs;
       analyse(samples * bytesPerSample === audio.length ? audio : audio.subarray(0, samples * bytesPerSample), timestampMs);
+      return rms;
     },
     lastVoiceAtMs: () => last,
     inferences: () => inferences,

@@ -28,8 +28,11 @@ export interface SttOptions {
 }
 
 export interface SttStream {
-  /** Never throws and never blocks: audio sent while reconnecting is buffered and replayed. */
-  sendAudio(audio: Uint8Array): void;
+  /**
+   * Never throws and never blocks: audio sent while reconnecting is buffered and replayed.
+   * `rms`: the chunk's loudness (encodedRms), when the caller has measured it already.
+   */
+  sendAudio(audio: Uint8Array, rms?: number): void;
   /** Asks the vendor to finish the current utterance now (e.g. the caller pressed a key). */
   finalize(): void;
   close(): Promise<void>;

@@ -447,11 +447,11 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
     signal.addEventListener('abort', shutdown, { once: true });
 
     return {
-      sendAudio(audio) {
+      sendAudio(audio, rms) {
         if (phase === 'closing' || phase === 'closed' || audio.length === 0) return;
         const durationMs = audio.length / bytesPerMs;
         audioClockMs += durationMs;
-        const sound = encodedRms(audio, format.encoding) >= QUIET_RMS;
+        const sound = (rms ?? encodedRms(audio, format.encoding)) >= QUIET_RMS;
         if (sound) {
           lastSoundAtMs = audioClockMs;
           endpointed = false;
