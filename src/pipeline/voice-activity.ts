@@ -124,7 +124,9 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
     const insideWord = quiet && sinceLoud <= SEGMENT_END_WINDOWS && meanEnergy >= quietFloorEnergy;
     if ((quiet && !insideWord) || backlog >= MAX_BACKLOG) {
       windowsWithoutModel += 1;
-      verdicts = verdicts.then(() => emit(atMs, 0, quiet));
+      // With no verdict outstanding, nothing can come before this one: no promise for most windows.
+      if (backlog === 0) emit(atMs, 0, quiet);
+      else verdicts = verdicts.then(() => emit(atMs, 0, quiet));
       return;
     }
     if (windowsWithoutModel >= STALE_AFTER_WINDOWS) model.reset();
