@@ -15,9 +15,19 @@ type Step = TurnInput | { type: 'agent'; state: AgentState; atMs: number };
 
 const WINDOW = 32;
 
-/** VAD windows from `atMs` on, one per character: 'S' speech, '.' not. */
+/**
+ * VAD windows from `atMs` on, one per character: 'S' speech (the model at 0.7), 'V' speech it was
+ * sure of (0.95: a vowel), 'c' not speech but the model leans to it (0.5: a closure), '.' not (0.05).
+ */
+const PROBABILITY: Record<string, number> = { S: 0.7, V: 0.95, c: 0.5, '.': 0.05 };
 function vad(atMs: number, pattern: string): Step[] {
-  return [...pattern].map((c, i) => ({ type: 'vad', atMs: atMs + (i + 1) * WINDOW, speech: c === 'S', durationMs: WINDOW }));
+  return [...pattern].map((c, i) => ({
+    type: 'vad',
+    atMs: atMs + (i + 1) * WINDOW,
+    speech: c === 'S' || c === 'V',
+    probability: PROBABILITY[c]!,
+    durationMs: WINDOW,
+  }));
 }
 const agent = (state: AgentState, atMs: number): Step => ({ type: 'agent', state, atMs });
 const started = (atMs: number): Step => ({ type: 'speech_started', atMs });
@@ -111,6 +121,27 @@ describe('turn-taking', () => {
       'a word broken by a long closure ("Ac-tually") is one burst: it stops the agent at the 4th speech window',
       [agent('speaking', 0), ...vad(1000, 'SSS.....SS')],
       ['pause@1288', 'resume@1480'],
+    ],
+    [
+      'a quiet "Ac-tually": the closure after a syllable the model was sure of is speech while it leans to it, so the agent stops before the "tu"',
+      [agent('speaking', 0), ...vad(1000, 'VVV.cc...VVVVVV')],
+      // (Before: at the 4th speech window, the "tu", pause@1320.)
+      ['pause@1192', `resume@${1000 + 15 * WINDOW + 160}`],
+    ],
+    [
+      '...not after a syllable it was unsure of: then the burst goes on to the "tu"',
+      [agent('speaking', 0), ...vad(1000, 'SSS.cc...SSSSSS')],
+      ['pause@1320', `resume@${1000 + 15 * WINDOW + 160}`],
+    ],
+    [
+      '...nor after sure windows further apart than a closure (far-off babble): they are no syllable',
+      [agent('speaking', 0), ...vad(1000, 'V...Vcc...Vcc....')],
+      [],
+    ],
+    [
+      'once the agent is paused, the tail of an "uh-huh" the model leans to does not hold the pause',
+      [agent('speaking', 0), ...vad(1000, 'VVVVVVVVVcc' + '.'.repeat(10))],
+      [`pause@1192`, `resume@${1000 + 9 * WINDOW + 160}`],
     ],
     [
       'two blips further apart than a closure are not one burst, and 4 windows are not 200 ms of speech',
