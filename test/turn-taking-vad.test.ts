@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSileroVad } from '../src/providers/silero/silero-vad.js';
 import type { VadStream } from '../src/providers/vad.js';
-import { atLevel, espeakInstalled, noiseCorpus, noiseInstance, speech } from './support/caller-sounds.js';
+import { atLevel, engineHum, espeakInstalled, mix, noiseCorpus, noiseInstance, speech } from './support/caller-sounds.js';
 import { replayThroughVad } from './support/vad-replay.js';
 import { present } from './support/prerequisites.js';
 
@@ -29,6 +29,27 @@ describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('the VAD alone, on rea
     const clip = atLevel(speech('Actually can we do Tuesday instead', 8000, { voice: 'en-us+m7' }), -35);
     const replay = await replayThroughVad(clip, model, { phase: 64 });
     expect(replay.pausedAtMs).toBeLessThanOrEqual(220);
+  });
+
+  it('a quiet caller\'s "Actually" whose "ct" the model only leans to: stopped during the "A", at every phase', async () => {
+    // en-us+f4's "ct" after a clear "A" scores 0.5 to 0.84, under the 0.85 a quiet window needs to
+    // be speech: at two of the four phases the agent stopped only at the "tu" (300 ms).
+    const clip = atLevel(speech('Actually can we do Tuesday instead', 8000, { voice: 'en-us+f4' }), -35);
+    for (const phase of PHASES) {
+      const replay = await replayThroughVad(clip, model, { phase });
+      expect(replay.pausedAtMs).toBeLessThanOrEqual(220);
+      expect(replay.actions.filter((a) => a.type === 'pause')).toHaveLength(1);
+    }
+  });
+
+  it('"Stop..." over an engine, whose "St" the model does not hear: stopped within 260 ms of the "S" at every phase', async () => {
+    // Its vowel starts 110 to 160 ms in; the model is sure of it, so 5 windows do (6 took 280-300 ms).
+    const clean = speech('Stop I have a question', 8000);
+    const clip = mix(engineHum(durationMs(clean) + 1_000, 8000, 6), clean);
+    for (const phase of PHASES) {
+      const replay = await replayThroughVad(clip, model, { phase });
+      expect(replay.pausedAtMs).toBeLessThanOrEqual(260);
+    }
   });
 
   it.each(['uh-huh', 'mm-hmm', 'yeah', 'okay', 'right', 'sure'])(

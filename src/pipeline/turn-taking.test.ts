@@ -15,9 +15,19 @@ type Step = TurnInput | { type: 'agent'; state: AgentState; atMs: number };
 
 const WINDOW = 32;
 
-/** VAD windows from `atMs` on, one per character: 'S' speech, '.' not. */
+/**
+ * VAD windows from `atMs` on, one per character: 'S' speech (the model at 0.7), 'V' speech it was
+ * sure of (0.95: a vowel), 'c' not speech but the model leans to it (0.5: a closure), '.' not (0.05).
+ */
+const PROBABILITY: Record<string, number> = { S: 0.7, V: 0.95, c: 0.5, '.': 0.05 };
 function vad(atMs: number, pattern: string): Step[] {
-  return [...pattern].map((c, i) => ({ type: 'vad', atMs: atMs + (i + 1) * WINDOW, speech: c === 'S', durationMs: WINDOW }));
+  return [...pattern].map((c, i) => ({
+    type: 'vad',
+    atMs: atMs + (i + 1) * WINDOW,
+    speech: c === 'S' || c === 'V',
+    probability: PROBABILITY[c]!,
+    durationMs: WINDOW,
+  }));
 }
 const agent = (state: AgentState, atMs: number): Step => ({ type: 'agent', state, atMs });
 const started = (atMs: number): Step => ({ type: 'speech_started', atMs });
@@ -111,6 +121,48 @@ describe('turn-taking', () => {
       'a word broken by a long closure ("Ac-tually") is one burst: it stops the agent at the 4th speech window',
       [agent('speaking', 0), ...vad(1000, 'SSS.....SS')],
       ['pause@1288', 'resume@1480'],
+    ],
+    [
+      'speech the model is sure of throughout stops the agent a window sooner: 5 windows (160 ms)',
+      [agent('speaking', 0), ...vad(1000, 'VVVVVVVVVVVV..........')],
+      // (Before: pause@1192, the 6th window.)
+      ['pause@1160', `resume@${1000 + 12 * WINDOW + 160}`],
+    ],
+    [
+      '...its first window, which holds the onset, not judged; a dip bridged as before',
+      [agent('speaking', 0), ...vad(1000, 'SVV.V........')],
+      ['pause@1160', 'resume@1320'],
+    ],
+    [
+      '...but one window it is unsure of after the first, and the burst needs its 6 windows',
+      [agent('speaking', 0), ...vad(1000, 'VVSVVV.......')],
+      ['pause@1192', 'resume@1352'],
+    ],
+    [
+      '...and four sure windows (128 ms) are not enough',
+      [agent('speaking', 0), ...vad(1000, 'VVVV.......')],
+      [],
+    ],
+    [
+      'a quiet "Ac-tually": the closure after a syllable the model was sure of is speech while it leans to it, so the agent stops before the "tu"',
+      [agent('speaking', 0), ...vad(1000, 'VVV.cc...VVVVVV')],
+      // (Before: at the 4th speech window, the "tu", pause@1320.)
+      ['pause@1192', `resume@${1000 + 15 * WINDOW + 160}`],
+    ],
+    [
+      '...not after a syllable it was unsure of: then the burst goes on to the "tu"',
+      [agent('speaking', 0), ...vad(1000, 'SSS.cc...SSSSSS')],
+      ['pause@1320', `resume@${1000 + 15 * WINDOW + 160}`],
+    ],
+    [
+      '...nor after sure windows further apart than a closure (far-off babble): they are no syllable',
+      [agent('speaking', 0), ...vad(1000, 'V...Vcc...Vcc....')],
+      [],
+    ],
+    [
+      'once the agent is paused, the tail of an "uh-huh" the model leans to does not hold the pause',
+      [agent('speaking', 0), ...vad(1000, 'VVVVVVVVVcc' + '.'.repeat(10))],
+      [`pause@1160`, `resume@${1000 + 9 * WINDOW + 160}`],
     ],
     [
       'two blips further apart than a closure are not one burst, and 4 windows are not 200 ms of speech',
@@ -285,8 +337,9 @@ describe('turn-taking', () => {
   it('MIN_INTERRUPTION_MS=1000: a second of sounds with gaps is not a second of speech; a second of speech is', () => {
     // One speech window in every three for 1.3 s: one burst (gaps bridged), but a third of it speech.
     expect(run([agent('speaking', 0), ...vad(1000, 'S..'.repeat(13))], 10_000, 1_000)).toEqual([]);
-    // Speech throughout pauses once it has lasted 31 windows (992 ms).
+    // Speech throughout pauses once it has lasted 31 windows (992 ms), 30 when the model is sure of it.
     expect(run([agent('speaking', 0), ...vad(1000, 'S'.repeat(40))], 10_000, 1_000)[0]).toBe(`pause@${1000 + 31 * WINDOW}`);
+    expect(run([agent('speaking', 0), ...vad(1000, 'V'.repeat(40))], 10_000, 1_000)[0]).toBe(`pause@${1000 + 30 * WINDOW}`);
   });
 
   it('asks for a tick only while something waits on time', () => {

@@ -78,7 +78,10 @@ async function record(scenario: (typeof scenarios)[number]): Promise<TurnRecordi
       format: PHONE_AUDIO,
       vad,
       wanted: () => scenario.agentTalking,
-      onWindow: (w) => inputs.push({ type: 'vad', atMs: at(w.atMs), speech: w.speech, durationMs: w.durationMs }),
+      onWindow: (w) => {
+        const probability = Math.round(w.probability * 1000) / 1000;
+        inputs.push({ type: 'vad', atMs: at(w.atMs), speech: w.speech, probability, durationMs: w.durationMs });
+      },
     });
     const frames = mulawFrames(toMulaw(concat(scenario.audio, silence(1_500, RATE))));
     t0 = performance.now();

@@ -50,7 +50,7 @@ export async function replayThroughVad(
     vad: model,
     onWindow: (w) => {
       pending -= 1;
-      apply(taking.handle({ type: 'vad', atMs: w.atMs, speech: w.speech, durationMs: w.durationMs }), w.atMs);
+      apply(taking.handle({ type: 'vad', atMs: w.atMs, speech: w.speech, probability: w.probability, durationMs: w.durationMs }), w.atMs);
     },
   });
   const windows = (samples: number): number => Math.floor(samples / model.windowSamples);
