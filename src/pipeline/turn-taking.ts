@@ -7,15 +7,15 @@
  * The rules (the README's "Turn-taking" section says the same for operators):
  * - Interrupting is confirmed, never raw energy. While the agent talks, the caller's voice pauses
  *   it (playback stops at once, the reply is kept) once a burst of VAD speech (the gaps between
- *   syllables and inside a word bridged) has lasted `minInterruptionMs`, two thirds of it speech
- *   (a window less when the model was sure of all of it); the closure right after a syllable the
- *   model was sure of is speech while the model leans to it. STT words that are more than
- *   feedback take the floor outright (`interrupt`: the reply is cut to what was heard). A pause
- *   that brings no such words resumes the reply from where the caller last heard it: as soon as
- *   the caller has been quiet for RESUME_QUIET_MS when what they said was only feedback, or was
- *   no longer than feedback ever is (FEEDBACK_MAX_MS: the STT's verdict may come later, and real
- *   words then still take the floor); otherwise after `resumeAfterMs`. Noise is not speech to the
- *   VAD and has no words, so it never stops the agent.
+ *   syllables and inside a word bridged) has lasted `minInterruptionMs`, two thirds of it speech;
+ *   the closure right after a syllable the model was sure of is speech while the model leans to
+ *   it. STT words that are more than feedback take the floor outright
+ *   (`interrupt`: the reply is cut to what was heard). A pause that brings no such words resumes
+ *   the reply from where the caller last heard it: as soon as the caller has been quiet for
+ *   RESUME_QUIET_MS when what they said was only feedback, or was no longer than feedback ever
+ *   is (FEEDBACK_MAX_MS: the STT's verdict may come later, and real words then still take the
+ *   floor); otherwise after `resumeAfterMs`. Noise is not speech to the VAD and has no words, so
+ *   it never stops the agent.
  * - Feedback ("uh-huh", "yeah", "okay") and hesitation said while the agent talks are not a turn.
  * - A turn ends on the STT's end of speech (speech_final, UtteranceEnd) when its text is complete,
  *   at once; when it plainly is not (a number being dictated, "and...", "um"), up to
@@ -149,10 +149,9 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
    * The current burst of speech, counted in VAD windows rather than by the clock (frames that
    * arrive late and together must count as what they are): its windows up to its last speech
    * window, how many were speech, the non-speech windows since (past BRIDGE_WINDOWS it ends), and
-   * how many of its latest speech windows in a row the model was sure of (a clear syllable), and
-   * whether it was sure of all of them (see windowsToInterrupt).
+   * how many of its latest speech windows in a row the model was sure of (a clear syllable).
    */
-  let burst: { windows: number; speechWindows: number; gap: number; sureRun: number; sure: boolean } | undefined;
+  let burst: { windows: number; speechWindows: number; gap: number; sureRun: number } | undefined;
 
   // ---- the caller's turn so far
   let finals: string[] = [];
@@ -173,13 +172,9 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
    * `minInterruptionMs` in whole VAD windows, to the nearest (200 ms is 6 windows of 32 ms, 192 ms):
    * the window that holds the onset is mostly silence before it, so a seventh window would ask
    * for well over 200 ms of speech and cost the caller 32 ms more.
-   * A burst the model was sure of all along (SURE_SPEECH, every speech window after the first)
-   * needs one window fewer (200 ms: 5, 4 of them speech): the count guards against the model's
-   * passing mistakes, and those score lower. "Stop..." over an engine needs it: the model does not
-   * hear its "St", so its vowel starts 110 to 160 ms in, and six windows from there took 300-320 ms.
    */
-  function windowsToInterrupt(sure: boolean): number {
-    return Math.max(1, Math.round(options.minInterruptionMs / windowMs) - (sure ? 1 : 0));
+  function windowsToInterrupt(): number {
+    return Math.max(1, Math.round(options.minInterruptionMs / windowMs));
   }
 
   function transcriptAction(final: boolean): TurnAction {
@@ -245,14 +240,12 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
     if (lastSpeechAtMs === undefined || input.atMs - lastSpeechAtMs > RESUME_QUIET_MS) stretchStartAtMs = input.atMs - windowMs;
     lastSpeechAtMs = input.atMs;
     if (onset) holdForWords(input.atMs);
-    burst ??= { windows: 0, speechWindows: 0, gap: 0, sureRun: 0, sure: true };
+    burst ??= { windows: 0, speechWindows: 0, gap: 0, sureRun: 0 };
     burst.windows += burst.gap + 1;
     burst.speechWindows += 1;
     burst.gap = 0;
     if (input.speech) burst.sureRun = probability >= SURE_SPEECH ? burst.sureRun + 1 : 0;
-    // The first window holds the onset, part silence (or an "s") before it: it is not judged.
-    if (burst.speechWindows > 1 && probability < SURE_SPEECH) burst.sure = false;
-    const needed = windowsToInterrupt(burst.sure);
+    const needed = windowsToInterrupt();
     const confirmed = burst.windows >= needed && burst.speechWindows >= Math.ceil(needed * MIN_SPEECH_SHARE);
     if (agent.talking() && !agent.paused() && confirmed) {
       pause = { atMs: input.atMs, stretchStartAtMs, feedbackOnly: false };
