@@ -35,6 +35,8 @@ import { baseEnv } from './support/phone.js';
 import { startServerProcess } from './support/server-process.js';
 import type { ProcessReport, ServerProcess } from './support/server-process.js';
 import { argValue, log, machine, round, sleep } from './support/stats.js';
+import { calibrate } from './support/calibrate.js';
+import type { Calibration } from './support/calibrate.js';
 
 const steps = (argValue('steps') ?? '50,100,200,300,400').split(',').map(Number).filter((n) => n > 0);
 const stepMs = Number(argValue('step-ms') ?? 20_000);
@@ -111,6 +113,8 @@ interface StepResult {
     callersOverloaded: boolean;
   };
   machineLoadAverage1m: number;
+  /** The machine's speed just before the step (support/calibrate.ts): compare runs by it. */
+  calibration: Calibration;
   pass: boolean;
 }
 
@@ -119,6 +123,7 @@ function cpuMs(before: NodeJS.CpuUsage, after: NodeJS.CpuUsage): number {
 }
 
 async function runStep(n: number, server: ServerProcess, emulators: EmulatorProcess, idleCpuPercent: number | null): Promise<StepResult> {
+  const calibration = await calibrate();
   const rampMs = Math.min(6_000, n * 15);
   const calls: ListeningCaller[] = [];
   let failed = 0;
@@ -206,6 +211,7 @@ async function runStep(n: number, server: ServerProcess, emulators: EmulatorProc
       callersOverloaded: callersP99 > TARGET.eventLoopP99Ms,
     },
     machineLoadAverage1m: round(os.loadavg()[0] ?? 0, 2) ?? 0,
+    calibration,
     pass: false,
   };
   result.pass = connected === n && hearing === n && gaps === TARGET.audibleGaps && processes.length > 0 && silent.length === 0 && worstP99 < TARGET.eventLoopP99Ms;
@@ -281,7 +287,8 @@ async function main(): Promise<void> {
       log(
         `step ${n}: gaps ${result.heard.audibleGaps} in ${result.heard.callsWithAudibleGaps} calls (longest ${result.heard.longestGapMs} ms), ` +
           `loop p99 ${result.server.worstEventLoopP99Ms} ms, server cpu ${result.server.cpuPercentOfOneCore}% (${result.server.cpuPercentOfOneCorePerCall}%/call, ${result.server.marginalCpuPercentOfOneCorePerCall}% over idle), ` +
-          `hearing ${result.callsHearingReplies}/${n}, callers p99 ${result.otherProcesses.callersEventLoopP99Ms} ms, pass ${result.pass}`,
+          `hearing ${result.callsHearingReplies}/${n}, callers p99 ${result.otherProcesses.callersEventLoopP99Ms} ms, ` +
+          `machine: cpu loop ${result.calibration.cpuLoopMs} ms, loopback round trip ${result.calibration.loopbackRoundTripUs} µs, pass ${result.pass}`,
       );
       if (result.server.worstEventLoopP99Ms > 1_000 || result.server.processesNotAnswering > 0) {
         stoppedEarly = `event-loop p99 above 1 s (or a server process too busy to report) at ${n} calls: larger steps skipped`;
@@ -317,6 +324,7 @@ async function main(): Promise<void> {
       conversation: `caller speaks ${SCRIPT.speechPayloads.length * 20} ms, listens to the reply (${REPLY.length} characters, ~${Math.round((REPLY.length * INJECTED.msPerChar) / 100) / 10} s of speech) to the end, pauses ${SCRIPT.pauseAfterReplyMs} ms, speaks again; 20 ms frames both ways`,
       cpuPerCall: 'CPU time of all server processes over the window / window / calls, as % of one core; marginal: less the idle server\'s CPU (5 s with no calls, before the first step)',
       window: `${stepMs} ms, after the calls were placed over up to 6 s and 5 s of warm-up`,
+      calibration: 'before each step, in the bench process with no calls up: a fixed loop of 20 million integer operations (ms) and 2,000 round trips of 200 bytes over loopback TCP (µs each), best of 3',
     },
     results,
     runtimeMs: Date.now() - started,
