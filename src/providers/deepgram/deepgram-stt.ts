@@ -81,6 +81,9 @@ const PROVIDER = 'deepgram';
 const QUIET_CHUNK_MS = 250;
 /** The caller's voice goes out 40 ms at a time: half the messages of 20 ms frames, words at most 20 ms later. */
 const SPEECH_CHUNK_MS = 40;
+/** What a chunk holds: a quiet line, the caller's voice, or the quiet Deepgram is deciding on (sent frame by frame). */
+type ChunkKind = 'quiet' | 'voice' | 'live';
+const CHUNK_MS: Record<ChunkKind, number> = { quiet: QUIET_CHUNK_MS, voice: SPEECH_CHUNK_MS, live: 0 };
 /**
  * Below this RMS (of 32768, about -50 dBFS) a frame is a quiet line: far under speech into a phone
  * (-20 to -35 dBFS) and under the quietest background talkers the VAD listens for (-42 dBFS).
@@ -216,10 +219,8 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
     const holdAfterQuietMs = Math.max(endpointing === false ? 0 : endpointing, utteranceEndMs) + QUIET_MARGIN_MS;
     let audioClockMs = 0;
     let lastSoundAtMs = 0;
-    /** Frames of one kind waiting to go out together, copied into the chunk that will be sent (and maybe replayed). */
-    let pending: Uint8Array | undefined;
-    let pendingBytes = 0;
-    let pendingKind: 'quiet' | 'speech' | undefined;
+    /** Frames of one kind waiting to go out together, copied into the array that will be sent (and maybe replayed). */
+    let pending: { audio: Uint8Array; bytes: number; kind: ChunkKind } | undefined;
     /** Where the last sound sent ends in this connection's stream (ms); Infinity when not known there. */
     let lastSoundEndMs = Number.POSITIVE_INFINITY;
     /** A speech_final has covered the last sound: Deepgram has decided the turn, the line may be held. */
@@ -243,26 +244,22 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
 
     /** Hands what is pending to the connection (or its backlog) as one chunk. */
     function flush(): void {
-      if (pending === undefined || pendingBytes === 0) return;
-      const audio = pending.subarray(0, pendingBytes);
-      const durationMs = pendingBytes / bytesPerMs;
-      const voice = pendingKind === 'speech';
+      if (pending === undefined) return;
+      const { audio, bytes, kind } = pending;
       pending = undefined;
-      pendingBytes = 0;
-      pendingKind = undefined;
-      send({ audio, startMs: 0, durationMs });
-      if (voice) lastSoundEndMs = ws?.readyState === WebSocket.OPEN ? sentMs : Number.POSITIVE_INFINITY;
+      send({ audio: audio.subarray(0, bytes), startMs: 0, durationMs: bytes / bytesPerMs });
+      if (kind === 'voice') lastSoundEndMs = ws?.readyState === WebSocket.OPEN ? sentMs : Number.POSITIVE_INFINITY;
     }
 
-    /** Adds a frame to the pending chunk (of `limitMs` at most), which leaves once a frame like this one would take it over. */
-    function add(audio: Uint8Array, kind: 'quiet' | 'speech', limitMs: number): void {
-      if (pendingKind !== kind || (pending !== undefined && pendingBytes + audio.length > pending.length)) flush();
+    /** Adds a frame to the pending chunk, which leaves once a frame like this one would take it over CHUNK_MS. */
+    function add(audio: Uint8Array, kind: ChunkKind): void {
+      if (pending !== undefined && (pending.kind !== kind || pending.bytes + audio.length > pending.audio.length)) flush();
+      const limitMs = CHUNK_MS[kind];
       // One array per chunk, not a copy per frame: the caller may reuse its buffer, and the chunk may be replayed.
-      pending ??= new Uint8Array(Math.max(audio.length, Math.floor(limitMs * bytesPerMs)));
-      pendingKind = kind;
-      pending.set(audio, pendingBytes);
-      pendingBytes += audio.length;
-      if ((pendingBytes + audio.length) / bytesPerMs > limitMs) flush();
+      pending ??= { audio: new Uint8Array(Math.max(audio.length, Math.floor(limitMs * bytesPerMs))), bytes: 0, kind };
+      pending.audio.set(audio, pending.bytes);
+      pending.bytes += audio.length;
+      if ((pending.bytes + audio.length) / bytesPerMs > limitMs) flush();
     }
 
     /** New audio: counted against maxBufferMs, then sent (or kept for the next connection). */
@@ -420,7 +417,6 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
       retained = [];
       backlog = [];
       pending = undefined;
-      pendingBytes = 0;
       bufferedMs = 0;
       const socket = ws;
       ws = undefined;
@@ -457,14 +453,10 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
           endpointed = false;
           // Not in the stream until it is sent (flush() says where it ends).
           lastSoundEndMs = Number.POSITIVE_INFINITY;
-          add(audio, 'speech', SPEECH_CHUNK_MS);
-        } else if (endpointed || audioClockMs - lastSoundAtMs > holdAfterQuietMs) {
-          add(audio, 'quiet', QUIET_CHUNK_MS);
-        } else {
-          // Deepgram is deciding whether the caller has stopped: this goes now, with any voice still pending.
-          flush();
-          send({ audio: new Uint8Array(audio), startMs: 0, durationMs });
         }
+        // After the voice, Deepgram decides on the quiet whether the caller has stopped: that goes as it comes.
+        const held = endpointed || audioClockMs - lastSoundAtMs > holdAfterQuietMs;
+        add(audio, sound ? 'voice' : held ? 'quiet' : 'live');
       },
       finalize() {
         // Deepgram finalises what it has been sent: what is pending goes first.
