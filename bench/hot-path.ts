@@ -14,8 +14,7 @@
 import alawmulaw from 'alawmulaw';
 import { mulawToPcm16Into, pcm16ToMulawInto } from '../src/audio/mulaw.js';
 import { PHONE_AUDIO } from '../src/core/frames.js';
-import { decodeBase64 } from '../src/transports/twilio/base64.js';
-import { decodeTwilioMessage, encodeTwilioFrame } from '../src/transports/twilio/serializer.js';
+import { decodeBase64, decodeTwilioMessage, encodeTwilioFrame } from '../src/transports/twilio/serializer.js';
 import { speechLike } from '../test/support/audio-fixtures.js';
 import { argNumber, log, machine, round } from './support/stats.js';
 
