@@ -178,13 +178,10 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
     wake?.();
   }
 
-  function nextChange(): Promise<void> {
-    return new Promise<void>((resolve) => (wakePump = resolve));
-  }
-
-  function nextChangeWithin(ms: number): Promise<void> {
+  /** Resolves at the next notify(), or after `withinMs` when given. */
+  function nextChange(withinMs?: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
+      const timer = withinMs === undefined ? undefined : setTimeout(resolve, withinMs);
       wakePump = () => {
         clearTimeout(timer);
         resolve();
@@ -317,7 +314,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       if (entry.sentBytes < entry.receivedBytes) {
         const holdMs = startHold(entry) || fillHold(entry);
         if (holdMs > 0) {
-          await nextChangeWithin(holdMs);
+          await nextChange(holdMs);
           continue;
         }
         // Let other calls' frames through between bursts: one long sentence must not hold the
