@@ -12,7 +12,7 @@ import { and, asc, eq } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import type { Cache } from '../cache/cache.js';
 import { isUuid } from '../core/ids.js';
-import { SQLSTATE, sqlState } from '../db/client.js';
+import { SQLSTATE, sqlState, transaction } from '../db/client.js';
 import type { Db } from '../db/client.js';
 import { storedResult, storeResult } from '../db/idempotency.js';
 import { customers, vehicles } from '../db/schema.js';
@@ -267,7 +267,7 @@ export function createCustomerService(deps: CustomerServiceDeps) {
 
       let row: Vehicle;
       try {
-        row = await db.transaction(async (tx) => {
+        row = await transaction(db, async (tx) => {
           const [inserted] = await tx
             .insert(vehicles)
             .values({

@@ -143,4 +143,31 @@ export const SQLSTATE = {
   foreignKeyViolation: '23503',
   checkViolation: '23514',
   exclusionViolation: '23P01',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
 } as const;
+
+/** Attempts of a transaction PostgreSQL aborts to resolve a conflict between transactions. */
+const TRANSIENT_ATTEMPTS = 4;
+
+/**
+ * `db.transaction(work)`, run again when PostgreSQL aborted it to resolve a conflict with another
+ * transaction (deadlock, serialization failure): nothing of it was kept, and the next attempt
+ * meets the other one's committed rows as an ordinary constraint violation. Two simultaneous
+ * inserts that conflict on an exclusion constraint can each wait for the other (both tuples are in
+ * the index before either checks), and PostgreSQL then aborts one with a deadlock rather than the
+ * exclusion violation a caller expects. `work` must touch nothing but `tx`.
+ */
+export async function transaction<T>(db: Db, work: (tx: Db) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction((tx) => work(tx));
+    } catch (error) {
+      const state = sqlState(error);
+      const transient = state === SQLSTATE.deadlockDetected || state === SQLSTATE.serializationFailure;
+      if (!transient || attempt >= TRANSIENT_ATTEMPTS) throw error;
+      // A little apart, so the two do not meet again at the same instant.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+    }
+  }
+}

@@ -1,7 +1,7 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseBackends } from '../../test/support/databases.js';
-import { SQLSTATE, constraintName, sqlState } from './client.js';
+import { SQLSTATE, constraintName, sqlState, transaction } from './client.js';
 import type { Database } from './client.js';
 import { appointments, callRecords, customers, idempotencyKeys, vehicles } from './schema.js';
 import { seedDemoData } from './seed.js';
@@ -239,6 +239,34 @@ describe.each(databaseBackends())('database on $name', (backend) => {
     await expect(book(new Date(start.getTime() + HOUR), 30, { ...sameCar, bay: 2 })).resolves.toBeDefined();
     await database.db.update(appointments).set({ status: 'cancelled' }).where(eq(appointments.id, first.id));
     await expect(book(start, 60, { ...sameCar, bay: 2 })).resolves.toBeDefined();
+  });
+
+  // PGlite has one connection: its transactions never run at the same time, so they cannot deadlock.
+  it.runIf(backend.name === 'postgres')('runs a transaction again when PostgreSQL aborts it for a deadlock, and nothing else', async () => {
+    // Two transactions that take two locks in opposite orders, each waiting until the other holds its first.
+    const held: Array<() => void> = [];
+    const bothHold = Promise.all([0, 1].map((i) => new Promise<void>((resolve) => (held[i] = resolve))));
+    const attempts = [0, 0];
+    const lockBoth = (i: number, first: number, second: number) =>
+      transaction(database.db, async (tx) => {
+        attempts[i]! += 1;
+        await tx.execute(sql`select pg_advisory_xact_lock(${first})`);
+        held[i]!();
+        await bothHold;
+        await tx.execute(sql`select pg_advisory_xact_lock(${second})`);
+        return i;
+      });
+    expect(await Promise.all([lockBoth(0, 9_101, 9_102), lockBoth(1, 9_102, 9_101)])).toEqual([0, 1]);
+    expect(attempts.sort()).toEqual([1, 2]);
+
+    let tries = 0;
+    const { customer } = await customerWithVehicle();
+    const duplicate = transaction(database.db, async (tx) => {
+      tries += 1;
+      await tx.insert(customers).values({ phone: customer.phone, firstName: 'Twin', lastName: 'Lopez' });
+    });
+    expect(sqlState(await duplicate.catch((error: unknown) => error))).toBe(SQLSTATE.uniqueViolation);
+    expect(tries).toBe(1);
   });
 
   it('stores idempotency results and refuses a second result for the same key', async () => {

@@ -22,7 +22,7 @@ import {
   scheduledAppointmentAt,
   upcomingAppointments,
 } from '../db/appointment-queries.js';
-import { constraintName, SQLSTATE, sqlState } from '../db/client.js';
+import { constraintName, SQLSTATE, sqlState, transaction } from '../db/client.js';
 import type { Db } from '../db/client.js';
 import { storedResult, storeResult } from '../db/idempotency.js';
 import { appointments, customers, vehicles } from '../db/schema.js';
@@ -242,7 +242,7 @@ export function createBookingService(deps: BookingServiceDeps) {
   ): Promise<BookingOutcome> {
     let committed: Appointment;
     try {
-      committed = await db.transaction(async (tx) => {
+      committed = await transaction(db, async (tx) => {
         // The key is claimed first: a concurrent duplicate blocks on it and then replays, rather
         // than reaching the appointment and failing on the overlap its twin just created.
         if (options.idempotencyKey !== undefined) {
