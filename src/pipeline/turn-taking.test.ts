@@ -175,9 +175,31 @@ describe('turn-taking', () => {
       ['pause@1192', `resume@${1000 + 12 * WINDOW + 160}`],
     ],
     [
-      'feedback longer than feedback usually is ("mm-hmm, mm-hmm", 1.1 s): resumed 160 ms after it ends once the STT shows it',
+      '"uh-huh" whose words come while the caller still says it: resumed at once, and the rest of it does not stop the agent again',
+      [agent('speaking', 0), ...vad(1000, 'S'.repeat(15) + '.'.repeat(20)), interim('Uh-huh', 1300), final('Uh-huh.', 1800)],
+      ['pause@1192', 'resume@1300'],
+    ],
+    [
+      'feedback longer than feedback usually is ("mm-hmm, mm-hmm", 1.1 s): resumed as soon as the STT shows it',
       [agent('speaking', 0), ...vad(1000, 'S'.repeat(35) + '.'.repeat(20)), interim('Mm-hmm.', 1500), final('Mm-hmm, mm-hmm.', 2300)],
-      ['pause@1192', `resume@${1000 + 35 * WINDOW + 160}`],
+      ['pause@1192', 'resume@1500'],
+    ],
+    [
+      'words that are only feedback before the VAD is sure: the agent never stops',
+      [agent('speaking', 0), ...vad(1000, 'SSSS' + 'S'.repeat(8) + '.'.repeat(10)), interim('Yeah', 1120), final('Yeah.', 1500)],
+      [],
+    ],
+    [
+      'speech going on for longer than feedback after the STT called it feedback stops the agent, 200 ms on',
+      [agent('speaking', 0), ...vad(1000, 'S'.repeat(50) + '.'.repeat(60)), interim('Mm-hmm', 1300)],
+      // Resumed at the words. Feedback lasts at most 1 s: the stretch began at 1000, its window
+      // ending at 2024 is the first past that, and the sixth from it pauses; no words, so 1.5 s on.
+      ['pause@1192', 'resume@1300', `pause@${1000 + 37 * WINDOW}`, `resume@${1000 + 37 * WINDOW + 1500}`],
+    ],
+    [
+      'feedback heard after the caller went quiet does not excuse their next stretch of speech',
+      [agent('speaking', 0), ...vad(1000, 'SSS' + '.'.repeat(10)), interim('Okay', 1450), ...vad(1450, 'S'.repeat(10))],
+      [`pause@${1450 + 6 * WINDOW}`, `resume@${1450 + 10 * WINDOW + 160}`],
     ],
     [
       'a short "Wait." resumes like feedback while the STT is still silent, and its words then take the floor',

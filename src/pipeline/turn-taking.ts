@@ -11,12 +11,13 @@
  *   the closure right after a syllable the model was sure of is speech while the model leans to
  *   it. STT words that are more than feedback take the floor outright
  *   (`interrupt`: the reply is cut to what was heard). A pause that brings no such words resumes
- *   the reply from where the caller last heard it: as soon as the caller has been quiet for
- *   RESUME_QUIET_MS when what they said was only feedback, or was no longer than feedback ever
- *   is (FEEDBACK_MAX_MS: the STT's verdict may come later, and real words then still take the
- *   floor); otherwise after `resumeAfterMs`. Noise is not speech to the VAD and has no words, so
- *   it never stops the agent.
- * - Feedback ("uh-huh", "yeah", "okay") and hesitation said while the agent talks are not a turn.
+ *   the reply from where the caller last heard it: at once when the STT shows what they said was
+ *   only feedback; as soon as the caller has been quiet for RESUME_QUIET_MS when it was no longer
+ *   than feedback ever is (FEEDBACK_MAX_MS: the STT's verdict may come later, and real words then
+ *   still take the floor); otherwise after `resumeAfterMs`. Noise is not speech to the VAD and has
+ *   no words, so it never stops the agent.
+ * - Feedback ("uh-huh", "yeah", "okay") and hesitation said while the agent talks are not a turn,
+ *   and once the STT has shown a stretch of speech to be feedback the rest of it stops nothing.
  * - A turn ends on the STT's end of speech (speech_final, UtteranceEnd) when its text is complete,
  *   at once; when it plainly is not (a number being dictated, "and...", "um"), up to
  *   `incompleteTurnExtraMs` later, unless the caller goes on (then their next words join it).
@@ -143,6 +144,11 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   let lastSpeechAtMs: number | undefined;
   /** Where the caller's current stretch of speech began (gaps under RESUME_QUIET_MS do not end it). */
   let stretchStartAtMs = 0;
+  /**
+   * The STT has shown the current stretch to be feedback: the rest of it does not stop the agent,
+   * as long as it stays no longer than feedback ever is (FEEDBACK_MAX_MS).
+   */
+  let feedbackStretch = false;
   let lastWindowAtMs: number | undefined;
   let wasSpeech = false;
   /**
@@ -161,8 +167,8 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   let pendingEnd: { dueAtMs: number; capAtMs: number } | undefined;
 
   // ---- the agent's floor
-  /** When we paused the agent, the stretch of speech that did it, and whether what was said since was only feedback. */
-  let pause: { atMs: number; stretchStartAtMs: number; feedbackOnly: boolean } | undefined;
+  /** When we paused the agent, and where the stretch of speech that did it began. */
+  let pause: { atMs: number; stretchStartAtMs: number } | undefined;
 
   // ---- the keypad
   let askedForNumber = false;
@@ -237,9 +243,17 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
     const onset = speech && !wasSpeech;
     wasSpeech = speech;
     if (!speech) return;
-    if (lastSpeechAtMs === undefined || input.atMs - lastSpeechAtMs > RESUME_QUIET_MS) stretchStartAtMs = input.atMs - windowMs;
+    if (lastSpeechAtMs === undefined || input.atMs - lastSpeechAtMs > RESUME_QUIET_MS) {
+      stretchStartAtMs = input.atMs - windowMs;
+      feedbackStretch = false;
+    }
     lastSpeechAtMs = input.atMs;
     if (onset) holdForWords(input.atMs);
+    if (feedbackStretch && input.atMs - stretchStartAtMs <= FEEDBACK_MAX_MS) {
+      // Counted afresh from where it stops being feedback.
+      burst = undefined;
+      return;
+    }
     burst ??= { windows: 0, speechWindows: 0, gap: 0, sureRun: 0 };
     burst.windows += burst.gap + 1;
     burst.speechWindows += 1;
@@ -248,7 +262,7 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
     const needed = windowsToInterrupt();
     const confirmed = burst.windows >= needed && burst.speechWindows >= Math.ceil(needed * MIN_SPEECH_SHARE);
     if (agent.talking() && !agent.paused() && confirmed) {
-      pause = { atMs: input.atMs, stretchStartAtMs, feedbackOnly: false };
+      pause = { atMs: input.atMs, stretchStartAtMs };
       burst = undefined;
       out.push({ type: 'pause' }, { type: 'caller_active' });
     }
@@ -259,8 +273,12 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
     if (text !== '') {
       if (agent.talking() && !hasRealWords(text)) {
         // Feedback over the agent: not a turn, and never a reason to stop. A pause it caused ends
-        // as soon as the caller is quiet again.
-        if (pause !== undefined) pause.feedbackOnly = true;
+        // now, as a listener's "mm-hmm" does not stop a speaker, and the rest of it stops nothing.
+        if (lastSpeechAtMs !== undefined && input.atMs - lastSpeechAtMs <= RESUME_QUIET_MS) feedbackStretch = true;
+        if (pause !== undefined) {
+          pause = undefined;
+          out.push({ type: 'resume' });
+        }
       } else {
         out.push({ type: 'caller_active' });
         if (agent.talking()) {
@@ -316,7 +334,7 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   /** When a pause ends if the caller says nothing more. */
   function resumeDueAtMs(paused: NonNullable<typeof pause>): number {
     const lastSpeech = lastSpeechAtMs ?? paused.atMs;
-    if (paused.feedbackOnly || lastSpeech - paused.stretchStartAtMs <= FEEDBACK_MAX_MS) return lastSpeech + RESUME_QUIET_MS;
+    if (lastSpeech - paused.stretchStartAtMs <= FEEDBACK_MAX_MS) return lastSpeech + RESUME_QUIET_MS;
     return Math.max(paused.atMs + options.resumeAfterMs, lastSpeech + SPEECH_HANGOVER_MS);
   }
 
