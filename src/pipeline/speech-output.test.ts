@@ -11,6 +11,7 @@ interface HarnessOptions {
   maxChunkBytes?: number;
   startBufferMs?: number;
   startHoldMs?: number;
+  now?: () => number;
 }
 
 function harness(options: HarnessOptions = {}) {
@@ -26,7 +27,7 @@ function harness(options: HarnessOptions = {}) {
   const speech = createSpeechOutput({
     tts: options.withTts === false ? undefined : tts,
     format: PHONE_AUDIO,
-    now: () => performance.now(),
+    now: options.now ?? (() => performance.now()),
     send: (frame) => {
       sent.push(frame);
       sentAt.push(performance.now());
@@ -128,8 +129,10 @@ describe('speech output', () => {
     expect(tts.texts).toEqual(all.map((u) => u.text));
   });
 
-  it('on pause: clears the transport, keeps every utterance, and on resume sends again from the last mark heard', async () => {
-    const { speech, sent, marks } = harness();
+  it('on pause: clears the transport, keeps every utterance, and on resume sends again from where it stopped', async () => {
+    // The clock stands still from the mark to the pause: playback stopped right at the mark.
+    let stopped: number | undefined;
+    const { speech, sent, marks } = harness({ now: () => stopped ?? performance.now() });
     const text = 'One two three four five six seven eight nine ten eleven twelve thirteen fourteen.';
     const u = speech.say(text, 'reply', 1);
     const next = speech.say('And then this.', 'reply', 1);
@@ -137,9 +140,11 @@ describe('speech output', () => {
     const audioOf = (frames: OutboundFrame[]) => Buffer.concat(frames.flatMap((f) => (f.kind === 'audio' ? [f.audio] : [])));
     const original = audioOf(sent);
     const uMarks = marks().filter((m) => m.startsWith(`u${u.id}.`));
+    stopped = performance.now();
     speech.onMark(uMarks[0]!); // the caller heard the first 400 bytes, then talked
     const sentBeforePause = sent.length;
     speech.pause();
+    stopped = undefined;
     expect(sent.at(-1)).toEqual({ kind: 'clear' });
     expect(speech.isPaused()).toBe(true);
     expect(speech.busy()).toBe(true);
@@ -160,6 +165,28 @@ describe('speech output', () => {
     await expect(u.played).resolves.toBe(true);
     await expect(next.played).resolves.toBe(true);
     expect(speech.busy()).toBe(false);
+  });
+
+  it('resumes where playback stopped: the last mark heard plus real-time playback since, not that mark', async () => {
+    // Real time, 30 ms ahead from the moment the first mark is heard.
+    let skew = 0;
+    const { speech, sent, marks } = harness({ now: () => performance.now() + skew });
+    const u = speech.say('One two three four five six seven eight nine ten eleven twelve thirteen fourteen.', 'reply', 1);
+    await u.sent;
+    const audioOf = (frames: OutboundFrame[]) => Buffer.concat(frames.flatMap((f) => (f.kind === 'audio' ? [f.audio] : [])));
+    const original = audioOf(sent);
+    speech.onMark(marks()[0]!); // the first 400 bytes (50 ms) heard...
+    skew = 30; // ...and 30 ms (240 bytes) more had played when the caller spoke
+    const sentBeforePause = sent.length;
+    speech.pause();
+    speech.resume();
+    await new Promise((r) => setTimeout(r, 20));
+    const resent = audioOf(sent.slice(sentBeforePause + 1));
+    const skipped = original.length - resent.length;
+    // From 640 bytes on (a few more for the real time the test itself took), not from 400.
+    expect(skipped).toBeGreaterThanOrEqual(640);
+    expect(skipped).toBeLessThan(640 + 40);
+    expect(resent).toEqual(original.subarray(skipped));
   });
 
   it('an interrupt during a pause cuts what was heard before it and ends the pause', async () => {

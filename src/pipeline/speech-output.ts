@@ -3,19 +3,20 @@
  * is synthesised as soon as it is queued, so the next sentence is ready while the current one
  * plays, and its audio goes out strictly in queue order. A mark follows every audio chunk, so
  * when the caller barges in we know how much of each utterance they actually heard. Playback can
- * also be paused (the caller may be starting to talk) and resumed from the last mark the caller
- * heard, with nothing lost: an utterance's audio is kept until all of it has been heard.
+ * also be paused (the caller may be starting to talk) and resumed from where the caller stopped
+ * hearing it (the last mark they heard, plus real-time playback since), with nothing lost: an
+ * utterance's audio is kept until all of it has been heard.
  *
  * When the TTS provider keeps contexts on one connection (`openSession`), a turn's reply is one
  * context: its sentences are appended to it as they come (one piece of speech, intonation carried
  * across full stops), its audio goes out as one utterance's, and what was heard at a barge-in comes
  * from the vendor's alignment. Other utterances (fillers, apologies) take their own context. A
- * paused reply context resumes like any utterance: its audio is kept, rewound to the last mark.
+ * paused reply context resumes like any utterance: its audio is kept, rewound to where it stopped.
  */
 import type { AudioFormat, OutboundFrame } from '../core/frames.js';
 import type { TtsProvider, TtsSession, TtsStream } from '../providers/tts.js';
 import { ProviderError } from '../core/errors.js';
-import { bytesPerMs } from '../audio/pcm.js';
+import { bytesPerMs, bytesPerSample } from '../audio/pcm.js';
 
 export type UtteranceKind = 'greeting' | 'reply' | 'filler' | 'prompt' | 'apology';
 
@@ -88,6 +89,8 @@ interface Entry {
    * undefined while nothing of it plays (not reached yet, or paused).
    */
   playingSinceMs: number | undefined;
+  /** When the caller's side last confirmed a mark of it (process ms): where a pause finds it playing. */
+  markHeardAtMs: number | undefined;
   /** A reply spoken as one context: this entry carries the audio of all its sentences. */
   group: ReplyGroup | undefined;
   /** When its first audio arrived from the vendor (process ms). */
@@ -127,7 +130,7 @@ export interface SpeechOutput {
    * caller had not heard yet, and what is still being synthesised, waits for `resume`.
    */
   pause(): void;
-  /** Plays on from where the caller last heard (the last mark played before the pause). */
+  /** Plays on from where the caller stopped hearing it (the last mark before the pause, plus playback since). */
   resume(): void;
   isPaused(): boolean;
   /** True while anything is queued, being sent, paused, or sent but not yet heard. */
@@ -157,6 +160,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
   /** Wakes the pump when audio arrives or the state changes (pause, resume, cut, close). */
   let wakePump: (() => void) | undefined;
   const perMs = bytesPerMs(deps.format);
+  const sampleBytes = bytesPerSample(deps.format);
   const sessionController = new AbortController();
   // Opened at once (before the greeting is due): the first reply then pays no handshake. One that
   // failed to open is opened again by the next utterance, whose failure is then reported.
@@ -224,6 +228,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       cut: false,
       failed: false,
       playingSinceMs: undefined,
+      markHeardAtMs: undefined,
       group: undefined,
       firstChunkAtMs: undefined,
       resolveSent,
@@ -521,7 +526,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
    * Per sentence of a reply context, the part the caller heard: the audio confirmed by the last
    * mark, plus what real-time playback since then can have covered, never audio only sent ahead.
    * After a pause nothing plays until it resumes (`playingSinceMs` is unset) and what was sent is
-   * rewound to the last mark, so a cut while paused counts only what the marks confirmed.
+   * rewound to where playback stopped, so a cut while paused counts only what was heard before it.
    */
   function heardInGroup(carrier: Entry, group: ReplyGroup): Array<{ utterance: Utterance; heard: string }> {
     const ackedMs = carrier.ackedBytes / perMs;
@@ -571,6 +576,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       entry.pendingMarks.delete(name);
       entry.ackedBytes = Math.max(entry.ackedBytes, bytes);
       entry.playingSinceMs = deps.now();
+      entry.markHeardAtMs = entry.playingSinceMs;
       if (entry.finishedSending && entry.pendingMarks.size === 0) finish(entry, !entry.failed);
     },
 
@@ -590,8 +596,16 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
         // Marks still out belong to audio the clear drops: their echoes must not count as heard.
         for (const mark of entry.pendingMarks.keys()) byMark.delete(mark);
         entry.pendingMarks.clear();
-        // Nothing plays until resumed: heard at a cut in the meantime is what the marks confirmed.
+        // The caller heard up to where real-time playback since its last confirmed mark got (never
+        // past what was sent): resuming from there goes on where they stopped hearing it, rather
+        // than saying up to a chunk of it again. Before any mark, only what was confirmed.
+        if (entry.markHeardAtMs !== undefined) {
+          const played = Math.floor(((deps.now() - entry.markHeardAtMs) * perMs) / sampleBytes) * sampleBytes;
+          entry.ackedBytes = Math.min(entry.sentBytes, entry.ackedBytes + Math.max(0, played));
+        }
+        // Nothing plays until resumed: heard at a cut in the meantime is what was heard before it.
         entry.playingSinceMs = undefined;
+        entry.markHeardAtMs = undefined;
         if (entry.sentBytes > entry.ackedBytes) {
           hadAudioOut = true;
           entry.sentBytes = entry.ackedBytes;
