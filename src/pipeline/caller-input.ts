@@ -103,7 +103,11 @@ export function createCallerInput(options: CallerInputOptions): CallerInput {
   return {
     async start() {
       const [sttStream, vadStream] = await Promise.all([
-        options.stt?.connect({ format: options.format, keyterms: options.keyterms, signal: options.signal }, onSttEvent),
+        options.stt?.connect(
+          // While the agent talks the caller's words may stop it: they are wanted without delay.
+          { format: options.format, keyterms: options.keyterms, wordsWantedAtOnce: () => options.agent.talking(), signal: options.signal },
+          onSttEvent,
+        ),
         openVad(),
       ]);
       stt = sttStream;

@@ -24,6 +24,12 @@ export interface SttOptions {
   format: AudioFormat;
   /** Words to favour: service names, makes and models. */
   keyterms?: readonly string[];
+  /**
+   * Whether the caller's words are wanted at once (the agent is talking, and what the caller says
+   * may stop it): audio then goes out as it comes, where it could otherwise wait to be sent in
+   * fewer, larger messages.
+   */
+  wordsWantedAtOnce?: () => boolean;
   signal: AbortSignal;
 }
 

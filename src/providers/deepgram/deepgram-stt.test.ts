@@ -42,10 +42,11 @@ async function connect(
   format: AudioFormat,
   overrides: Partial<DeepgramSttOptions> = {},
   keyterms?: readonly string[],
+  wordsWantedAtOnce?: () => boolean,
 ): Promise<{ stream: SttStream; events: SttEvent[] }> {
   const events: SttEvent[] = [];
   const stream = await provider(overrides).connect(
-    { format, signal: controller.signal, ...(keyterms ? { keyterms } : {}) },
+    { format, signal: controller.signal, ...(keyterms ? { keyterms } : {}), ...(wordsWantedAtOnce ? { wordsWantedAtOnce } : {}) },
     (event) => events.push(event),
   );
   open.push(stream);
@@ -201,6 +202,26 @@ describe('Deepgram STT against the emulator', () => {
     send(stream, speechLike(120, PHONE_AUDIO), PHONE_AUDIO);
     await vi.waitFor(() => expect(record.audioBytes).toBe(1_620 * 8), WAIT);
     expect(record.audioMessages).toBe(37 + 1 + 3);
+  });
+
+  it('sends the voice frame by frame while words are wanted at once (the agent talks), and holds the line after it as before', async () => {
+    emulator.script(['Wait, I have a question.']);
+    let agentTalking = true;
+    const { stream, events } = await connect(PHONE_AUDIO, {}, undefined, () => agentTalking);
+    const record = (): NonNullable<(typeof emulator.connections)[number]> => emulator.connections[0]!;
+    send(stream, speechLike(200, PHONE_AUDIO), PHONE_AUDIO);
+    await vi.waitFor(() => expect(record().audioBytes).toBe(200 * 8), WAIT);
+    expect(record().audioMessages).toBe(10);
+    // The agent stopped: the rest of the voice goes two frames to a message again.
+    agentTalking = false;
+    send(stream, concatAudio(speechLike(400, PHONE_AUDIO), silence(400, PHONE_AUDIO)), PHONE_AUDIO);
+    await vi.waitFor(() => expect(finals(events)[0]?.speechFinal).toBe(true), WAIT);
+    expect(record().audioMessages).toBe(10 + 10 + 20);
+    // A speech_final covers the last sound, whichever way it went: the quiet line is held.
+    send(stream, silence(500, PHONE_AUDIO), PHONE_AUDIO);
+    // Two chunks of 240 ms; the last 20 ms waits for more.
+    await vi.waitFor(() => expect(record().audioBytes).toBe(1_480 * 8), WAIT);
+    expect(record().audioMessages).toBe(40 + 2);
   });
 
   it('a speech_final that ends before the latest sound does not start holding', async () => {

@@ -18,6 +18,8 @@
  *     recommends 20-250 ms per message), or as soon as a speech_final has covered the last sound
  *     (the turn is decided; the UtteranceEnd still to come changes nothing);
  *   - the caller's voice in chunks of SPEECH_CHUNK_MS: its words arrive at most one frame later;
+ *     but frame by frame while `wordsWantedAtOnce()` (the agent talks, and words over it decide
+ *     whether it stops: the frame could be the one they wait for; this is seldom for long);
  *   - the quiet right after the voice, on which Deepgram decides that the caller has stopped, one
  *     frame at a time, as it comes: speech_final and UtteranceEnd come no later than they would.
  * A frame of another kind sends what is pending first.
@@ -81,9 +83,12 @@ const PROVIDER = 'deepgram';
 const QUIET_CHUNK_MS = 250;
 /** The caller's voice goes out 40 ms at a time: half the messages of 20 ms frames, words at most 20 ms later. */
 const SPEECH_CHUNK_MS = 40;
-/** What a chunk holds: a quiet line, the caller's voice, or the quiet Deepgram is deciding on (sent frame by frame). */
-type ChunkKind = 'quiet' | 'voice' | 'live';
-const CHUNK_MS: Record<ChunkKind, number> = { quiet: QUIET_CHUNK_MS, voice: SPEECH_CHUNK_MS, live: 0 };
+/**
+ * What a chunk holds: a quiet line, the caller's voice, the caller's voice wanted at once, or the
+ * quiet Deepgram is deciding on (the last two sent frame by frame).
+ */
+type ChunkKind = 'quiet' | 'voice' | 'voice-now' | 'live';
+const CHUNK_MS: Record<ChunkKind, number> = { quiet: QUIET_CHUNK_MS, voice: SPEECH_CHUNK_MS, 'voice-now': 0, live: 0 };
 /**
  * Below this RMS (of 32768, about -50 dBFS) a frame is a quiet line: far under speech into a phone
  * (-20 to -35 dBFS) and under the quietest background talkers the VAD listens for (-42 dBFS).
@@ -248,7 +253,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
       const { audio, bytes, kind } = pending;
       pending = undefined;
       send({ audio: audio.subarray(0, bytes), startMs: 0, durationMs: bytes / bytesPerMs });
-      if (kind === 'voice') lastSoundEndMs = ws?.readyState === WebSocket.OPEN ? sentMs : Number.POSITIVE_INFINITY;
+      if (kind === 'voice' || kind === 'voice-now') lastSoundEndMs = ws?.readyState === WebSocket.OPEN ? sentMs : Number.POSITIVE_INFINITY;
     }
 
     /** Adds a frame to the pending chunk, which leaves once a frame like this one would take it over CHUNK_MS. */
@@ -456,7 +461,7 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
         }
         // After the voice, Deepgram decides on the quiet whether the caller has stopped: that goes as it comes.
         const held = endpointed || audioClockMs - lastSoundAtMs > holdAfterQuietMs;
-        add(audio, sound ? 'voice' : held ? 'quiet' : 'live');
+        add(audio, sound ? (sttOptions.wordsWantedAtOnce?.() === true ? 'voice-now' : 'voice') : held ? 'quiet' : 'live');
       },
       finalize() {
         // Deepgram finalises what it has been sent: what is pending goes first.
