@@ -2,7 +2,7 @@
  * Turn-taking bench: how fast real speech stops the agent, how often sounds that are not speech
  * do, what an "uh-huh" does, and what the VAD costs per call.
  *
- *   tsx bench/turn-taking.ts [--clips 24] [--noise-seeds 3] [--cpu-calls 6] [--min-interruption-ms 200] [--quick]
+ *   tsx bench/turn-taking.ts [--clips 32] [--noise-seeds 3] [--cpu-calls 6] [--min-interruption-ms 200] [--quick]
  *
  * 1-3 run on the real server (startApp in a child process, its real Silero VAD) against the vendor
  * emulators, through signed webhooks and Twilio media streams, with the agent in the middle of a
@@ -10,7 +10,8 @@
  * (voices, speeds, a quiet caller, speech over an engine and a street) and synthesised garage,
  * car and street sounds (test/support/caller-sounds.ts). The Deepgram emulator finds speech by
  * energy and sends interim words 300 ms into it, so STT words alone would stop the agent ~300 ms
- * after onset; anything faster is the VAD.
+ * after onset; anything faster is the VAD. Backchannels run twice: with the STT's words for them,
+ * and with none (the VAD alone ends the pause; a real STT may have its words only later).
  * 4 runs the VAD (VoiceActivity + Silero) in this process over simulated one-minute calls and
  * measures its CPU (process.cpuUsage, all threads, nothing else running).
  * 5 replays the speech clips in this process through VoiceActivity, Silero and turn-taking, at four
@@ -51,7 +52,7 @@ import { startEmulators } from './support/voice-emulators.js';
 import type { Emulators } from './support/voice-emulators.js';
 
 const quick = process.argv.includes('--quick');
-const CLIPS = argNumber('clips', quick ? 8 : 24);
+const CLIPS = argNumber('clips', quick ? 8 : 32);
 const NOISE_SEEDS = argNumber('noise-seeds', quick ? 1 : 3);
 const CPU_CALLS = argNumber('cpu-calls', quick ? 2 : 6);
 const MIN_INTERRUPTION_MS = argNumber('min-interruption-ms', DEFAULT_TURN_TAKING.minInterruptionMs);
@@ -76,7 +77,11 @@ interface SpeechClip {
   audio: Int16Array;
 }
 
-/** A deterministic spread of voices, speeds, levels and backgrounds. */
+/**
+ * A deterministic spread of voices, speeds, levels and backgrounds: every 8 clips say each
+ * sentence once, and 32 say each in all four conditions (clean, quiet, over an engine, over a
+ * street), so no sentence is heard in one condition only.
+ */
 function speechClips(count: number): SpeechClip[] {
   const random = seeded(42);
   const clips: SpeechClip[] = [];
@@ -85,7 +90,7 @@ function speechClips(count: number): SpeechClip[] {
     const voice = VOICES[Math.floor(random() * VOICES.length)]!;
     const wordsPerMinute = 150 + Math.floor(random() * 50);
     const clean = speech(text, RATE, { voice, wordsPerMinute });
-    const condition = i % 4;
+    const condition = (i + Math.floor(i / SENTENCES.length)) % 4;
     // A background starts with the speech: the Deepgram emulator would take a background heard
     // before it for speech, and send words for it (a real STT does not).
     const backgroundMs = clean.length / (RATE / 1000) + 1_000;
@@ -252,6 +257,8 @@ async function falseInterruptions(server: ServerChild, emu: Emulators): Promise<
 
 interface BackchannelResult {
   name: string;
+  /** The STT had the word for it (the emulator sends interims 300 ms into a sound), or no words at all. */
+  words: boolean;
   paused: boolean;
   resumed: boolean;
   /** From the clear to the first audio after it, at the caller. */
@@ -259,13 +266,13 @@ interface BackchannelResult {
   newTurn: boolean;
 }
 
-async function backchannels(server: ServerChild, emu: Emulators): Promise<BackchannelResult[]> {
+async function backchannels(server: ServerChild, emu: Emulators, words: boolean): Promise<BackchannelResult[]> {
   const results: BackchannelResult[] = [];
   const call = await TalkingCall.open(server, emu);
   try {
     for (const [i, word] of BACKCHANNELS.flatMap((w) => [w, w]).entries()) {
       const voice = VOICES[i % VOICES.length]!;
-      emu.deepgram.script([`${word[0]!.toUpperCase()}${word.slice(1)}.`]);
+      emu.deepgram.script([words ? `${word[0]!.toUpperCase()}${word.slice(1)}.` : '']);
       const eventsBefore = call.caller.events.length;
       const requestsBefore = call.requests();
       await sendRealTime(call.caller, toMulaw(concat(speech(word, RATE, { voice }), silence(1_200, RATE))));
@@ -276,8 +283,8 @@ async function backchannels(server: ServerChild, emu: Emulators): Promise<Backch
       const media = paused ? events.slice(clear).find((e) => e.type === 'media') : undefined;
       const resumed = media !== undefined;
       const silentMs = media === undefined ? undefined : media.at - events[clear]!.at;
-      results.push({ name: `${voice}: ${word}`, paused, resumed, silentMs, newTurn: call.requests() > requestsBefore });
-      log(`backchannel ${word}: ${paused ? (resumed ? 'paused, resumed' : 'paused') : 'not paused'}${call.requests() > requestsBefore ? ', NEW TURN' : ''}`);
+      results.push({ name: `${voice}: ${word}`, words, paused, resumed, silentMs, newTurn: call.requests() > requestsBefore });
+      log(`backchannel ${word}${words ? '' : ' (no words)'}: ${paused ? (resumed ? 'paused, resumed' : 'paused') : 'not paused'}${call.requests() > requestsBefore ? ', NEW TURN' : ''}`);
     }
   } finally {
     emu.deepgram.clearScript();
@@ -375,6 +382,19 @@ async function vadAloneDelays(): Promise<Array<{ name: string; phase: number; de
   return out;
 }
 
+function backchannelSummary(results: BackchannelResult[]): Record<string, unknown> {
+  return {
+    clips: results.length,
+    paused: results.filter((r) => r.paused).length,
+    resumed: results.filter((r) => r.resumed).length,
+    silentMs: summarize(results.flatMap((r) => (r.silentMs === undefined ? [] : [r.silentMs])), 1),
+    // What every caller hears: no gap when the agent was not paused.
+    silenceHeardMs: summarize(results.flatMap((r) => (r.paused ? (r.silentMs === undefined ? [] : [r.silentMs]) : [0])), 1),
+    newTurns: results.filter((r) => r.newTurn).length,
+    each: results,
+  };
+}
+
 async function main(): Promise<void> {
   if (!espeakInstalled()) throw new Error('espeak-ng is needed for the speech clips (apt-get install espeak-ng)');
   const cpu = await vadCpu();
@@ -391,7 +411,7 @@ async function main(): Promise<void> {
     log(`server at ${server.url}`);
     speechResults = await interruptionDelays(server, emu);
     noiseResults = await falseInterruptions(server, emu);
-    backchannelResults = await backchannels(server, emu);
+    backchannelResults = [...(await backchannels(server, emu, true)), ...(await backchannels(server, emu, false))];
   } finally {
     await server?.stop();
     await emu.close();
@@ -429,14 +449,9 @@ async function main(): Promise<void> {
       byKind: Object.fromEntries(byKind),
     },
     backchannels: {
-      clips: backchannelResults.length,
-      paused: backchannelResults.filter((r) => r.paused).length,
-      resumed: backchannelResults.filter((r) => r.resumed).length,
-      silentMs: summarize(backchannelResults.flatMap((r) => (r.silentMs === undefined ? [] : [r.silentMs])), 1),
-      // What every caller hears: no gap when the agent was not paused.
-      silenceHeardMs: summarize(backchannelResults.flatMap((r) => (r.paused ? (r.silentMs === undefined ? [] : [r.silentMs]) : [0])), 1),
-      newTurns: backchannelResults.filter((r) => r.newTurn).length,
-      each: backchannelResults,
+      withWords: backchannelSummary(backchannelResults.filter((r) => r.words)),
+      withoutWords: backchannelSummary(backchannelResults.filter((r) => !r.words)),
+      note: "with words: the STT's interim comes 300 ms into the sound (the emulator's), a final after it ends; without: the STT has no words for it, the VAD alone ends the pause",
     },
     vadCpu: {
       ...cpu,
