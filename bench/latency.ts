@@ -17,6 +17,7 @@ import { baseEnv, placeCall } from './support/phone.js';
 import { profileArgs, startServerChild } from './support/server.js';
 import type { ServerChild } from './support/server.js';
 import { argNumber, epochMs, log, machine, round, sleep, summarize, waitUntil } from './support/stats.js';
+import { calibrate } from './support/calibrate.js';
 import { startEmulators } from './support/voice-emulators.js';
 import type { Emulators } from './support/voice-emulators.js';
 
@@ -227,6 +228,9 @@ function nextMondayPlus(weeks: number): string {
 }
 
 async function main(): Promise<void> {
+  // The machine's speed before anything of the bench runs: its figures move with it (support/calibrate.ts).
+  const calibration = await calibrate();
+  log(`machine: cpu loop ${calibration.cpuLoopMs} ms, loopback round trip ${calibration.loopbackRoundTripUs} µs`);
   const emu = await startEmulators({
     sttFinalDelayMs: INJECTED.sttFinalMs,
     ttsFirstByteDelayMs: INJECTED.ttsFirstByteMs,
@@ -303,6 +307,7 @@ async function main(): Promise<void> {
       note: 'raw: caller\'s first speech frame sent -> clear received. adjusted: minus the STT emulator\'s own detection (audio received -> SpeechStarted sent)',
     },
     machine: machine(),
+    calibration,
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

@@ -48,6 +48,7 @@ import { baseEnv, placeCall } from './support/phone.js';
 import { startServerChild } from './support/server.js';
 import type { ServerChild } from './support/server.js';
 import { argNumber, epochMs, log, machine, round, sleep, summarize, waitUntil } from './support/stats.js';
+import { calibrate } from './support/calibrate.js';
 import { startEmulators } from './support/voice-emulators.js';
 import type { Emulators } from './support/voice-emulators.js';
 
@@ -397,6 +398,9 @@ function backchannelSummary(results: BackchannelResult[]): Record<string, unknow
 
 async function main(): Promise<void> {
   if (!espeakInstalled()) throw new Error('espeak-ng is needed for the speech clips (apt-get install espeak-ng)');
+  // The machine's speed before anything of the bench runs: its figures move with it (support/calibrate.ts).
+  const calibration = await calibrate();
+  log(`machine: cpu loop ${calibration.cpuLoopMs} ms, loopback round trip ${calibration.loopbackRoundTripUs} µs`);
   const cpu = await vadCpu();
   const vadAlone = await vadAloneDelays();
   log(`VAD alone: ${vadAlone.map((r) => r.delayMs ?? 'none').join(', ')}`);
@@ -458,6 +462,7 @@ async function main(): Promise<void> {
       method: 'VoiceActivity + Silero over simulated 60 s calls with speech every 9 s (agent talking 5 s of every 10), process CPU of all threads',
     },
     machine: machine(),
+    calibration,
   };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
