@@ -19,7 +19,7 @@ describe('loadConfig', () => {
       port: 8080,
       host: '0.0.0.0',
       shopName: expect.any(String),
-      database: { url: undefined, dataDir: './data', migrateOnStart: true },
+      database: { url: undefined, dataDir: './data', migrateOnStart: true, poolSize: 10 },
       redisUrl: undefined,
       google: undefined,
       serviceBays: 1,
@@ -96,6 +96,7 @@ describe('loadConfig', () => {
       HOLIDAYS: '2026-12-25, 2027-01-01',
       BUSINESS_HOURS: 'mon-fri 08:00-18:00',
       MIGRATE_ON_START: 'false',
+      DATABASE_POOL_SIZE: '4',
     });
     expect(config.port).toBe(9090);
     expect(config.publicUrl).toBe('https://agent.example.com');
@@ -103,6 +104,7 @@ describe('loadConfig', () => {
     expect(config.business.holidays).toEqual(['2026-12-25', '2027-01-01']);
     expect(config.business.weeklyHours[6]).toBeNull();
     expect(config.database.migrateOnStart).toBe(false);
+    expect(config.database.poolSize).toBe(4);
     expect(config.google).toEqual({
       clientId: 'id.apps.example',
       clientSecret: 'client-secret-value',
@@ -123,6 +125,7 @@ describe('loadConfig', () => {
     ['an unknown TIMEZONE', { TIMEZONE: 'Mars/Olympus_Mons' }, /^TIMEZONE: must be an IANA time zone.*Mars\/Olympus_Mons/],
     ['a malformed PUBLIC_URL', { PUBLIC_URL: 'not a url' }, /^PUBLIC_URL: must be a URL/],
     ['a DATABASE_URL with the wrong scheme', { DATABASE_URL: 'mysql://x@y/z' }, /^DATABASE_URL: must use postgres or postgresql/],
+    ['a database pool of none', { DATABASE_POOL_SIZE: '0' }, /^DATABASE_POOL_SIZE: must be an integer from 1 to 500 \(connections each process keeps to PostgreSQL\), got "0"/],
     ['a malformed REDIS_URL', { REDIS_URL: 'redis//oops' }, /^REDIS_URL: must be a URL/],
     ['a malformed GOOGLE_API_BASE_URL', { GOOGLE_API_BASE_URL: '::' }, /^GOOGLE_API_BASE_URL: must be a URL/],
     ['a malformed GOOGLE_AUTH_URI', { GOOGLE_AUTH_URI: 'accounts.google.com' }, /^GOOGLE_AUTH_URI: must be a URL/],

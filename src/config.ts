@@ -180,6 +180,7 @@ const envSchema = z.object({
   SERVICE_BAYS: optionalIntField(1, MAX_BAYS, 'service bays, cars worked on at once'),
 
   DATABASE_URL: urlField(['postgres', 'postgresql']),
+  DATABASE_POOL_SIZE: intField(10, 1, 500, 'connections each process keeps to PostgreSQL'),
   DATA_DIR: optionalString.transform((v) => v ?? './data'),
   MIGRATE_ON_START: boolField(true),
   REDIS_URL: urlField(['redis', 'rediss']),
@@ -289,7 +290,7 @@ export interface Config {
   business: BusinessRules;
   /** Service bays: cars the shop works on at once (1 to 50). */
   serviceBays: number;
-  database: { url: string | undefined; dataDir: string; migrateOnStart: boolean };
+  database: { url: string | undefined; dataDir: string; migrateOnStart: boolean; poolSize: number };
   redisUrl: string | undefined;
   openai: { apiKey: string | undefined; baseUrl: string | undefined; model: string };
   deepgram: { apiKey: string | undefined; baseUrl: string | undefined; model: string };
@@ -408,7 +409,7 @@ export function loadConfig(env: Env): Config {
       maxBookingDays: e.MAX_BOOKING_DAYS,
     },
     serviceBays: e.GOOGLE_BAY_CALENDAR_IDS.length > 0 ? e.GOOGLE_BAY_CALENDAR_IDS.length : (e.SERVICE_BAYS ?? 1),
-    database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR, migrateOnStart: e.MIGRATE_ON_START },
+    database: { url: e.DATABASE_URL, dataDir: e.DATA_DIR, migrateOnStart: e.MIGRATE_ON_START, poolSize: e.DATABASE_POOL_SIZE },
     redisUrl: e.REDIS_URL,
     openai: { apiKey: e.OPENAI_API_KEY, baseUrl: e.OPENAI_BASE_URL, model: e.OPENAI_MODEL },
     deepgram: { apiKey: e.DEEPGRAM_API_KEY, baseUrl: e.DEEPGRAM_BASE_URL, model: e.DEEPGRAM_MODEL },

@@ -91,7 +91,7 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
   const worker = options.worker;
   const metrics = createMetrics(worker === undefined ? {} : { worker: worker.name });
   worker?.shareMetrics(metrics.registry);
-  const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir });
+  const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir, maxConnections: config.database.poolSize });
   const closers: Array<() => Promise<void> | void> = [() => database.close()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.splice(0).reverse()) {

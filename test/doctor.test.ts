@@ -113,9 +113,12 @@ describe.each(databaseBackends())('doctor with $name', (backend) => {
   it('is all green on a good configuration, one line per part', async () => {
     const lines = await runDoctor(loadConfig(goodEnv));
     expect(lines.filter((line) => line.status !== 'ok')).toEqual([]);
+    // PostgreSQL also gets a line on its connection budget (an embedded database has one connection).
+    const postgres = backend.name === 'postgres';
     expect(lines.map((line) => line.name)).toEqual([
       'configuration',
       'database',
+      ...(postgres ? ['database connections'] : []),
       'cache',
       'google token',
       'calendar primary',
@@ -130,6 +133,7 @@ describe.each(databaseBackends())('doctor with $name', (backend) => {
     ]);
     const found = byName(lines);
     expect(found.database?.detail).toMatch(/reachable; migrations current \(\d+ applied\)/);
+    if (postgres) expect(found['database connections']?.detail).toMatch(/^1 process\(es\) x DATABASE_POOL_SIZE 10 = up to 10 connections per instance; PostgreSQL allows \d+ /);
     expect(found['calendar primary']?.detail).toMatch(/owner access: readable and writable/);
     expect(found['twilio number']?.detail).toBe(`${NUMBER} calls POST ${PUBLIC_URL}/twilio/voice`);
     expect(found.elevenlabs?.detail).toBe('key valid; voice Rachel (21m00Tcm4TlvDq8ikWAM)');
@@ -137,7 +141,7 @@ describe.each(databaseBackends())('doctor with $name', (backend) => {
     // The same as the operator runs it: exit 0, nothing to fix, no secret.
     const cli = spawnScript('src/setup/doctor-cli.ts', [], goodEnv);
     expect(await cli.exited).toBe(0);
-    expect(cli.output()).toMatch(/^ready: 13 ok, 0 warn, 0 fail, 0 skipped$/m);
+    expect(cli.output()).toMatch(new RegExp(`^ready: ${postgres ? 14 : 13} ok, 0 warn, 0 fail, 0 skipped$`, 'm'));
     for (const secret of secrets()) expect(cli.output()).not.toContain(secret);
   }, 30_000);
 

@@ -24,7 +24,7 @@ export interface DoctorOptions {
 export function doctorChecks(config: Config, options: DoctorOptions = {}): DoctorCheck[] {
   const settled = (line: CheckLine): DoctorCheck => ({ name: line.name, run: async () => [line] });
   return [
-    databaseCheck(config.database),
+    databaseCheck(config.database, config.workers),
     cacheCheck(config.redisUrl),
     googleCheck(config.google),
     openAiCheck(config.openai),

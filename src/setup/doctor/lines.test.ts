@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GoogleCalendarConfig } from '../../config.js';
 import { configuredCalendarIds } from './google-checks.js';
-import { migrationLine } from './storage-checks.js';
+import { connectionBudgetLine, migrationLine } from './storage-checks.js';
 import { harnessLine, publicUrlLine } from './twilio-checks.js';
 
 const twilio = (configured: boolean) => ({
@@ -33,6 +33,16 @@ describe('lines judged from the configuration alone', () => {
     [true, 'https://agent.example.com', 'ok'],
   ] as const)('PUBLIC_URL with Twilio configured %s and %s is %s', (configured, publicUrl, status) => {
     expect(publicUrlLine({ twilio: twilio(configured), publicUrl }).status).toBe(status);
+  });
+
+  it.each([
+    [{ workers: 2, poolSize: 10 }, 'ok', /2 process\(es\) x DATABASE_POOL_SIZE 10 = up to 20 connections per instance; PostgreSQL allows 97 .*room for 4 instance/],
+    [{ workers: 8, poolSize: 10 }, 'warn', /up to 80 connections per instance.*room for 1 instance/],
+    [{ workers: 4, poolSize: 30 }, 'fail', /up to 120 connections per instance; PostgreSQL allows 97.*one instance can exhaust it/],
+  ] as const)('a connection budget of %o against the default max_connections is %s', (instance, status, detail) => {
+    const line = connectionBudgetLine(instance, { maxConnections: 100, reserved: 3 });
+    expect(line.status).toBe(status);
+    expect(line.detail).toMatch(detail);
   });
 
   it.each([

@@ -1,8 +1,10 @@
 /**
  * The database and the cache, opened exactly as the server opens them (same factories, same
- * settings): reachable, and the database's migrations against the ones this code ships.
+ * settings): reachable, the database's migrations against the ones this code ships, and on
+ * PostgreSQL whether this instance's pools fit the connections the server allows.
  */
 import { existsSync } from 'node:fs';
+import { sql } from 'drizzle-orm';
 import { createCache } from '../../cache/create-cache.js';
 import type { Config } from '../../config.js';
 import { openDatabase } from '../../db/client.js';
@@ -17,15 +19,16 @@ import type { DoctorCheck } from './run-checks.js';
 /** An embedded PGlite takes a few seconds to start on a busy machine. */
 const PGLITE_TIMEOUT_MS = 15_000;
 
-export function databaseCheck(database: Config['database']): DoctorCheck {
+export function databaseCheck(database: Config['database'], workers = 1): DoctorCheck {
   const name = 'database';
   if (database.url !== undefined) {
     return {
       name,
       async run() {
-        return inspect(await openDatabase({ url: database.url, maxConnections: 1 }), 'PostgreSQL', database.migrateOnStart, {
-          unreachable: 'check DATABASE_URL and that PostgreSQL is up and accepts this host',
-        });
+        const opened = await openDatabase({ url: database.url, maxConnections: 1 });
+        return inspect(opened, 'PostgreSQL', database.migrateOnStart, { unreachable: 'check DATABASE_URL and that PostgreSQL is up and accepts this host' }, async () => [
+          connectionBudgetLine({ workers, poolSize: database.poolSize }, await connectionLimits(opened)),
+        ]);
       },
     };
   }
@@ -61,14 +64,20 @@ export function databaseCheck(database: Config['database']): DoctorCheck {
   };
 }
 
-async function inspect(database: Database, kind: string, migrateOnStart: boolean, fixes: { unreachable: string }): Promise<CheckLine[]> {
+async function inspect(
+  database: Database,
+  kind: string,
+  migrateOnStart: boolean,
+  fixes: { unreachable: string },
+  more: () => Promise<CheckLine[]> = async () => [],
+): Promise<CheckLine[]> {
   try {
     try {
       await database.ping();
     } catch (error) {
       return [fail('database', `${kind} unreachable (${driverMessage(error)})`, fixes.unreachable)];
     }
-    return [migrationLine(kind, await migrationStatus(database.db), migrateOnStart)];
+    return [migrationLine(kind, await migrationStatus(database.db), migrateOnStart), ...(await more())];
   } finally {
     await database.close().catch(() => undefined);
   }
@@ -84,6 +93,36 @@ export function migrationLine(kind: string, status: MigrationStatus, migrateOnSt
   return migrateOnStart
     ? warn('database', `${kind} reachable; ${pending}`, 'the server applies them at start (MIGRATE_ON_START=true), or run npm run db:migrate now')
     : fail('database', `${kind} reachable; ${pending}, and MIGRATE_ON_START=false`, 'run npm run db:migrate');
+}
+
+/** What PostgreSQL lets clients open: `max_connections` less the ones kept for superusers. */
+async function connectionLimits(database: Database): Promise<{ maxConnections: number; reserved: number }> {
+  const result = (await database.db.execute(
+    sql`select current_setting('max_connections')::int as max, current_setting('superuser_reserved_connections')::int as reserved`,
+  )) as unknown as { rows: Array<{ max: number; reserved: number }> };
+  const row = result.rows[0]!;
+  return { maxConnections: Number(row.max), reserved: Number(row.reserved) };
+}
+
+/**
+ * Whether this instance's pools fit the server: each process (`WORKERS` of them) may open up to
+ * `DATABASE_POOL_SIZE` connections, and past what the server allows, a busy moment's queries fail.
+ */
+export function connectionBudgetLine(
+  instance: { workers: number; poolSize: number },
+  server: { maxConnections: number; reserved: number },
+): CheckLine {
+  const perInstance = instance.workers * instance.poolSize;
+  const available = server.maxConnections - server.reserved;
+  const sizing = `${instance.workers} process(es) x DATABASE_POOL_SIZE ${instance.poolSize} = up to ${perInstance} connections per instance; PostgreSQL allows ${available} (max_connections ${server.maxConnections} less ${server.reserved} reserved)`;
+  if (perInstance > available) {
+    return fail('database connections', `${sizing}: one instance can exhaust it`, 'lower DATABASE_POOL_SIZE or WORKERS, or raise max_connections');
+  }
+  const instances = Math.floor(available / perInstance);
+  const line = `${sizing}: room for ${instances} instance(s) like this one`;
+  return instances < 2
+    ? warn('database connections', line, 'a second instance (or a rolling deploy, old and new at once) needs a lower DATABASE_POOL_SIZE or more max_connections')
+    : ok('database connections', line);
 }
 
 export function cacheCheck(redisUrl: string | undefined): DoctorCheck {
