@@ -17,6 +17,7 @@
  * 5 replays the speech clips in this process through VoiceActivity, Silero and turn-taking, at four
  * phases of the VAD's windows against the clip, with no STT: when the VAD alone would stop the
  * agent (a real STT's first words come later than the emulator's, so this is what a caller gets).
+ * 6 replays voices far behind the caller (-42 to -50 dBFS) the same way: which of them stop it.
  *
  * Prints one JSON object on stdout; progress goes to stderr.
  */
@@ -396,6 +397,34 @@ function backchannelSummary(results: BackchannelResult[]): Record<string, unknow
   };
 }
 
+/**
+ * Voices behind the caller (a radio, people talking in the shop), in process through the VAD and
+ * turn-taking alone: at which level, the clip's average, they stop stopping the agent. The STT is
+ * left out: what it makes of an intelligible voice behind the caller is its own matter.
+ */
+async function farOffVoices(): Promise<Record<string, { runs: number; stops: number }>> {
+  const model = await createSileroVad().open({ sampleRate: RATE, signal: new AbortController().signal });
+  const out: Record<string, { runs: number; stops: number }> = {};
+  try {
+    for (const level of [-42, -44, -46, -48, -50]) {
+      let stops = 0;
+      let runs = 0;
+      for (const [i, text] of SENTENCES.entries()) {
+        const clip = atLevel(speech(text, RATE, { voice: VOICES[i % VOICES.length]! }), level);
+        for (const phase of [0, 128]) {
+          runs += 1;
+          if ((await replayThroughVad(clip, model, { phase, tailMs: 0 })).pausedAtMs !== undefined) stops += 1;
+        }
+      }
+      out[`${level} dBFS`] = { runs, stops };
+      log(`far-off voice at ${level} dBFS: ${stops} of ${runs} stop the agent`);
+    }
+  } finally {
+    model.close();
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   if (!espeakInstalled()) throw new Error('espeak-ng is needed for the speech clips (apt-get install espeak-ng)');
   // The machine's speed before anything of the bench runs: its figures move with it (support/calibrate.ts).
@@ -403,6 +432,7 @@ async function main(): Promise<void> {
   log(`machine: cpu loop ${calibration.cpuLoopMs} ms, loopback round trip ${calibration.loopbackRoundTripUs} µs`);
   const cpu = await vadCpu();
   const vadAlone = await vadAloneDelays();
+  const farOff = await farOffVoices();
   log(`VAD alone: ${vadAlone.map((r) => r.delayMs ?? 'none').join(', ')}`);
   const emu = await startEmulators({ sttFinalDelayMs: 150, ttsFirstByteDelayMs: 150 });
   emu.openai.setDefault({ text: LONG_REPLY });
@@ -445,6 +475,10 @@ async function main(): Promise<void> {
       within300ms: vadAlone.filter((r) => r.delayMs !== undefined && r.delayMs <= 300).length,
       note: 'in process, no STT: the same clips at 4 phases of the 32 ms windows; first speech frame -> pause decided (frame i stamped i * 20 ms)',
       slowest: [...vadAlone].sort((a, b) => (b.delayMs ?? Infinity) - (a.delayMs ?? Infinity)).slice(0, 4),
+    },
+    farOffVoices: {
+      ...farOff,
+      note: 'espeak-ng sentences at these average levels (the caller speaks at -20 to -35), 8 sentences x 2 window phases, through the VAD and turn-taking alone (no STT)',
     },
     falseInterruptions: {
       noiseClips: noiseResults.length,
