@@ -413,7 +413,7 @@ async function farOffVoices(): Promise<Record<string, { runs: number; stops: num
         const clip = atLevel(speech(text, RATE, { voice: VOICES[i % VOICES.length]! }), level);
         for (const phase of [0, 128]) {
           runs += 1;
-          if ((await replayThroughVad(clip, model, { phase, tailMs: 0 })).pausedAtMs !== undefined) stops += 1;
+          if ((await replayThroughVad(clip, model, { phase, minInterruptionMs: MIN_INTERRUPTION_MS, tailMs: 0 })).pausedAtMs !== undefined) stops += 1;
         }
       }
       out[`${level} dBFS`] = { runs, stops };
