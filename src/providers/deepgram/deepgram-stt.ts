@@ -83,12 +83,9 @@ const PROVIDER = 'deepgram';
 const QUIET_CHUNK_MS = 250;
 /** The caller's voice goes out 40 ms at a time: half the messages of 20 ms frames, words at most 20 ms later. */
 const SPEECH_CHUNK_MS = 40;
-/**
- * What a chunk holds: a quiet line, the caller's voice, the caller's voice wanted at once, or the
- * quiet Deepgram is deciding on (the last two sent frame by frame).
- */
-type ChunkKind = 'quiet' | 'voice' | 'voice-now' | 'live';
-const CHUNK_MS: Record<ChunkKind, number> = { quiet: QUIET_CHUNK_MS, voice: SPEECH_CHUNK_MS, 'voice-now': 0, live: 0 };
+/** What a chunk holds: a quiet line, the caller's voice, or the quiet Deepgram is deciding on (sent frame by frame). */
+type ChunkKind = 'quiet' | 'voice' | 'live';
+const CHUNK_MS: Record<ChunkKind, number> = { quiet: QUIET_CHUNK_MS, voice: SPEECH_CHUNK_MS, live: 0 };
 /**
  * Below this RMS (of 32768, about -50 dBFS) a frame is a quiet line: far under speech into a phone
  * (-20 to -35 dBFS) and under the quietest background talkers the VAD listens for (-42 dBFS).
@@ -253,13 +250,12 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
       const { audio, bytes, kind } = pending;
       pending = undefined;
       send({ audio: audio.subarray(0, bytes), startMs: 0, durationMs: bytes / bytesPerMs });
-      if (kind === 'voice' || kind === 'voice-now') lastSoundEndMs = ws?.readyState === WebSocket.OPEN ? sentMs : Number.POSITIVE_INFINITY;
+      if (kind === 'voice') lastSoundEndMs = ws?.readyState === WebSocket.OPEN ? sentMs : Number.POSITIVE_INFINITY;
     }
 
-    /** Adds a frame to the pending chunk, which leaves once a frame like this one would take it over CHUNK_MS. */
-    function add(audio: Uint8Array, kind: ChunkKind): void {
+    /** Adds a frame to the pending chunk, which leaves once a frame like this one would take it over `limitMs`. */
+    function add(audio: Uint8Array, kind: ChunkKind, limitMs = CHUNK_MS[kind]): void {
       if (pending !== undefined && (pending.kind !== kind || pending.bytes + audio.length > pending.audio.length)) flush();
-      const limitMs = CHUNK_MS[kind];
       // One array per chunk, not a copy per frame: the caller may reuse its buffer, and the chunk may be replayed.
       pending ??= { audio: new Uint8Array(Math.max(audio.length, Math.floor(limitMs * bytesPerMs))), bytes: 0, kind };
       pending.audio.set(audio, pending.bytes);
@@ -459,9 +455,9 @@ export function createDeepgramStt(options: DeepgramSttOptions): SttProvider {
           // Not in the stream until it is sent (flush() says where it ends).
           lastSoundEndMs = Number.POSITIVE_INFINITY;
         }
+        if (sound) add(audio, 'voice', sttOptions.wordsWantedAtOnce?.() === true ? 0 : SPEECH_CHUNK_MS);
         // After the voice, Deepgram decides on the quiet whether the caller has stopped: that goes as it comes.
-        const held = endpointed || audioClockMs - lastSoundAtMs > holdAfterQuietMs;
-        add(audio, sound ? (sttOptions.wordsWantedAtOnce?.() === true ? 'voice-now' : 'voice') : held ? 'quiet' : 'live');
+        else add(audio, endpointed || audioClockMs - lastSoundAtMs > holdAfterQuietMs ? 'quiet' : 'live');
       },
       finalize() {
         // Deepgram finalises what it has been sent: what is pending goes first.
