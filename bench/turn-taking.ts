@@ -367,21 +367,29 @@ async function vadCpu(): Promise<Record<string, unknown>> {
   return out;
 }
 
-/** When the VAD alone (no STT) pauses the agent, per clip and phase of its windows against the clip. */
-async function vadAloneDelays(): Promise<Array<{ name: string; phase: number; delayMs: number | undefined }>> {
+/**
+ * Runs `work` with one in-process Silero stream: `pausedAt(clip, phase)` replays a clip through
+ * the VAD and turn-taking alone (no STT, `--min-interruption-ms` as set) and says when the agent
+ * was paused (ms after the clip's first frame), if it was.
+ */
+async function withVadAlone<T>(work: (pausedAt: (clip: Int16Array, phase: number) => Promise<number | undefined>) => Promise<T>): Promise<T> {
   const model = await createSileroVad().open({ sampleRate: RATE, signal: new AbortController().signal });
-  const out: Array<{ name: string; phase: number; delayMs: number | undefined }> = [];
   try {
-    for (const clip of speechClips(CLIPS)) {
-      for (const phase of [0, 64, 128, 192]) {
-        const replay = await replayThroughVad(clip.audio, model, { phase, minInterruptionMs: MIN_INTERRUPTION_MS, tailMs: 0 });
-        out.push({ name: clip.name, phase, delayMs: replay.pausedAtMs });
-      }
-    }
+    return await work(async (clip, phase) => (await replayThroughVad(clip, model, { phase, minInterruptionMs: MIN_INTERRUPTION_MS, tailMs: 0 })).pausedAtMs);
   } finally {
     model.close();
   }
-  return out;
+}
+
+/** When the VAD alone (no STT) pauses the agent, per clip and phase of its windows against the clip. */
+function vadAloneDelays(): Promise<Array<{ name: string; phase: number; delayMs: number | undefined }>> {
+  return withVadAlone(async (pausedAt) => {
+    const out: Array<{ name: string; phase: number; delayMs: number | undefined }> = [];
+    for (const clip of speechClips(CLIPS)) {
+      for (const phase of [0, 64, 128, 192]) out.push({ name: clip.name, phase, delayMs: await pausedAt(clip.audio, phase) });
+    }
+    return out;
+  });
 }
 
 function backchannelSummary(results: BackchannelResult[]): Record<string, unknown> {
@@ -402,10 +410,9 @@ function backchannelSummary(results: BackchannelResult[]): Record<string, unknow
  * turn-taking alone: at which level, the clip's average, they stop stopping the agent. The STT is
  * left out: what it makes of an intelligible voice behind the caller is its own matter.
  */
-async function farOffVoices(): Promise<Record<string, { runs: number; stops: number }>> {
-  const model = await createSileroVad().open({ sampleRate: RATE, signal: new AbortController().signal });
-  const out: Record<string, { runs: number; stops: number }> = {};
-  try {
+function farOffVoices(): Promise<Record<string, { runs: number; stops: number }>> {
+  return withVadAlone(async (pausedAt) => {
+    const out: Record<string, { runs: number; stops: number }> = {};
     for (const level of [-42, -44, -46, -48, -50]) {
       let stops = 0;
       let runs = 0;
@@ -413,16 +420,14 @@ async function farOffVoices(): Promise<Record<string, { runs: number; stops: num
         const clip = atLevel(speech(text, RATE, { voice: VOICES[i % VOICES.length]! }), level);
         for (const phase of [0, 128]) {
           runs += 1;
-          if ((await replayThroughVad(clip, model, { phase, minInterruptionMs: MIN_INTERRUPTION_MS, tailMs: 0 })).pausedAtMs !== undefined) stops += 1;
+          if ((await pausedAt(clip, phase)) !== undefined) stops += 1;
         }
       }
       out[`${level} dBFS`] = { runs, stops };
       log(`far-off voice at ${level} dBFS: ${stops} of ${runs} stop the agent`);
     }
-  } finally {
-    model.close();
-  }
-  return out;
+    return out;
+  });
 }
 
 async function main(): Promise<void> {
