@@ -19,7 +19,7 @@ import type { DoctorCheck } from './run-checks.js';
 /** An embedded PGlite takes a few seconds to start on a busy machine. */
 const PGLITE_TIMEOUT_MS = 15_000;
 
-export function databaseCheck(database: Config['database'], workers = 1): DoctorCheck {
+export function databaseCheck(database: Config['database'], workers: number): DoctorCheck {
   const name = 'database';
   if (database.url !== undefined) {
     return {
