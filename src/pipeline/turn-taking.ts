@@ -273,8 +273,9 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
     if (text !== '') {
       if (agent.talking() && !hasRealWords(text)) {
         // Feedback over the agent: not a turn, and never a reason to stop. A pause it caused ends
-        // now, as a listener's "mm-hmm" does not stop a speaker, and the rest of it stops nothing.
-        if (lastSpeechAtMs !== undefined && input.atMs - lastSpeechAtMs <= RESUME_QUIET_MS) feedbackStretch = true;
+        // now, as a listener's "mm-hmm" does not stop a speaker, and the rest of it stops nothing (a
+        // verdict that comes after the caller went quiet covers nothing: their next speech is a new stretch).
+        feedbackStretch = true;
         if (pause !== undefined) {
           pause = undefined;
           out.push({ type: 'resume' });
