@@ -228,6 +228,10 @@ export async function startApp(config: Config, logger: Logger, options: StartOpt
           case 'agent_resumed':
             logger.debug({ callId, turn: event.turn }, event.type === 'agent_paused' ? 'agent paused: the caller may be talking' : 'agent resumed: it was not a turn');
             return;
+          case 'background_words':
+            // Not the text: what a radio or a colleague said is nobody's business here either.
+            logger.debug({ callId }, 'words over the agent with no voice of the caller on the line: taken for a voice behind them');
+            return;
           case 'stt_reconnected':
             metrics.providerRetry(names.stt);
             logger.warn({ callId, attempt: event.attempt }, 'speech-to-text reconnected');

@@ -11,7 +11,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes } from '../src/audio/pcm.js';
 import type { TwilioCaller } from './emulators/twilio.js';
-import { concat, espeakInstalled, mulawFrames, noiseCorpus, silence, speech, toMulaw } from './support/caller-sounds.js';
+import { atLevel, concat, espeakInstalled, mulawFrames, noiseCorpus, silence, speech, toMulaw } from './support/caller-sounds.js';
 import { say, startPhoneApp, waitUntil } from './support/phone-app.js';
 import type { PhoneApp } from './support/phone-app.js';
 import { present } from './support/prerequisites.js';
@@ -144,6 +144,35 @@ describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('turn-taking on a phon
     const quiet = speech('Hold on I need to change the day', 8000, { gainDb: -14 });
     await sendRealTime(caller, toMulaw(quiet.subarray(0, 400 * 8)), () => caller.clears > clearsBefore);
     await caller.waitFor(() => caller.clears > clearsBefore, 3_000);
+  }, 60_000);
+
+  it('talks on over a voice far behind the caller that the STT transcribes (-54 dBFS: a radio across the shop)', async () => {
+    const { caller, requestsBefore } = await callWithAgentTalking();
+    const { deepgram } = phone.stack;
+    const connection = deepgram.connections.at(-1)!;
+    // A real STT transcribes voices this quiet: the emulator's energy detector is told to hear them.
+    deepgram.setSpeechThreshold(20);
+    try {
+      const said = 'Is the Camry ready yet';
+      deepgram.script([said]);
+      const resultsBefore = connection.messagesSent.length;
+      const clearsBefore = caller.clears;
+      // The line as a phone sends it: quiet (the caller listening), the voice behind them, quiet.
+      const far = atLevel(speech(said, 8000), -54);
+      await sendRealTime(caller, toMulaw(concat(silence(2_500, 8000), far, silence(1_200, 8000))));
+      const words = connection.messagesSent
+        .slice(resultsBefore)
+        .filter((m) => m.type === 'Results' && m.channel.alternatives[0]!.transcript !== '');
+      // The STT did send its words, interim and final...
+      expect(words.some((m) => m.type === 'Results' && m.is_final)).toBe(true);
+      // ...and the agent neither stopped nor took them for a turn.
+      expect(caller.clears).toBe(clearsBefore);
+      expect(phone.stack.openai.completionRequests().length).toBe(requestsBefore);
+      expect(caller.marks.length).toBeGreaterThan(caller.echoedMarks.length);
+      await waitUntil(() => callLog(caller, 'taken for a voice behind them').length === words.length, 2_000, 'the words to be logged');
+    } finally {
+      deepgram.setSpeechThreshold(500);
+    }
   }, 60_000);
 
   it('takes "uh-huh" over the agent as listening: no turn, the reply plays on from where it stopped', async () => {

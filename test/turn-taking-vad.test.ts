@@ -62,6 +62,18 @@ describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('the VAD alone, on rea
     expect(replay.resumedAtMs).toBeGreaterThanOrEqual(replay.pausedAtMs! + 1_500);
   });
 
+  it("takes a real STT's words for a voice far behind the caller (-54 dBFS, a radio across the shop) for nobody's, and the caller's for theirs", async () => {
+    const text = 'Is the Camry ready yet';
+    const words = { text, afterClipMs: 400 };
+    for (const phase of PHASES) {
+      const far = await replayThroughVad(atLevel(speech(text, 8000), -54), model, { phase, words, tailMs: 600 });
+      expect(far.actions.map((a) => a.type)).toEqual(['background_words']);
+      const near = await replayThroughVad(atLevel(speech(text, 8000), -26), model, { phase, words, tailMs: 600 });
+      // (A sentence this short may resume like feedback until its words come: then they take the floor.)
+      expect(near.actions.map((a) => a.type).filter((type) => type !== 'resume')).toEqual(['pause', 'interrupt']);
+    }
+  });
+
   it('never stops the agent for the noise corpus, at three levels and offsets', async () => {
     const stopped: string[] = [];
     const corpus = noiseCorpus(8000);

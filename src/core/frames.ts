@@ -45,6 +45,8 @@ export type SessionEvent =
   | { type: 'agent_paused'; turn: number }
   /** It was not a turn (noise the VAD took for a voice, or "uh-huh"): the reply plays on. */
   | { type: 'agent_resumed'; turn: number }
+  /** Words the STT heard over the agent while the line carried no voice of the caller's (a radio, a colleague, an echo): ignored. */
+  | { type: 'background_words'; text: string }
   | { type: 'tool_call'; id: string; name: string; arguments: string }
   | { type: 'tool_result'; id: string; name: string; result: unknown; durationMs: number }
   | { type: 'latency'; turn: number; timeline: Record<string, number> }

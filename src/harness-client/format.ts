@@ -10,6 +10,8 @@ export function formatEvent(event: SessionEvent): string | undefined {
       return event.final ? `caller: ${event.text}` : undefined;
     case 'agent_text':
       return `agent:  ${event.text}`;
+    case 'background_words':
+      return `        (not the caller's, no voice on the line: "${event.text}")`;
     case 'agent_interrupted':
       return `        (interrupted; the caller heard: "${event.heard}")`;
     case 'tool_call':

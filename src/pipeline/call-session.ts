@@ -296,6 +296,9 @@ export function createCallSession(options: CallSessionOptions): CallSession {
       case 'transcript':
         emit({ type: 'user_transcript', text: action.text, final: action.final });
         return;
+      case 'background_words':
+        emit({ type: 'background_words', text: action.text });
+        return;
       case 'user_turn':
         startUserTurn(action.text, action.via, action.sttFinalAtMs);
         return;

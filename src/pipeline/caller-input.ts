@@ -116,7 +116,7 @@ export function createCallerInput(options: CallerInputOptions): CallerInput {
         vad: vadStream,
         // Only while the agent talks: that is when an interruption must be told from noise.
         wanted: () => options.agent.talking(),
-        onWindow: (window) => take({ type: 'vad', atMs: window.atMs, speech: window.speech, probability: window.probability, durationMs: window.durationMs }),
+        onWindow: (window) => take({ type: 'vad', ...window }),
         // Windows still queued when the call ends fail with the closed stream: not worth a report.
         onError: (error) => {
           if (!closed && !options.signal.aborted) options.report(error, 'vad');

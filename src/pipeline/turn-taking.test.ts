@@ -17,9 +17,10 @@ const WINDOW = 32;
 
 /**
  * VAD windows from `atMs` on, one per character: 'S' speech (the model at 0.7), 'V' speech it was
- * sure of (0.95: a vowel), 'c' not speech but the model leans to it (0.5: a closure), '.' not (0.05).
+ * sure of (0.95: a vowel), 'c' not speech but the model leans to it (0.5: a closure), '.' not (0.05),
+ * all loud enough to be the caller; '_' a line too quiet for that (silence, or voices far behind).
  */
-const PROBABILITY: Record<string, number> = { S: 0.7, V: 0.95, c: 0.5, '.': 0.05 };
+const PROBABILITY: Record<string, number> = { S: 0.7, V: 0.95, c: 0.5, '.': 0.05, _: 0 };
 function vad(atMs: number, pattern: string): Step[] {
   return [...pattern].map((c, i) => ({
     type: 'vad',
@@ -27,6 +28,7 @@ function vad(atMs: number, pattern: string): Step[] {
     speech: c === 'S' || c === 'V',
     probability: PROBABILITY[c]!,
     durationMs: WINDOW,
+    foreground: c !== '_',
   }));
 }
 const agent = (state: AgentState, atMs: number): Step => ({ type: 'agent', state, atMs });
@@ -66,6 +68,9 @@ function run(steps: Step[], untilMs = 10_000, minInterruptionMs = DEFAULT_TURN_T
           break;
         case 'keypad_shortcut':
           log.push(`shortcut ${action.key}@${atMs}`);
+          break;
+        case 'background_words':
+          log.push(`background@${atMs}: ${action.text}`);
           break;
         case 'transcript':
         case 'caller_active':
@@ -157,6 +162,32 @@ describe('turn-taking', () => {
       'without a VAD, STT words alone take the floor',
       [agent('speaking', 0), started(1000), interim('Hold on', 1400), final('Hold on a second.', 1900)],
       ['interrupt@1400', 'turn(speech)@1900: Hold on a second.'],
+    ],
+    // ---- words from behind the caller ---------------------------------------------------------
+    [
+      'a voice behind the caller the STT transcribes (a radio, a colleague) while the line is quiet: not the caller, nothing happens',
+      [agent('speaking', 0), ...vad(0, '_'.repeat(100)), started(2300), interim('Is the Camry ready', 2600), final('Is the Camry ready?', 3000)],
+      ['background@2600: Is the Camry ready', 'background@3000: Is the Camry ready?'],
+    ],
+    [
+      "the caller's own words, 1.8 s after the VAD heard their voice (a slow STT): they take the floor",
+      [agent('speaking', 0), ...vad(0, '_'.repeat(30) + 'SSS' + '_'.repeat(70)), final('Wait.', 33 * WINDOW + 1800)],
+      [`interrupt@${33 * WINDOW + 1800}`, `turn(speech)@${33 * WINDOW + 1800}: Wait.`],
+    ],
+    [
+      '...but words 2.1 s after the last loud window on the line are not theirs',
+      [agent('speaking', 0), ...vad(0, '_'.repeat(30) + 'SSS' + '_'.repeat(70)), final('Wait.', 33 * WINDOW + 2100)],
+      [`background@${33 * WINDOW + 2100}: Wait.`],
+    ],
+    [
+      'words soon after the VAD began listening (the agent only just started) count: it may have missed them being said',
+      [agent('speaking', 0), ...vad(0, '_'.repeat(60)), interim('And the brakes', 1500), final('And the brakes too.', 1900)],
+      ['interrupt@1500', 'turn(speech)@1900: And the brakes too.'],
+    ],
+    [
+      'words after the VAD stopped listening (the model failed) count',
+      [agent('speaking', 0), ...vad(0, '_'.repeat(80)), interim('Hold on', 3000), final('Hold on a second.', 3300)],
+      ['interrupt@3000', 'turn(speech)@3300: Hold on a second.'],
     ],
     [
       'a pause for more speech than feedback (1.28 s) that brings no words resumes after 1.5 s, once the caller is quiet',

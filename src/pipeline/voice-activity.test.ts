@@ -130,6 +130,8 @@ describe.each([PHONE_AUDIO, BROWSER_AUDIO])('voice activity ($encoding)', (forma
     await settle();
     expect(vad.asked).toHaveLength(6);
     expect(windows.map((w) => w.speech)).toEqual([false, false, true, true, true, true, false, true, false, false, false]);
+    // Only the loud windows could be a caller talking into the phone, whatever the model said of the rest.
+    expect(windows.map((w) => w.foreground)).toEqual([false, false, true, true, true, false, false, false, false, false, false]);
   });
 
   it('spends nothing while not wanted, and starts the model afresh when wanted again', async () => {

@@ -24,6 +24,11 @@ export interface VadWindow {
   durationMs: number;
   probability: number;
   speech: boolean;
+  /**
+   * Loud enough to be a caller talking into the phone (FOREGROUND_RMS), whatever the model made of
+   * it: a line that carries nothing this loud carries no words of the caller's.
+   */
+  foreground: boolean;
 }
 
 export interface VoiceActivityOptions {
@@ -111,7 +116,7 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
     const inSpeech = sinceSpeech <= SEGMENT_END_WINDOWS;
     const speech = quiet ? inSpeech && probability >= QUIET_SPEECH : probability >= (inSpeech ? SPEECH_CONTINUE : SPEECH_START);
     sinceSpeech = speech ? 0 : sinceSpeech + 1;
-    options.onWindow?.({ atMs, durationMs: windowMs, probability, speech });
+    options.onWindow?.({ atMs, durationMs: windowMs, probability, speech, foreground: !quiet });
   }
 
   /** Judges a full window (the model, when asked, gets its own copy as floats). */

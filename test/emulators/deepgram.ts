@@ -123,6 +123,8 @@ export interface DeepgramEmulator {
   /** Refuses the next `count` handshakes with HTTP `status` (default 503). */
   rejectNextConnections(count: number, status?: number): void;
   setFinalDelay(ms: number): void;
+  /** Changes `speechThreshold` (a real STT transcribes voices far quieter than the emulator's default finds). */
+  setSpeechThreshold(rms: number): void;
   close(): Promise<void>;
 }
 
@@ -141,7 +143,7 @@ const MULAW_TABLE = Int16Array.from({ length: 256 }, (_, byte) => {
 
 export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {}): Promise<DeepgramEmulator> {
   const apiKey = options.apiKey ?? `dg-emulator-${randomBytes(12).toString('hex')}`;
-  const speechThreshold = options.speechThreshold ?? 500;
+  let speechThreshold = options.speechThreshold ?? 500;
   const idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
   const interimIntervalMs = options.interimIntervalMs ?? 300;
   const defaultText = options.defaultText ?? 'Hello.';
@@ -459,6 +461,9 @@ export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {
     rejectNextConnections(count, status = 503) {
       rejectRemaining = count;
       rejectStatus = status;
+    },
+    setSpeechThreshold(rms) {
+      speechThreshold = rms;
     },
     setFinalDelay(ms) {
       finalDelayMs = ms;
