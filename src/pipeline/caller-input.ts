@@ -81,7 +81,14 @@ export function createCallerInput(options: CallerInputOptions): CallerInput {
         take(event);
         return;
       case 'transcript':
-        take({ type: 'transcript', text: event.text, isFinal: event.isFinal, speechFinal: event.speechFinal, atMs: event.atMs });
+        take({
+          type: 'transcript',
+          text: event.text,
+          isFinal: event.isFinal,
+          speechFinal: event.speechFinal,
+          atMs: event.atMs,
+          quietLineMs: voice.quietForMs(event.atMs),
+        });
         return;
       case 'reconnected':
       case 'error':

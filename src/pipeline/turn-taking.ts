@@ -18,9 +18,9 @@
  *   no words, so it never stops the agent.
  * - Feedback ("uh-huh", "yeah", "okay") and hesitation said while the agent talks are not a turn,
  *   and once the STT has shown a stretch of speech to be feedback the rest of it stops nothing.
- * - Words the STT hears over the agent when the VAD has listened to the whole of the time they
- *   could come from (WORDS_AFTER_VOICE_MS) and nothing in it was loud enough to be the caller are
- *   a voice behind them (a radio, a colleague, the agent's own echo): nothing, not even a turn.
+ * - Words the STT hears over the agent when the line has carried nothing loud enough to be the
+ *   caller for all the time they could come from (WORDS_AFTER_VOICE_MS) are a voice behind them
+ *   (a radio, a colleague, the agent's own echo): nothing, not even a turn.
  * - A turn ends on the STT's end of speech (speech_final, UtteranceEnd) when its text is complete,
  *   at once; when it plainly is not (a number being dictated, "and...", "um"), up to
  *   `incompleteTurnExtraMs` later, unless the caller goes on (then their next words join it).
@@ -31,14 +31,15 @@
 import { asksForNumber, hasRealWords, looksIncomplete } from './transcript-cues.js';
 
 export type TurnInput =
-  /**
-   * One window the local VAD analysed: speech or not, the model's probability (absent: 0), and
-   * whether it was loud enough to be the caller talking into the phone (absent: it was).
-   */
-  | { type: 'vad'; atMs: number; speech: boolean; probability?: number; durationMs: number; foreground?: boolean }
+  /** One window the local VAD analysed: speech or not, and the model's probability (absent: 0). */
+  | { type: 'vad'; atMs: number; speech: boolean; probability?: number; durationMs: number }
   /** The STT vendor heard something start (its own VAD; noise too). */
   | { type: 'speech_started'; atMs: number }
-  | { type: 'transcript'; text: string; isFinal: boolean; speechFinal: boolean; atMs: number }
+  /**
+   * `quietLineMs`: how long the caller's line had carried nothing loud enough to be them talking
+   * into the phone when the words came (VoiceActivity.quietForMs; absent: not known).
+   */
+  | { type: 'transcript'; text: string; isFinal: boolean; speechFinal: boolean; atMs: number; quietLineMs?: number }
   | { type: 'utterance_end'; atMs: number }
   | { type: 'dtmf'; digit: string; atMs: number }
   /** A sentence of the agent's reply, as it is queued to be spoken (noted only: it produces no action). */
@@ -141,8 +142,8 @@ const SYLLABLE_END_WINDOWS = 3;
 const STALE_GAP_WINDOWS = 4;
 /**
  * STT words come up to about 1.5 s after they were said (an interim every second or so, a final
- * after the end of speech): words said over the agent are the caller's only if the VAD heard a
- * foreground window within this long before them.
+ * after the end of speech): words over the agent are the caller's only if the line carried
+ * something loud enough to be them within this long before.
  */
 const WORDS_AFTER_VOICE_MS = 2_000;
 /** New speech while an unfinished turn waits holds it open this long for the words to arrive... */
@@ -164,10 +165,6 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
    */
   let feedbackStretch = false;
   let lastWindowAtMs: number | undefined;
-  /** Since when the VAD's windows have come without a gap (it listens only while the agent talks). */
-  let listeningSinceMs: number | undefined;
-  /** The last window loud enough to be the caller talking into the phone. */
-  let foregroundAtMs: number | undefined;
   let wasSpeech = false;
   /**
    * The current burst of speech, counted in VAD windows rather than by the clock (frames that
@@ -246,12 +243,8 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   function onVad(input: Extract<TurnInput, { type: 'vad' }>, out: TurnAction[]): void {
     windowMs = input.durationMs;
     // The VAD listens only while the agent talks: speech heard before a gap is not this speech.
-    if (!listening(input.atMs)) {
-      burst = undefined;
-      listeningSinceMs = input.atMs - windowMs;
-    }
+    if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) burst = undefined;
     lastWindowAtMs = input.atMs;
-    if (input.foreground !== false) foregroundAtMs = input.atMs;
     const probability = input.probability ?? 0;
     // The closure after a clear syllable (SURE_SYLLABLE_WINDOWS).
     const closure =
@@ -290,23 +283,9 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
     }
   }
 
-  /** The VAD's windows are still coming (it has not failed, and the agent has not been silent). */
-  function listening(atMs: number): boolean {
-    return lastWindowAtMs !== undefined && atMs - lastWindowAtMs <= STALE_GAP_WINDOWS * windowMs;
-  }
-
-  /**
-   * The VAD has listened to all the time words at `atMs` could have been said in, and heard
-   * nothing loud enough to be the caller. Without that (no VAD, or it only just began) words count.
-   */
-  function callerQuietThrough(atMs: number): boolean {
-    if (!listening(atMs) || listeningSinceMs === undefined || atMs - listeningSinceMs < WORDS_AFTER_VOICE_MS) return false;
-    return foregroundAtMs === undefined || atMs - foregroundAtMs > WORDS_AFTER_VOICE_MS;
-  }
-
   function onTranscript(input: Extract<TurnInput, { type: 'transcript' }>, out: TurnAction[]): void {
     const text = input.text.trim();
-    if (text !== '' && agent.talking() && callerQuietThrough(input.atMs)) {
+    if (text !== '' && agent.talking() && (input.quietLineMs ?? 0) > WORDS_AFTER_VOICE_MS) {
       out.push({ type: 'background_words', text });
       return;
     }

@@ -1,7 +1,8 @@
 /**
  * The caller's voice, heard locally. Two things, both cheap:
  * - an energy detector over every inbound chunk, remembering when the caller's voice was last
- *   heard (the honest start of the voice-to-voice latency the caller experiences);
+ *   heard (the honest start of the voice-to-voice latency the caller experiences), and how long
+ *   the line has been too quiet to carry the caller's voice (words an STT hears in that are not theirs);
  * - the VAD model (Silero) over fixed windows of the caller's audio, but only while `wanted()`
  *   (the agent is talking: that is when an interruption must be told from noise) and only for
  *   windows loud enough to be a caller talking into a phone. A quieter window counts as silence
@@ -24,11 +25,6 @@ export interface VadWindow {
   durationMs: number;
   probability: number;
   speech: boolean;
-  /**
-   * Loud enough to be a caller talking into the phone (FOREGROUND_RMS), whatever the model made of
-   * it: a line that carries nothing this loud carries no words of the caller's.
-   */
-  foreground: boolean;
 }
 
 export interface VoiceActivityOptions {
@@ -47,6 +43,12 @@ export interface VoiceActivity {
   /** `timestampMs`: when the chunk arrived (process clock). Returns the chunk's loudness (encodedRms), for others to reuse. */
   push(audio: Uint8Array, timestampMs: number): number;
   lastVoiceAtMs(): number | undefined;
+  /**
+   * How long, at `atMs`, the line has carried nothing loud enough to be the caller talking into
+   * the phone (FOREGROUND_RMS): the lesser of the audio received and the time passed since the
+   * last chunk that was, or since the first chunk. 0 before any audio.
+   */
+  quietForMs(atMs: number): number;
   /** Windows the model has been asked about (to measure what it costs). */
   inferences(): number;
 }
@@ -94,6 +96,9 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
   const quietFloorEnergy = (QUIET_FLOOR_RMS / 32768) ** 2;
 
   let last: number | undefined;
+  /** When the line's current quiet began (its last foreground chunk, or its first chunk), and how much audio it has carried since. */
+  let quietSinceMs: number | undefined;
+  let quietAudioMs = 0;
   // The window is kept as it arrives (bytes): most windows are too quiet for the model, and only
   // the ones it is given are converted to its float samples.
   const windowBytes = windowSamples * bytesPerSample;
@@ -116,7 +121,7 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
     const inSpeech = sinceSpeech <= SEGMENT_END_WINDOWS;
     const speech = quiet ? inSpeech && probability >= QUIET_SPEECH : probability >= (inSpeech ? SPEECH_CONTINUE : SPEECH_START);
     sinceSpeech = speech ? 0 : sinceSpeech + 1;
-    options.onWindow?.({ atMs, durationMs: windowMs, probability, speech, foreground: !quiet });
+    options.onWindow?.({ atMs, durationMs: windowMs, probability, speech });
   }
 
   /** Judges a full window (the model, when asked, gets its own copy as floats). */
@@ -191,10 +196,20 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
       // The chunk ends at its arrival time; voice in it ended no later than that.
       const rms = encodedRms(audio, format.encoding);
       if (rms >= VOICE_RMS) last = timestampMs;
+      if (rms >= FOREGROUND_RMS) {
+        quietSinceMs = timestampMs;
+        quietAudioMs = 0;
+      } else {
+        const chunkMs = (samples * 1000) / format.sampleRate;
+        quietSinceMs ??= timestampMs - chunkMs;
+        quietAudioMs += chunkMs;
+      }
       analyse(samples * bytesPerSample === audio.length ? audio : audio.subarray(0, samples * bytesPerSample), timestampMs);
       return rms;
     },
     lastVoiceAtMs: () => last,
+    // Both clocks: audio that arrives in a burst after a stall is quiet for as long as it lasts, no longer.
+    quietForMs: (atMs) => (quietSinceMs === undefined ? 0 : Math.min(quietAudioMs, atMs - quietSinceMs)),
     inferences: () => inferences,
   };
 }

@@ -90,7 +90,8 @@ export async function replayThroughVad(
     }
     if (wordsAtMs !== undefined && !wordsSent && atMs >= wordsAtMs) {
       wordsSent = true;
-      apply(taking.handle({ type: 'transcript', text: options.words!.text, isFinal: true, speechFinal: true, atMs }), atMs);
+      const words = { type: 'transcript', text: options.words!.text, isFinal: true, speechFinal: true, atMs, quietLineMs: voice.quietForMs(atMs) } as const;
+      apply(taking.handle(words), atMs);
     }
     feed(frames[i]!, atMs);
     while (pending > 0) await new Promise((resolve) => setImmediate(resolve));
