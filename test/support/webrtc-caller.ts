@@ -39,6 +39,8 @@ export interface WebRtcCaller {
 export interface DialOptions {
   callerNumber?: string;
   headers?: Record<string, string>;
+  /** A TURN server the caller relays through, and nothing else (a network that lets no UDP out but to it). */
+  relayOnly?: { urls: string; username: string; credential: string };
 }
 
 /**
@@ -73,7 +75,13 @@ export async function dialWebRtc(base: string, options: DialOptions = {}): Promi
   // max-bundle: werift as the offerer otherwise gathers a transport per m-line and never closes the
   // one BUNDLE drops (two UDP sockets per call left open in the test process; the server, the
   // answerer, keeps one transport and closes it).
-  const pc = new RTCPeerConnection({ iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false, bundlePolicy: 'max-bundle', codecs: { audio: [useOPUS()] } });
+  const pc = new RTCPeerConnection({
+    iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceUseIpv6: false,
+    bundlePolicy: 'max-bundle',
+    codecs: { audio: [useOPUS()] },
+    ...(options.relayOnly === undefined ? {} : { iceServers: [options.relayOnly], iceTransportPolicy: 'relay' as const }),
+  });
   const transceiver = pc.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction: 'sendrecv' });
   const channel: RTCDataChannel = pc.createDataChannel('events');
   const messages: HarnessServerMessage[] = [];
