@@ -1,0 +1,68 @@
+/**
+ * The README's benchmark tables say what `bench/results/` holds. A bench re-run whose figures do
+ * not reach the README fails here: session 5's barge-in row kept an old figure while the JSON
+ * beside it said 20 ms more, and the latency table's other rows once stayed a run behind theirs.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+const README = readFileSync(new URL('../README.md', import.meta.url), 'utf8').split('\n');
+
+interface Summary {
+  median: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+function results(name: string): Record<string, any> {
+  return JSON.parse(readFileSync(new URL(`../bench/results/${name}.json`, import.meta.url), 'utf8')) as Record<string, any>;
+}
+
+/** The README table row whose first cell starts with `label`. */
+function row(label: string): string {
+  const line = README.find((l) => l.startsWith(`| ${label}`));
+  if (line === undefined) throw new Error(`no README row starts with "| ${label}"`);
+  return line;
+}
+
+const ms = (value: number): string => value.toFixed(1);
+/** "| median | p95 | p99 |" as the latency table shows a summary. */
+const cells = (s: Summary): string => `| ${ms(s.median)} | ${ms(s.p95)} | ${ms(s.p99)} |`;
+
+describe("the README's benchmark figures are the committed results'", () => {
+  it('latency (bench/results/latency.json)', () => {
+    const latency = results('latency');
+    expect(row('greeting, media-stream start → first audio')).toContain(cells(latency.greetingMs.fromStreamStart));
+    expect(row('plain turn, voice-to-voice')).toContain(cells(latency.plainTurn.voiceToVoiceMs));
+    expect(row('plain turn, overhead')).toContain(cells(latency.plainTurn.overheadMs));
+    expect(row('tool turn, overhead')).toContain(cells(latency.toolTurn.overheadMs));
+    expect(row('tool call → filler audio')).toContain(cells(latency.toolTurn.toolCallToFillerMs));
+    expect(row('barge-in → `clear`')).toContain(cells(latency.bargeInToClearMs.raw));
+  });
+
+  it('turn-taking (bench/results/turn-taking.json)', () => {
+    const t = results('turn-taking');
+    const speech = t.interruption.delayMs as Summary;
+    expect(row('speech onset → `clear` at the caller')).toContain(
+      `median ${ms(speech.median)} ms, p95 ${ms(speech.p95)} ms, max ${ms(speech.max)} ms; ${t.interruption.within300ms} of ${t.interruption.clips} within 300 ms`,
+    );
+    expect(row('...stopped by the VAD before the STT had a word')).toContain(`${t.interruption.stoppedByVadBeforeAnyWord} of ${t.interruption.clips}`);
+    const alone = t.interruptionByVadAlone.delayMs as Summary;
+    expect(row('speech onset → pause by the VAD alone')).toContain(
+      `median ${alone.median} ms, p95 ${alone.p95} ms, max ${alone.max} ms; ${t.interruptionByVadAlone.within300ms} of ${t.interruptionByVadAlone.runs} within 300 ms`,
+    );
+    const noise = t.falseInterruptions;
+    expect(row('false interruptions over the noise corpus')).toContain(`${noise.clears} \`clear\`s, ${noise.newTurns} turns in ${noise.noiseClips} clips`);
+    const withWords = t.backchannels.withWords.silentMs as Summary;
+    expect(row('backchannels over the agent, the STT has their words')).toContain(
+      `stop for ${Math.round(withWords.median)} ms median, ${Math.round(withWords.max)} ms max`,
+    );
+    const withoutWords = t.backchannels.withoutWords.silentMs as Summary;
+    expect(row('...the STT has no words for them')).toContain(`${Math.round(withoutWords.median)} ms median, ${Math.round(withoutWords.max)} ms max`);
+    const cpu = (scenario: string): Summary => t.vadCpu[scenario].percentOfOneCorePerCall as Summary;
+    expect(row('VAD CPU per call, quiet line')).toContain(`median ${cpu('quiet line, agent talks half the call').median.toFixed(3)} %`);
+    expect(row('VAD CPU per call, engine noise throughout')).toContain(`median ${cpu('engine throughout, agent talks half the call').median.toFixed(3)} %`);
+    expect(row('VAD CPU per call, engine noise, model on')).toContain(`median ${cpu('engine throughout, VAD on all call (bound)').median.toFixed(3)} %`);
+  });
+});
