@@ -41,6 +41,25 @@ describe("the README's benchmark figures are the committed results'", () => {
     expect(row('barge-in → `clear`')).toContain(cells(latency.bargeInToClearMs.raw));
   });
 
+  it('WebRTC beside Twilio (bench/results/webrtc.json)', () => {
+    const w = results('webrtc');
+    const legs = ['twilio', 'browserSocket', 'webrtc'];
+    /** "median / p95" for each leg, in the table's column order. */
+    const pairs = (field: Record<string, Summary>): string[] => legs.map((leg) => `${ms(field[leg]!.median)} / ${ms(field[leg]!.p95)}`);
+    const inOrder = (line: string, parts: string[]): void => {
+      let from = 0;
+      for (const part of parts) {
+        const at = line.indexOf(part, from);
+        expect(at, `"${part}" in "${line}"`).toBeGreaterThanOrEqual(0);
+        from = at + part.length;
+      }
+    };
+    inOrder(row('plain turn, voice-to-voice, median / p95'), pairs(w.voiceToVoiceMs));
+    inOrder(row('overhead (− injected 650 ms and 300 ms endpointing)'), pairs(w.overheadMs));
+    inOrder(row('...of which inbound: STT final after speech end'), legs.map((leg) => `| ${ms(w.sttFinalAfterSpeechEndMs[leg].median)} (`));
+    inOrder(row('server CPU per call'), legs.map((leg) => `| ${(w.cpuPercentOfCorePerCall[leg] as number).toFixed(2)} (`));
+  });
+
   it('turn-taking (bench/results/turn-taking.json)', () => {
     const t = results('turn-taking');
     const speech = t.interruption.delayMs as Summary;
