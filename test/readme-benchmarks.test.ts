@@ -41,6 +41,13 @@ describe("the README's benchmark figures are the committed results'", () => {
     expect(row('barge-in → `clear`')).toContain(cells(latency.bargeInToClearMs.raw));
   });
 
+  it('memory (bench/results/memory.json)', () => {
+    const memory = results('memory');
+    expect(row('heap per live call; growth over 1,000 sequential calls')).toContain(
+      `| ${Math.round(memory.heapPerLiveCall.heapPerCallKB)} KB; +${memory.heapGrowthMB.toFixed(2)} MB`,
+    );
+  });
+
   it('WebRTC beside Twilio (bench/results/webrtc.json)', () => {
     const w = results('webrtc');
     const legs = ['twilio', 'browserSocket', 'webrtc'];
