@@ -4,28 +4,17 @@
  * "database connections" line adds up against max_connections.
  */
 import { sql } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { databaseBackends } from './support/databases.js';
-import { startPhoneApp } from './support/phone-app.js';
-import type { PhoneApp } from './support/phone-app.js';
+import { phoneAppOnFreshDatabase } from './support/phone-app.js';
 
 const postgres = databaseBackends().find((backend) => backend.name === 'postgres');
 
 describe.skipIf(postgres === undefined)('DATABASE_POOL_SIZE on PostgreSQL', () => {
-  let phone: PhoneApp | undefined;
-  let removeDatabase: (() => Promise<void>) | undefined;
-
-  afterEach(async () => {
-    await phone?.close();
-    await removeDatabase?.();
-    phone = undefined;
-    removeDatabase = undefined;
-  });
+  const startPhoneApp = phoneAppOnFreshDatabase(postgres!);
 
   it('holds the pool to its size: six queries of 200 ms at once run two at a time on two connections', async () => {
-    const storage = await postgres!.appEnv();
-    removeDatabase = storage.remove;
-    phone = await startPhoneApp({ google: false, env: { ...storage.env, DATABASE_POOL_SIZE: '2' } });
+    const phone = await startPhoneApp({ DATABASE_POOL_SIZE: '2' });
     const db = phone.running.database.db;
     const startedAt = performance.now();
     const answers = await Promise.all(

@@ -18,9 +18,8 @@ import { buildServer } from '../src/server/app.js';
 import { CLOSE_POLICY, CLOSE_TRY_LATER, twilioRoutes } from '../src/server/twilio-routes.js';
 import { connectTwilioCaller, twilioSid } from './emulators/twilio.js';
 import { databaseBackends } from './support/databases.js';
-import { startPhoneApp, waitUntil } from './support/phone-app.js';
+import { phoneAppOnFreshDatabase, waitUntil } from './support/phone-app.js';
 import { postSignedWebhook, streamParameters } from './support/twilio-webhook.js';
-import type { PhoneApp } from './support/phone-app.js';
 
 const CALLER = '+15557770101';
 const tokenIn = (twiml: string) => streamParameters(twiml).token;
@@ -28,20 +27,10 @@ const levelsOf = (lines: readonly string[], message: string) =>
   lines.filter((line) => line.includes(message)).map((line) => (JSON.parse(line) as { level: number }).level);
 
 describe.each(databaseBackends())('a replayed stream token, on $name', (backend) => {
-  let phone: PhoneApp | undefined;
-  let removeDatabase: (() => Promise<void>) | undefined;
-
-  afterEach(async () => {
-    await phone?.close();
-    await removeDatabase?.();
-    phone = undefined;
-    removeDatabase = undefined;
-  });
+  const startPhoneApp = phoneAppOnFreshDatabase(backend);
 
   it('a second stream with the token of a call that ended is closed with 1008: no second session, no second record', async () => {
-    const storage = await backend.appEnv();
-    removeDatabase = storage.remove;
-    phone = await startPhoneApp({ google: false, env: storage.env });
+    const phone = await startPhoneApp();
     const db = phone.running.database.db;
     const callSid = twilioSid('CA');
     const { statusCode, body: twiml } = await phone.webhook(callSid, CALLER);

@@ -4,7 +4,7 @@
  * otherwise), with helpers to place a call the way Twilio does (signed webhook, then the media
  * stream with the TwiML's parameters) and to speak on it.
  */
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { PHONE_AUDIO } from '../../src/core/frames.js';
 import { startApp } from '../../src/main.js';
@@ -14,6 +14,7 @@ import { startGoogleCalendarEmulator } from '../emulators/google-calendar.js';
 import type { GoogleCalendarEmulator } from '../emulators/google-calendar.js';
 import { connectTwilioCaller, startTwilioRestEmulator, twilioSid } from '../emulators/twilio.js';
 import type { TwilioCaller, TwilioRestEmulator } from '../emulators/twilio.js';
+import type { DatabaseBackend } from './databases.js';
 import { postSignedWebhook, streamParameters } from './twilio-webhook.js';
 import { startVoiceStack, utteranceFrames } from './voice-stack.js';
 import type { VoiceStack } from './voice-stack.js';
@@ -76,6 +77,27 @@ export function phoneAppEnv(emulators: {
           GOOGLE_API_BASE_URL: google.rootUrl,
           GOOGLE_TOKEN_URI: google.tokenUrl,
         }),
+  };
+}
+
+/**
+ * For a describe block: the returned function boots a phone app (no Google) on a fresh database of
+ * `backend`'s kind, with `env` added; after each test the app is closed and its database dropped.
+ */
+export function phoneAppOnFreshDatabase(backend: DatabaseBackend): (env?: Record<string, string>) => Promise<PhoneApp> {
+  let phone: PhoneApp | undefined;
+  let removeDatabase: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await phone?.close();
+    await removeDatabase?.();
+    phone = undefined;
+    removeDatabase = undefined;
+  });
+  return async (env = {}) => {
+    const storage = await backend.appEnv();
+    removeDatabase = storage.remove;
+    phone = await startPhoneApp({ google: false, env: { ...storage.env, ...env } });
+    return phone;
   };
 }
 
