@@ -10,6 +10,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes } from '../src/audio/pcm.js';
+import type { DeepgramConnectionRecord as DeepgramConnection } from './emulators/deepgram.js';
 import type { TwilioCaller } from './emulators/twilio.js';
 import { atLevel, concat, espeakInstalled, mulawFrames, noiseCorpus, silence, speech, toMulaw } from './support/caller-sounds.js';
 import { say, startPhoneApp, waitUntil } from './support/phone-app.js';
@@ -268,5 +269,60 @@ describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('turn-taking on a phon
     await waitUntil(() => openai.completionRequests().length > before, 10_000, 'the keypad turn');
     expect(userMessagesSince(before)).toEqual(['5 5 5 0 1 0 0 (typed on the keypad)']);
     expect(phone.rest.requests.filter((r) => r.callSid === caller.callSid)).toEqual([]);
+  }, 60_000);
+});
+
+describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('a voice behind the caller when the agent checks in after a silence', () => {
+  let idle: PhoneApp;
+
+  beforeAll(async () => {
+    idle = await startPhoneApp({ google: false, env: { IDLE_PROMPT_MS: '2000' } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await idle?.close();
+  });
+
+  it('talks on from the first word of the check-in: the quiet line before it counts, not only what was heard while the agent talked', async () => {
+    const { deepgram } = idle.stack;
+    // A real STT transcribes voices this quiet: the emulator's energy detector is told to hear them.
+    deepgram.setSpeechThreshold(20);
+    const said = 'Is the Camry ready yet';
+    deepgram.script([said]);
+    const caller = await idle.placeCall('+15553029999');
+    caller.setSpeed(1);
+    const connection = (): DeepgramConnection => deepgram.connections.at(-1)!;
+    // The line as a phone sends it, a frame every 20 ms: quiet while the caller listens, then (from
+    // the first audio of the check-in) a voice far behind them.
+    const quiet = toMulaw(silence(20, 8000));
+    const far = mulawFrames(toMulaw(concat(atLevel(speech(said, 8000), -54), silence(800, 8000))));
+    let farAt: number | undefined;
+    const line = setInterval(() => {
+      if (farAt === undefined || farAt >= far.length) caller.sendAudio(quiet);
+      else caller.sendAudio(far[farAt++]!);
+    }, 20);
+    try {
+      // The greeting arrives at once and plays in real time; the check-in comes 2 s after it ends.
+      await caller.waitFor(() => caller.audioBytes() > 0, 10_000);
+      let greeting = caller.audioBytes();
+      for (let stable = 0; stable < 10; stable = caller.audioBytes() === greeting ? stable + 1 : 0) {
+        greeting = caller.audioBytes();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await caller.waitFor(() => caller.audioBytes() > greeting, 15_000);
+      farAt = 0;
+      // The STT's first words for the voice come while the check-in plays (its final, after the
+      // check-in, is a turn: words over a quiet line are judged only while the agent talks).
+      const words = () => connection().messagesSent.filter((m) => m.type === 'Results' && m.channel.alternatives[0]!.transcript !== '');
+      await waitUntil(() => words().length > 0, 10_000, "the STT's first words");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(caller.clears).toBe(0);
+      expect(idle.logLines.filter((l) => l.includes(caller.callSid) && l.includes('taken for a voice behind them'))).toHaveLength(1);
+    } finally {
+      clearInterval(line);
+      deepgram.setSpeechThreshold(500);
+      deepgram.clearScript();
+      caller.hangUp();
+    }
   }, 60_000);
 });
