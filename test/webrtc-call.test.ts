@@ -13,11 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_AUDIO } from '../src/core/frames.js';
 import { callRecords } from '../src/db/schema.js';
 import type { SessionEvent } from '../src/core/frames.js';
-import { concatAudio, silence, speechLike } from './support/audio-fixtures.js';
 import { startPhoneApp, waitUntil } from './support/phone-app.js';
 import type { PhoneApp } from './support/phone-app.js';
+import { utteranceAudio } from './support/voice-stack.js';
 import { dialWebRtc, postOffer } from './support/webrtc-caller.js';
-import type { WebRtcCaller } from './support/webrtc-caller.js';
 
 const TOKEN = 'harness-token-secret-42';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -35,8 +34,7 @@ afterAll(async () => {
   await phone?.close();
 });
 
-const utterance = (speechMs = 800) => concatAudio(speechLike(speechMs, BROWSER_AUDIO), silence(700, BROWSER_AUDIO));
-const events = (caller: WebRtcCaller): SessionEvent[] => caller.messages.flatMap((m) => (m.type === 'event' ? [m.event] : []));
+const utterance = (speechMs = 800) => utteranceAudio(BROWSER_AUDIO, speechMs);
 const webrtcCallsCounted = async () => {
   const text = await phone.running.metrics.render();
   return text.split('\n').filter((l) => l.startsWith('agent_calls_total') && l.includes('transport="webrtc"')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
@@ -98,10 +96,10 @@ describe('a WebRTC call, end to end', () => {
 
     const heardBefore = caller.loudFrames();
     await caller.say(utterance());
-    await waitUntil(() => events(caller).some((e) => e.type === 'user_transcript' && e.final && e.text.includes('oil change')), 10_000, 'transcript');
-    await waitUntil(() => events(caller).some((e) => e.type === 'agent_text' && e.text.includes('oil change this week')), 10_000, 'agent text');
+    await waitUntil(() => caller.events().some((e) => e.type === 'user_transcript' && e.final && e.text.includes('oil change')), 10_000, 'transcript');
+    await waitUntil(() => caller.events().some((e) => e.type === 'agent_text' && e.text.includes('oil change this week')), 10_000, 'agent text');
     await waitUntil(() => caller.loudFrames() > heardBefore + 25, 10_000, 'reply audio');
-    await waitUntil(() => events(caller).some((e) => e.type === 'latency'), 10_000, 'latency event');
+    await waitUntil(() => caller.events().some((e) => e.type === 'latency'), 10_000, 'latency event');
     // Audio arrived paced in real time, not in a burst: 20 ms apart on average.
     const reply = caller.received.slice(-20);
     expect((reply.at(-1)!.atMs - reply[0]!.atMs) / 19).toBeGreaterThan(12);
@@ -123,13 +121,13 @@ describe('a WebRTC call, end to end', () => {
     await waitUntil(() => caller.loudFrames() > 25, 10_000, 'greeting audio');
     await new Promise((r) => setTimeout(r, 2_500));
     await caller.say(utterance());
-    await waitUntil(() => events(caller).some((e) => e.type === 'agent_text' && e.text.includes('nineteen eighty')), 10_000, 'long reply');
+    await waitUntil(() => caller.events().some((e) => e.type === 'agent_text' && e.text.includes('nineteen eighty')), 10_000, 'long reply');
     const replyStarted = caller.loudFrames();
     await waitUntil(() => caller.loudFrames() > replyStarted + 50, 10_000, 'a second of the reply');
     await caller.say(utterance(900));
-    await waitUntil(() => events(caller).some((e) => e.type === 'agent_interrupted'), 10_000, 'interruption');
+    await waitUntil(() => caller.events().some((e) => e.type === 'agent_interrupted'), 10_000, 'interruption');
     const stoppedAt = performance.now();
-    const interrupted = events(caller).find((e) => e.type === 'agent_interrupted') as Extract<SessionEvent, { type: 'agent_interrupted' }>;
+    const interrupted = caller.events().find((e) => e.type === 'agent_interrupted') as Extract<SessionEvent, { type: 'agent_interrupted' }>;
     // Heard: a real part of the reply, not all of it.
     expect(interrupted.heard.length).toBeGreaterThan(0);
     expect(interrupted.heard.length).toBeLessThan(long.length / 2);
@@ -138,7 +136,7 @@ describe('a WebRTC call, end to end', () => {
     // answer to the barge-in comes only after the caller's 900 ms of speech and the endpointing).
     await new Promise((r) => setTimeout(r, 900));
     const lateLoud = caller.received.filter((f) => f.atMs > stoppedAt + 200 && f.atMs < stoppedAt + 900 && f.rms > 300).length;
-    await waitUntil(() => events(caller).some((e) => e.type === 'agent_text' && e.text === 'Sure.'), 10_000, 'answer to the barge-in');
+    await waitUntil(() => caller.events().some((e) => e.type === 'agent_text' && e.text === 'Sure.'), 10_000, 'answer to the barge-in');
     expect(lateLoud).toBeLessThan(5);
     await caller.hangUp();
     await waitUntil(() => phone.running.calls.activeCalls() === 0, 10_000, 'call ended');
@@ -152,7 +150,7 @@ describe('a WebRTC call, end to end', () => {
     caller.sendText({ type: 'start' });
     caller.sendText({ nonsense: true });
     caller.sendText({ type: 'text', text: 'When do you open?' });
-    await waitUntil(() => events(caller).some((e) => e.type === 'agent_text' && e.text === 'We open at nine.'), 10_000, 'typed reply');
+    await waitUntil(() => caller.events().some((e) => e.type === 'agent_text' && e.text === 'We open at nine.'), 10_000, 'typed reply');
     const errors = caller.messages.flatMap((m) => (m.type === 'error' ? [m.message] : []));
     expect(errors).toEqual([expect.stringContaining('started with the offer'), expect.stringContaining('invalid message')]);
     caller.sendText({ type: 'stop' });

@@ -6,15 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BROWSER_AUDIO } from '../src/core/frames.js';
-import type { SessionEvent } from '../src/core/frames.js';
-import { concatAudio, silence, speechLike } from './support/audio-fixtures.js';
 import { startPhoneApp, waitUntil } from './support/phone-app.js';
 import type { PhoneApp } from './support/phone-app.js';
 import { present } from './support/prerequisites.js';
 import { startTurnServer, turnServerInstalled } from './support/turn-server.js';
 import type { TurnServer } from './support/turn-server.js';
+import { utteranceAudio } from './support/voice-stack.js';
 import { dialWebRtc } from './support/webrtc-caller.js';
-import type { WebRtcCaller } from './support/webrtc-caller.js';
 
 const TOKEN = 'harness-token-turn-7';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -43,8 +41,6 @@ describe.skipIf(!present(turnServerInstalled(), 'turnserver (coturn)'))('WebRTC 
     await turn?.stop();
   });
 
-  const events = (caller: WebRtcCaller): SessionEvent[] => caller.messages.flatMap((m) => (m.type === 'event' ? [m.event] : []));
-
   it('connects a caller who can only relay: the greeting reaches them, their voice reaches the STT, the reply comes back', async () => {
     phone.stack.deepgram.script(['I need new tires']);
     phone.stack.openai.script([{ text: 'We can fit new tires on Thursday.' }]);
@@ -53,9 +49,9 @@ describe.skipIf(!present(turnServerInstalled(), 'turnserver (coturn)'))('WebRTC 
       await waitUntil(() => caller.loudFrames() > 25, 10_000, 'the greeting through the relay');
       await new Promise((r) => setTimeout(r, 2_500));
       const heardBefore = caller.loudFrames();
-      await caller.say(concatAudio(speechLike(800, BROWSER_AUDIO), silence(700, BROWSER_AUDIO)));
-      await waitUntil(() => events(caller).some((e) => e.type === 'user_transcript' && e.final && e.text.includes('tires')), 10_000, 'the transcript');
-      await waitUntil(() => events(caller).some((e) => e.type === 'agent_text' && e.text.includes('Thursday')), 10_000, 'the reply');
+      await caller.say(utteranceAudio(BROWSER_AUDIO));
+      await waitUntil(() => caller.events().some((e) => e.type === 'user_transcript' && e.final && e.text.includes('tires')), 10_000, 'the transcript');
+      await waitUntil(() => caller.events().some((e) => e.type === 'agent_text' && e.text.includes('Thursday')), 10_000, 'the reply');
       await waitUntil(() => caller.loudFrames() > heardBefore + 25, 10_000, 'the reply audio');
     } finally {
       await caller.hangUp();

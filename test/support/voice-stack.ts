@@ -60,7 +60,12 @@ export async function startVoiceStack(): Promise<VoiceStack> {
   };
 }
 
-/** 20 ms frames of a spoken utterance (speech-like audio, then enough silence to end the turn). */
+/** A spoken utterance: speech-like audio, then enough silence to end the turn. */
+export function utteranceAudio(format: AudioFormat, speechMs = 800, silenceMs = 700): Uint8Array {
+  return concatAudio(speechLike(speechMs, format), silence(silenceMs, format));
+}
+
+/** The same in 20 ms frames. */
 export function utteranceFrames(format: AudioFormat, speechMs = 800, silenceMs = 700): Uint8Array[] {
-  return toFrames(concatAudio(speechLike(speechMs, format), silence(silenceMs, format)), format);
+  return toFrames(utteranceAudio(format, speechMs, silenceMs), format);
 }

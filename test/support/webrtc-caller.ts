@@ -8,6 +8,7 @@ import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket, useOPUS } fr
 import type { RTCDataChannel } from 'werift';
 import { createFrameSplitter, createOpusDecoder, createOpusEncoder, OPUS_FRAME_BYTES, OPUS_FRAME_TICKS } from '../../src/audio/opus.js';
 import { pcm16FromBytes, rms } from '../../src/audio/pcm.js';
+import type { SessionEvent } from '../../src/core/frames.js';
 import type { HarnessServerMessage } from '../../src/transports/browser/serializer.js';
 
 export interface OfferResponse {
@@ -19,6 +20,8 @@ export interface WebRtcCaller {
   callId: string;
   /** Messages received on `events`, parsed. */
   messages: HarnessServerMessage[];
+  /** The session events among them (transcripts, agent text, interruptions...), in order. */
+  events(): SessionEvent[];
   /** Agent audio as it arrived: decoded 20 ms frames with their arrival time (performance.now). */
   received: Array<{ atMs: number; pcm: Uint8Array; rms: number }>;
   /** Queues 16 kHz PCM16 to be spoken (paced at 20 ms a frame); resolves when all of it has gone. */
@@ -144,6 +147,7 @@ export async function dialWebRtc(base: string, options: DialOptions = {}): Promi
   return {
     callId: String(body.callId),
     messages,
+    events: () => messages.flatMap((m) => (m.type === 'event' ? [m.event] : [])),
     received,
     spokeAt,
     say(pcm) {
