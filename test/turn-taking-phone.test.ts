@@ -46,8 +46,26 @@ async function placeCall(): Promise<TwilioCaller> {
 }
 
 /** Log lines about this call (the app logs at debug level here). */
-function callLog(caller: TwilioCaller, text: string): string[] {
-  return phone.logLines.filter((line) => line.includes(caller.callSid) && line.includes(text));
+function callLog(caller: TwilioCaller, text: string, app: PhoneApp = phone): string[] {
+  return app.logLines.filter((line) => line.includes(caller.callSid) && line.includes(text));
+}
+
+/** The Results with words the STT has sent on `connection`, from message `from` on. */
+function wordsSent(connection: DeepgramConnection, from = 0): DeepgramConnection['messagesSent'] {
+  return connection.messagesSent.slice(from).filter((m) => m.type === 'Results' && m.channel.alternatives[0]!.transcript !== '');
+}
+
+/**
+ * Runs `work` with the Deepgram emulator hearing voices as quiet as a real STT transcribes (its
+ * energy detector is otherwise deaf below -36 dBFS), and its default back afterwards.
+ */
+async function withSttHearingQuietVoices(app: PhoneApp, work: () => Promise<void>): Promise<void> {
+  app.stack.deepgram.setSpeechThreshold(20);
+  try {
+    await work();
+  } finally {
+    app.stack.deepgram.setSpeechThreshold(500);
+  }
 }
 
 /** Sends mu-law audio as 20 ms media messages at the pace a phone would (stopping early once `until` holds). */
@@ -118,8 +136,7 @@ describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('turn-taking on a phon
     const clip = toMulaw(speech(said, 8000));
     const resultsBefore = connection.messagesSent.length;
     const clearsBefore = caller.clears;
-    const words = () =>
-      connection.messagesSent.slice(resultsBefore).filter((m) => m.type === 'Results' && m.channel.alternatives[0]!.transcript !== '');
+    const words = () => wordsSent(connection, resultsBefore);
     let wordsAtClear: unknown[] | undefined;
     const cleared = (): boolean => {
       if (caller.clears > clearsBefore) wordsAtClear ??= words();
@@ -151,9 +168,7 @@ describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('turn-taking on a phon
     const { caller, requestsBefore } = await callWithAgentTalking();
     const { deepgram } = phone.stack;
     const connection = deepgram.connections.at(-1)!;
-    // A real STT transcribes voices this quiet: the emulator's energy detector is told to hear them.
-    deepgram.setSpeechThreshold(20);
-    try {
+    await withSttHearingQuietVoices(phone, async () => {
       const said = 'Is the Camry ready yet';
       deepgram.script([said]);
       const resultsBefore = connection.messagesSent.length;
@@ -161,9 +176,7 @@ describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('turn-taking on a phon
       // The line as a phone sends it: quiet (the caller listening), the voice behind them, quiet.
       const far = atLevel(speech(said, 8000), -54);
       await sendRealTime(caller, toMulaw(concat(silence(2_500, 8000), far, silence(1_200, 8000))));
-      const words = connection.messagesSent
-        .slice(resultsBefore)
-        .filter((m) => m.type === 'Results' && m.channel.alternatives[0]!.transcript !== '');
+      const words = wordsSent(connection, resultsBefore);
       // The STT did send its words, interim and final...
       expect(words.some((m) => m.type === 'Results' && m.is_final)).toBe(true);
       // ...and the agent neither stopped nor took them for a turn.
@@ -171,9 +184,7 @@ describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('turn-taking on a phon
       expect(phone.stack.openai.completionRequests().length).toBe(requestsBefore);
       expect(caller.marks.length).toBeGreaterThan(caller.echoedMarks.length);
       await waitUntil(() => callLog(caller, 'taken for a voice behind them').length === words.length, 2_000, 'the words to be logged');
-    } finally {
-      deepgram.setSpeechThreshold(500);
-    }
+    });
   }, 60_000);
 
   it('takes "uh-huh" over the agent as listening: no turn, the reply plays on from where it stopped', async () => {
@@ -285,42 +296,33 @@ describe.skipIf(!present(espeakInstalled(), 'espeak-ng'))('a voice behind the ca
 
   it('talks on from the first word of the check-in: the quiet line before it counts, not only what was heard while the agent talked', async () => {
     const { deepgram } = idle.stack;
-    // A real STT transcribes voices this quiet: the emulator's energy detector is told to hear them.
-    deepgram.setSpeechThreshold(20);
     const said = 'Is the Camry ready yet';
     deepgram.script([said]);
     const caller = await idle.placeCall('+15553029999');
     caller.setSpeed(1);
-    const connection = (): DeepgramConnection => deepgram.connections.at(-1)!;
     // The line as a phone sends it, a frame every 20 ms: quiet while the caller listens, then (from
     // the first audio of the check-in) a voice far behind them.
     const quiet = toMulaw(silence(20, 8000));
     const far = mulawFrames(toMulaw(concat(atLevel(speech(said, 8000), -54), silence(800, 8000))));
     let farAt: number | undefined;
-    const line = setInterval(() => {
-      if (farAt === undefined || farAt >= far.length) caller.sendAudio(quiet);
-      else caller.sendAudio(far[farAt++]!);
-    }, 20);
+    const line = setInterval(() => caller.sendAudio(farAt === undefined || farAt >= far.length ? quiet : far[farAt++]!), 20);
     try {
-      // The greeting arrives at once and plays in real time; the check-in comes 2 s after it ends.
-      await caller.waitFor(() => caller.audioBytes() > 0, 10_000);
-      let greeting = caller.audioBytes();
-      for (let stable = 0; stable < 10; stable = caller.audioBytes() === greeting ? stable + 1 : 0) {
-        greeting = caller.audioBytes();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await caller.waitFor(() => caller.audioBytes() > greeting, 15_000);
-      farAt = 0;
-      // The STT's first words for the voice come while the check-in plays (its final, after the
-      // check-in, is a turn: words over a quiet line are judged only while the agent talks).
-      const words = () => connection().messagesSent.filter((m) => m.type === 'Results' && m.channel.alternatives[0]!.transcript !== '');
-      await waitUntil(() => words().length > 0, 10_000, "the STT's first words");
-      await new Promise((r) => setTimeout(r, 200));
-      expect(caller.clears).toBe(0);
-      expect(idle.logLines.filter((l) => l.includes(caller.callSid) && l.includes('taken for a voice behind them'))).toHaveLength(1);
+      await withSttHearingQuietVoices(idle, async () => {
+        // The greeting has played when its marks are all echoed; the check-in is the next audio, 2 s later.
+        await caller.waitFor(() => caller.marks.length > 0 && caller.echoedMarks.length === caller.marks.length, 15_000);
+        const greetingMarks = caller.marks.length;
+        await caller.waitFor(() => caller.marks.length > greetingMarks, 15_000);
+        farAt = 0;
+        // The STT's first words for the voice come while the check-in plays (its final, after the
+        // check-in, is a turn: words over a quiet line are judged only while the agent talks).
+        const connection = deepgram.connections.at(-1)!;
+        await waitUntil(() => wordsSent(connection).length > 0, 10_000, "the STT's first words");
+        await new Promise((r) => setTimeout(r, 200));
+        expect(caller.clears).toBe(0);
+        expect(callLog(caller, 'taken for a voice behind them', idle)).toHaveLength(1);
+      });
     } finally {
       clearInterval(line);
-      deepgram.setSpeechThreshold(500);
       deepgram.clearScript();
       caller.hangUp();
     }
