@@ -17,7 +17,7 @@ import { baseEnv, placeCall } from './support/phone.js';
 import { profileArgs, startServerChild } from './support/server.js';
 import type { ServerChild } from './support/server.js';
 import { argNumber, epochMs, log, machine, round, sleep, summarize, waitUntil } from './support/stats.js';
-import { calibrate } from './support/calibrate.js';
+import { calibrateAndSay } from './support/calibrate.js';
 import { startEmulators } from './support/voice-emulators.js';
 import type { Emulators } from './support/voice-emulators.js';
 
@@ -228,9 +228,8 @@ function nextMondayPlus(weeks: number): string {
 }
 
 async function main(): Promise<void> {
-  // The machine's speed before anything of the bench runs: its figures move with it (support/calibrate.ts).
-  const calibration = await calibrate();
-  log(`machine: cpu loop ${calibration.cpuLoopMs} ms, loopback round trip ${calibration.loopbackRoundTripUs} µs`);
+  // Before anything of the bench runs: its figures move with the machine's speed.
+  const calibration = await calibrateAndSay();
   const emu = await startEmulators({
     sttFinalDelayMs: INJECTED.sttFinalMs,
     ttsFirstByteDelayMs: INJECTED.ttsFirstByteMs,

@@ -17,7 +17,8 @@
  * 5 replays the speech clips in this process through VoiceActivity, Silero and turn-taking, at four
  * phases of the VAD's windows against the clip, with no STT: when the VAD alone would stop the
  * agent (a real STT's first words come later than the emulator's, so this is what a caller gets).
- * 6 replays voices far behind the caller (-42 to -50 dBFS) the same way: which of them stop it.
+ * 6 replays voices far behind the caller (-42 to -54 dBFS) the same way, without and with their
+ *   words from the STT (a real one transcribes voices this quiet): which of them stop it.
  *
  * Prints one JSON object on stdout; progress goes to stderr.
  */
@@ -50,7 +51,7 @@ import { baseEnv, placeCall } from './support/phone.js';
 import { startServerChild } from './support/server.js';
 import type { ServerChild } from './support/server.js';
 import { argNumber, epochMs, log, machine, round, sleep, summarize, waitUntil } from './support/stats.js';
-import { calibrate } from './support/calibrate.js';
+import { calibrateAndSay } from './support/calibrate.js';
 import { startEmulators } from './support/voice-emulators.js';
 import type { Emulators } from './support/voice-emulators.js';
 
@@ -445,9 +446,8 @@ function farOffVoices(): Promise<Record<string, { runs: number; stops: number; s
 
 async function main(): Promise<void> {
   if (!espeakInstalled()) throw new Error('espeak-ng is needed for the speech clips (apt-get install espeak-ng)');
-  // The machine's speed before anything of the bench runs: its figures move with it (support/calibrate.ts).
-  const calibration = await calibrate();
-  log(`machine: cpu loop ${calibration.cpuLoopMs} ms, loopback round trip ${calibration.loopbackRoundTripUs} µs`);
+  // Before anything of the bench runs: its figures move with the machine's speed.
+  const calibration = await calibrateAndSay();
   const cpu = await vadCpu();
   const vadAlone = await vadAloneDelays();
   const farOff = await farOffVoices();

@@ -8,6 +8,7 @@
  */
 import net from 'node:net';
 import { once } from 'node:events';
+import { log } from './stats.js';
 
 export interface Calibration {
   /** One fixed loop of 20 million integer operations (ms; lower is faster). */
@@ -28,6 +29,13 @@ export async function calibrate(): Promise<Calibration> {
     loopbackRoundTripUs = Math.min(loopbackRoundTripUs, await loopbackRoundTrips());
   }
   return { cpuLoopMs: Math.round(cpuLoopMs * 10) / 10, loopbackRoundTripUs: Math.round(loopbackRoundTripUs * 10) / 10 };
+}
+
+/** Calibrates, and says the result on stderr as a bench's first line. */
+export async function calibrateAndSay(): Promise<Calibration> {
+  const calibration = await calibrate();
+  log(`machine: cpu loop ${calibration.cpuLoopMs} ms, loopback round trip ${calibration.loopbackRoundTripUs} µs`);
+  return calibration;
 }
 
 /** Where the loop's result goes, so the loop cannot be optimised away. */
