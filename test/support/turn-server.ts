@@ -57,7 +57,8 @@ export async function startTurnServer(users: Record<string, string>): Promise<Tu
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
-  while (!/Total General servers/i.test(log) && !/listener opened on\s*:?\s*127\.0\.0\.1:/i.test(log)) {
+  // Ready once its UDP listener is open on our port.
+  while (!log.includes(`UDP listener opened on: 127.0.0.1:${port}`)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`turnserver did not start:\n${log}`);
