@@ -17,9 +17,10 @@ const WINDOW = 32;
 
 /**
  * VAD windows from `atMs` on, one per character: 'S' speech (the model at 0.7), 'V' speech it was
- * sure of (0.95: a vowel), 'c' not speech but the model leans to it (0.5: a closure), '.' not (0.05).
+ * sure of (0.95: a vowel), 'c' not speech but the model leans to it (0.5: a closure), 'h' a sound
+ * that is not speech (0.05: an "s", a hum), '.' silence (0.05).
  */
-const PROBABILITY: Record<string, number> = { S: 0.7, V: 0.95, c: 0.5, '.': 0.05 };
+const PROBABILITY: Record<string, number> = { S: 0.7, V: 0.95, c: 0.5, h: 0.05, '.': 0.05 };
 function vad(atMs: number, pattern: string): Step[] {
   return [...pattern].map((c, i) => ({
     type: 'vad',
@@ -27,6 +28,7 @@ function vad(atMs: number, pattern: string): Step[] {
     speech: c === 'S' || c === 'V',
     probability: PROBABILITY[c]!,
     durationMs: WINDOW,
+    audible: c !== '.',
   }));
 }
 const agent = (state: AgentState, atMs: number): Step => ({ type: 'agent', state, atMs });
@@ -148,6 +150,32 @@ describe('turn-taking', () => {
       'once the agent is paused, the tail of an "uh-huh" the model leans to does not hold the pause',
       [agent('speaking', 0), ...vad(1000, 'VVVVVVVVVcc' + '.'.repeat(10))],
       [`pause@1192`, `resume@${1000 + 9 * WINDOW + 160}`],
+    ],
+    [
+      'a word that starts with a sound that is not voice ("Stop"): the "s" rising out of a silent line starts the burst, which stops the agent at its 4th speech window',
+      [agent('speaking', 0), ...vad(1000, '....hhhVVVVVVV.....')],
+      // (Without the "s": at the 6th speech window, pause@1416.)
+      [`pause@${1000 + 11 * WINDOW}`, `resume@${1000 + 14 * WINDOW + 160}`],
+    ],
+    [
+      '...its first window does not count (it may be mostly silence before the onset): one window of sound gains nothing',
+      [agent('speaking', 0), ...vad(1000, '....hVVVVVVV.....')],
+      [`pause@${1000 + 11 * WINDOW}`, `resume@${1000 + 12 * WINDOW + 160}`],
+    ],
+    [
+      '...nor does sound on a line that was never silent while the VAD listened (an engine, a street)',
+      [agent('speaking', 0), ...vad(1000, 'hhhhVVVVVVV.....')],
+      [`pause@${1000 + 10 * WINDOW}`, `resume@${1000 + 11 * WINDOW + 160}`],
+    ],
+    [
+      '...nor a run of sound longer than a consonant (over 160 ms: a hum, a far voice)',
+      [agent('speaking', 0), ...vad(1000, '....hhhhhhVVVVVV.....')],
+      [`pause@${1000 + 16 * WINDOW}`, `resume@${1000 + 16 * WINDOW + 160}`],
+    ],
+    [
+      '...and the sound never makes up the speech share: a consonant and 3 speech windows are not an interruption',
+      [agent('speaking', 0), ...vad(1000, '....hhhhhVVV.....')],
+      [],
     ],
     [
       'two blips further apart than a closure are not one burst, and 4 windows are not 200 ms of speech',

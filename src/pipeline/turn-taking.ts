@@ -31,8 +31,11 @@
 import { asksForNumber, hasRealWords, looksIncomplete } from './transcript-cues.js';
 
 export type TurnInput =
-  /** One window the local VAD analysed: speech or not, and the model's probability (absent: 0). */
-  | { type: 'vad'; atMs: number; speech: boolean; probability?: number; durationMs: number }
+  /**
+   * One window the local VAD analysed: speech or not, the model's probability (absent: 0), and
+   * whether it carried any sound above the line's silence (absent: not known, taken as not).
+   */
+  | { type: 'vad'; atMs: number; speech: boolean; probability?: number; durationMs: number; audible?: boolean }
   /** The STT vendor heard something start (its own VAD; noise too). */
   | { type: 'speech_started'; atMs: number }
   /**
@@ -138,6 +141,17 @@ const SURE_SYLLABLE_WINDOWS = 3;
 const LEANS_TO_SPEECH = 0.35;
 /** No closure follows a syllable after this many windows that are neither (Silero's 100 ms end of speech). */
 const SYLLABLE_END_WINDOWS = 3;
+/**
+ * Many words start with a consonant that is sound but not voice ("s", "f", "h", "st"): 50 to 150 ms
+ * the model does not call speech, so a burst counted from the model's first speech window starts
+ * late ("Stop" said quietly stopped the agent 320 ms after the "s", at its 200th ms of vowel).
+ * Up to this many sounding windows rising out of a silent line straight before a burst are the
+ * start of it: they count toward its length, never toward its speech share, so the burst still
+ * needs two thirds of `minInterruptionMs` that the model calls speech. A longer run of such sound
+ * is not a consonant (a hum, a far voice) and counts for nothing, as does any sound on a line
+ * that is never silent (an engine, a street).
+ */
+const ONSET_MAX_WINDOWS = 5;
 /** A gap of this many windows without VAD input (the agent was silent) starts the count afresh. */
 const STALE_GAP_WINDOWS = 4;
 /**
@@ -173,6 +187,8 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
    * how many of its latest speech windows in a row the model was sure of (a clear syllable).
    */
   let burst: { windows: number; speechWindows: number; gap: number; sureRun: number } | undefined;
+  /** Sounding windows that are not speech since the line was last silent (undefined: it has not been, or too many). */
+  let onsetWindows: number | undefined;
 
   // ---- the caller's turn so far
   let finals: string[] = [];
@@ -243,7 +259,10 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
   function onVad(input: Extract<TurnInput, { type: 'vad' }>, out: TurnAction[]): void {
     windowMs = input.durationMs;
     // The VAD listens only while the agent talks: speech heard before a gap is not this speech.
-    if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) burst = undefined;
+    if (lastWindowAtMs !== undefined && input.atMs - lastWindowAtMs > STALE_GAP_WINDOWS * windowMs) {
+      burst = undefined;
+      onsetWindows = undefined;
+    }
     lastWindowAtMs = input.atMs;
     const probability = input.probability ?? 0;
     // The closure after a clear syllable (SURE_SYLLABLE_WINDOWS).
@@ -257,6 +276,10 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
     const speech = input.speech || closure;
     const onset = speech && !wasSpeech;
     wasSpeech = speech;
+    const onsetBefore = onsetWindows ?? 0;
+    if (speech) onsetWindows = undefined;
+    else if (input.audible !== true) onsetWindows = 0;
+    else if (onsetWindows !== undefined) onsetWindows = onsetWindows < ONSET_MAX_WINDOWS ? onsetWindows + 1 : undefined;
     if (!speech) return;
     if (lastSpeechAtMs === undefined || input.atMs - lastSpeechAtMs > RESUME_QUIET_MS) {
       stretchStartAtMs = input.atMs - windowMs;
@@ -269,7 +292,7 @@ export function createTurnTaking(options: TurnTakingOptions): TurnTaking {
       burst = undefined;
       return;
     }
-    burst ??= { windows: 0, speechWindows: 0, gap: 0, sureRun: 0 };
+    burst ??= { windows: Math.max(0, onsetBefore - 1), speechWindows: 0, gap: 0, sureRun: 0 };
     burst.windows += burst.gap + 1;
     burst.speechWindows += 1;
     burst.gap = 0;

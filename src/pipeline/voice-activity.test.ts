@@ -149,6 +149,25 @@ describe.each([PHONE_AUDIO, BROWSER_AUDIO])('voice activity ($encoding)', (forma
     expect(windows.map((w) => w.speech)).toEqual([false, false, true, true, true, true, false, true, false, false, false]);
   });
 
+  it('says which windows carry sound above the line\'s silence, whether the model calls them speech or not', async () => {
+    // A -53 dBFS hiss (an "s" said quietly) is sound; -66 dBFS (line noise) and silence are not.
+    const vad = fakeVad(windowSamples, () => 0.9);
+    const windows: VadWindow[] = [];
+    const voice = createVoiceActivity({ format, vad: vad.stream, onWindow: (w) => windows.push(w) });
+    const audio = concatAudio(silence(windowMs, format), tone(windowMs * 2, format, 16), tone(windowMs * 2, format, 70), speechLike(windowMs * 2, format));
+    toFrames(audio, format).forEach((frame, i) => voice.push(frame, i * 20));
+    await settle();
+    expect(windows.map((w) => [w.audible, w.speech])).toEqual([
+      [false, false],
+      [false, false],
+      [false, false],
+      [true, false],
+      [true, false],
+      [true, true],
+      [true, true],
+    ]);
+  });
+
   it('spends nothing while not wanted, and starts the model afresh when wanted again', async () => {
     let wanted = false;
     const vad = fakeVad(windowSamples, () => 0.9);

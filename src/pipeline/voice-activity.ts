@@ -25,6 +25,11 @@ export interface VadWindow {
   durationMs: number;
   probability: number;
   speech: boolean;
+  /**
+   * The window carried sound above the line's silence (QUIET_FLOOR_RMS), speech or not: the
+   * unvoiced consonant that starts a word ("s", "f", "h") is sound the model does not call speech.
+   */
+  audible: boolean;
 }
 
 export interface VoiceActivityOptions {
@@ -117,11 +122,11 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
   // Verdicts go out in window order, whether the model was asked or the window was too quiet.
   let verdicts: Promise<void> = Promise.resolve();
 
-  function emit(atMs: number, probability: number, quiet: boolean): void {
+  function emit(atMs: number, probability: number, quiet: boolean, audible: boolean): void {
     const inSpeech = sinceSpeech <= SEGMENT_END_WINDOWS;
     const speech = quiet ? inSpeech && probability >= QUIET_SPEECH : probability >= (inSpeech ? SPEECH_CONTINUE : SPEECH_START);
     sinceSpeech = speech ? 0 : sinceSpeech + 1;
-    options.onWindow?.({ atMs, durationMs: windowMs, probability, speech });
+    options.onWindow?.({ atMs, durationMs: windowMs, probability, speech, audible });
   }
 
   /** Judges a full window (the model, when asked, gets its own copy as floats). */
@@ -131,12 +136,13 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
     const meanEnergy = (encodedRms(window, format.encoding) / 32768) ** 2;
     const quiet = meanEnergy < foregroundEnergy;
     sinceLoud = quiet ? sinceLoud + 1 : 0;
-    const insideWord = quiet && sinceLoud <= SEGMENT_END_WINDOWS && meanEnergy >= quietFloorEnergy;
+    const audible = meanEnergy >= quietFloorEnergy;
+    const insideWord = quiet && sinceLoud <= SEGMENT_END_WINDOWS && audible;
     if ((quiet && !insideWord) || backlog >= MAX_BACKLOG) {
       windowsWithoutModel += 1;
       // With no verdict outstanding, nothing can come before this one: no promise for most windows.
-      if (backlog === 0) emit(atMs, 0, quiet);
-      else verdicts = verdicts.then(() => emit(atMs, 0, quiet));
+      if (backlog === 0) emit(atMs, 0, quiet, audible);
+      else verdicts = verdicts.then(() => emit(atMs, 0, quiet, audible));
       return;
     }
     if (windowsWithoutModel >= STALE_AFTER_WINDOWS) model.reset();
@@ -156,7 +162,7 @@ export function createVoiceActivity(options: VoiceActivityOptions): VoiceActivit
       } finally {
         backlog -= 1;
       }
-      emit(atMs, probability, quiet);
+      emit(atMs, probability, quiet, audible);
     });
   }
 
