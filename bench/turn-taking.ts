@@ -27,6 +27,7 @@ import { DEFAULT_TURN_TAKING } from '../src/pipeline/turn-taking.js';
 import { createVoiceActivity } from '../src/pipeline/voice-activity.js';
 import { createSileroVad } from '../src/providers/silero/silero-vad.js';
 import type { VadStream } from '../src/providers/vad.js';
+import { DEFAULT_SPEECH_THRESHOLD } from '../test/emulators/deepgram.js';
 import type { DeepgramConnectionRecord } from '../test/emulators/deepgram.js';
 import type { TwilioCaller } from '../test/emulators/twilio.js';
 import {
@@ -79,7 +80,12 @@ const BACKCHANNELS = ['uh-huh', 'mm-hmm', 'yeah', 'okay', 'right', 'sure'];
 interface SpeechClip {
   name: string;
   audio: Int16Array;
+  /** Where the speech starts in `audio`: a background is heard for this long before it. */
+  onsetMs: number;
 }
+
+/** A background runs this long before the caller speaks, as an engine or a street does. */
+const BACKGROUND_LEAD_MS = 1_000;
 
 /**
  * A deterministic spread of voices, speeds, levels and backgrounds: every 8 clips say each
@@ -95,28 +101,36 @@ function speechClips(count: number): SpeechClip[] {
     const wordsPerMinute = 150 + Math.floor(random() * 50);
     const clean = speech(text, RATE, { voice, wordsPerMinute });
     const condition = (i + Math.floor(i / SENTENCES.length)) % 4;
-    // A background starts with the speech: the Deepgram emulator would take a background heard
-    // before it for speech, and send words for it (a real STT does not).
-    const backgroundMs = clean.length / (RATE / 1000) + 1_000;
-    if (condition === 0) clips.push({ name: `${voice} ${wordsPerMinute}wpm: ${text}`, audio: clean });
-    else if (condition === 1) clips.push({ name: `quiet (-35 dBFS) ${voice}: ${text}`, audio: atLevel(clean, -35) });
-    else if (condition === 2) clips.push({ name: `over an engine, ${voice}: ${text}`, audio: mix(engineHum(backgroundMs, RATE, i), clean) });
-    else clips.push({ name: `over a street, ${voice}: ${text}`, audio: mix(street(backgroundMs, RATE, i), clean) });
+    // The background is already there when the caller speaks (one that starts with the speech
+    // would be taken for its onset), and goes on a second after it.
+    const backgroundMs = BACKGROUND_LEAD_MS + clean.length / (RATE / 1000) + 1_000;
+    const overBackground = (background: Int16Array): Int16Array => mix(background, concat(silence(BACKGROUND_LEAD_MS, RATE), clean));
+    if (condition === 0) clips.push({ name: `${voice} ${wordsPerMinute}wpm: ${text}`, audio: clean, onsetMs: 0 });
+    else if (condition === 1) clips.push({ name: `quiet (-35 dBFS) ${voice}: ${text}`, audio: atLevel(clean, -35), onsetMs: 0 });
+    else if (condition === 2) {
+      clips.push({ name: `over an engine, ${voice}: ${text}`, audio: overBackground(engineHum(backgroundMs, RATE, i)), onsetMs: BACKGROUND_LEAD_MS });
+    } else clips.push({ name: `over a street, ${voice}: ${text}`, audio: overBackground(street(backgroundMs, RATE, i)), onsetMs: BACKGROUND_LEAD_MS });
   }
   return clips;
 }
 
-async function sendRealTime(caller: TwilioCaller, audio: Uint8Array, until?: () => boolean): Promise<number> {
+/**
+ * Sends `audio` in real time, 20 ms frames; returns when frame `mark` (default the first) was
+ * sent, calling `atMark` just before it.
+ */
+async function sendRealTime(caller: TwilioCaller, audio: Uint8Array, options: { mark?: number; atMark?: () => void } = {}): Promise<number> {
   const frames = mulawFrames(audio);
+  const mark = options.mark ?? 0;
   const start = performance.now();
-  let firstAt = 0;
-  for (let i = 0; i < frames.length && until?.() !== true; i++) {
+  let markAt = 0;
+  for (let i = 0; i < frames.length; i++) {
     const wait = start + i * 20 - performance.now();
     if (wait > 0) await sleep(wait);
+    if (i === mark) options.atMark?.();
     caller.sendAudio(frames[i]!);
-    if (i === 0) firstAt = epochMs();
+    if (i === mark) markAt = epochMs();
   }
-  return firstAt;
+  return markAt;
 }
 
 const toEpoch = (at: number): number => performance.timeOrigin + at;
@@ -189,6 +203,8 @@ interface ClipResult {
   delayMs: number | undefined;
   /** The clear reached the caller before the STT emulator had sent a word of this speech. */
   byVad: boolean;
+  /** The background alone stopped the agent, before the caller spoke. */
+  beforeSpeech: boolean;
   /** Reply audio Twilio held unplayed when the clear came: how far ahead of playback it is sent. */
   leadMs: number | undefined;
 }
@@ -203,14 +219,24 @@ async function interruptionDelays(server: ServerChild, emu: Emulators): Promise<
       const wordsAt = wordTimes(connection);
       const wordsBefore = wordsAt.length;
       const cleared = (): boolean => call.clearSince(eventsBefore) !== undefined;
-      // The caller says the whole sentence, as a real one would once the agent stops.
-      const firstAt = await sendRealTime(call.caller, toMulaw(clip.audio));
+      // The caller says the whole sentence, as a real one would once the agent stops. The
+      // emulator finds speech by energy: over a background it would hear words from the first
+      // frame, where a real STT hears them only in the speech, so it listens from the onset on.
+      if (clip.onsetMs > 0) emu.deepgram.setSpeechThreshold(Number.POSITIVE_INFINITY);
+      const firstAt = await sendRealTime(call.caller, toMulaw(clip.audio), {
+        mark: clip.onsetMs / 20,
+        atMark: () => emu.deepgram.setSpeechThreshold(DEFAULT_SPEECH_THRESHOLD),
+      });
       await waitUntil(cleared, 3_000, 'a clear').catch(() => undefined);
       const clear = call.clearSince(eventsBefore);
       const firstWords = wordsAt[wordsBefore];
       const byVad = clear !== undefined && (firstWords === undefined || clear.at < firstWords);
-      results.push({ name: clip.name, delayMs: clear === undefined ? undefined : clear.at - firstAt, byVad, leadMs: clear?.leadMs });
-      log(`speech ${results.length}/${CLIPS}: ${clip.name}: ${clear === undefined ? 'no clear' : `${(clear.at - firstAt).toFixed(1)} ms`}${byVad ? ' (VAD)' : ' (STT words)'}`);
+      const beforeSpeech = clear !== undefined && clear.at < firstAt;
+      const delayMs = clear === undefined || beforeSpeech ? undefined : clear.at - firstAt;
+      results.push({ name: clip.name, delayMs, byVad, beforeSpeech, leadMs: clear?.leadMs });
+      log(
+        `speech ${results.length}/${CLIPS}: ${clip.name}: ${beforeSpeech ? 'STOPPED BY THE BACKGROUND' : delayMs === undefined ? 'no clear' : `${delayMs.toFixed(1)} ms`}${byVad ? ' (VAD)' : ' (STT words)'}`,
+      );
       // The caller stops talking: their turn ends and the agent answers with another long reply.
       const before = call.caller.audioBytes();
       await sendRealTime(call.caller, toMulaw(silence(900, RATE)));
@@ -391,12 +417,19 @@ async function withVadAlone<T>(work: (replay: Replay) => Promise<T>): Promise<T>
   }
 }
 
+/** When the replay paused the agent, from the clip's speech onset; a background that stopped it alone is no delay but a failure. */
+function sinceOnset(replay: VadReplay, clip: SpeechClip): number | undefined {
+  if (replay.pausedAtMs === undefined) return undefined;
+  if (replay.pausedAtMs < clip.onsetMs) throw new Error(`the background of "${clip.name}" stopped the agent before the speech`);
+  return replay.pausedAtMs - clip.onsetMs;
+}
+
 /** When the VAD alone (no STT) pauses the agent, per clip and phase of its windows against the clip. */
 function vadAloneDelays(): Promise<Array<{ name: string; phase: number; delayMs: number | undefined }>> {
   return withVadAlone(async (replay) => {
     const out: Array<{ name: string; phase: number; delayMs: number | undefined }> = [];
     for (const clip of speechClips(CLIPS)) {
-      for (const phase of [0, 64, 128, 192]) out.push({ name: clip.name, phase, delayMs: (await replay(clip.audio, phase)).pausedAtMs });
+      for (const phase of [0, 64, 128, 192]) out.push({ name: clip.name, phase, delayMs: sinceOnset(await replay(clip.audio, phase), clip) });
     }
     return out;
   });
@@ -480,10 +513,11 @@ async function main(): Promise<void> {
       delayMs: summarize(delays, 1),
       within300ms: delays.filter((d) => d <= 300).length,
       stoppedByVadBeforeAnyWord: speechResults.filter((r) => r.byVad).length,
+      stoppedByTheBackgroundBeforeSpeech: speechResults.filter((r) => r.beforeSpeech).length,
       // Only `clear` stops what Twilio holds: holding back new audio would not stop the caller hearing this much.
       replyAudioBufferedAtClearMs: summarize(speechResults.flatMap((r) => (r.leadMs === undefined ? [] : [r.leadMs])), 0),
       minInterruptionMs: MIN_INTERRUPTION_MS,
-      note: "caller's first speech frame sent (real time) -> clear received by the caller; the Deepgram emulator's first words come 300 ms into speech",
+      note: "caller's first speech frame sent (real time) -> clear received by the caller; an engine or a street runs 1 s before the speech; the Deepgram emulator's first words come 300 ms into speech",
       slowest: [...speechResults].sort((a, b) => (b.delayMs ?? Infinity) - (a.delayMs ?? Infinity)).slice(0, 3),
     },
     interruptionByVadAlone: {
@@ -491,7 +525,7 @@ async function main(): Promise<void> {
       delayMs: summarize(vadAlone.flatMap((r) => (r.delayMs === undefined ? [] : [r.delayMs])), 1),
       notStopped: vadAlone.filter((r) => r.delayMs === undefined).length,
       within300ms: vadAlone.filter((r) => r.delayMs !== undefined && r.delayMs <= 300).length,
-      note: 'in process, no STT: the same clips at 4 phases of the 32 ms windows; first speech frame -> pause decided (frame i stamped i * 20 ms)',
+      note: 'in process, no STT: the same clips (a background 1 s before the speech) at 4 phases of the 32 ms windows; first speech frame -> pause decided (frame i stamped i * 20 ms)',
       slowest: [...vadAlone].sort((a, b) => (b.delayMs ?? Infinity) - (a.delayMs ?? Infinity)).slice(0, 4),
     },
     farOffVoices: {

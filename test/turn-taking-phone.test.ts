@@ -10,6 +10,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { concatBytes } from '../src/audio/pcm.js';
+import { DEFAULT_SPEECH_THRESHOLD } from './emulators/deepgram.js';
 import type { DeepgramConnectionRecord as DeepgramConnection } from './emulators/deepgram.js';
 import type { TwilioCaller } from './emulators/twilio.js';
 import { atLevel, concat, espeakInstalled, mulawFrames, noiseCorpus, silence, speech, toMulaw } from './support/caller-sounds.js';
@@ -64,7 +65,7 @@ async function withSttHearingQuietVoices(app: PhoneApp, work: () => Promise<void
   try {
     await work();
   } finally {
-    app.stack.deepgram.setSpeechThreshold(500);
+    app.stack.deepgram.setSpeechThreshold(DEFAULT_SPEECH_THRESHOLD);
   }
 }
 

@@ -92,6 +92,9 @@ export interface DeepgramConnectionRecord {
   closeCode: number | undefined;
 }
 
+/** RMS (16-bit sample units) above which a 20 ms window is speech, unless `speechThreshold` says otherwise. */
+export const DEFAULT_SPEECH_THRESHOLD = 500;
+
 export interface DeepgramEmulatorOptions {
   apiKey?: string;
   /** RMS, in 16-bit sample units, above which a 20 ms window counts as speech. */
@@ -143,7 +146,7 @@ const MULAW_TABLE = Int16Array.from({ length: 256 }, (_, byte) => {
 
 export async function startDeepgramEmulator(options: DeepgramEmulatorOptions = {}): Promise<DeepgramEmulator> {
   const apiKey = options.apiKey ?? `dg-emulator-${randomBytes(12).toString('hex')}`;
-  let speechThreshold = options.speechThreshold ?? 500;
+  let speechThreshold = options.speechThreshold ?? DEFAULT_SPEECH_THRESHOLD;
   const idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
   const interimIntervalMs = options.interimIntervalMs ?? 300;
   const defaultText = options.defaultText ?? 'Hello.';
