@@ -80,7 +80,7 @@ async function record(scenario: (typeof scenarios)[number]): Promise<TurnRecordi
       wanted: () => scenario.agentTalking,
       onWindow: (w) => {
         const probability = Math.round(w.probability * 1000) / 1000;
-        inputs.push({ type: 'vad', atMs: at(w.atMs), speech: w.speech, probability, durationMs: w.durationMs });
+        inputs.push({ type: 'vad', atMs: at(w.atMs), speech: w.speech, probability, durationMs: w.durationMs, audible: w.audible });
       },
     });
     const frames = mulawFrames(toMulaw(concat(scenario.audio, silence(1_500, RATE))));
