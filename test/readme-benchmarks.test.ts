@@ -67,6 +67,36 @@ describe("the README's benchmark figures are the committed results'", () => {
     inOrder(row('server CPU per call'), legs.map((leg) => `| ${(w.cpuPercentOfCorePerCall[leg] as number).toFixed(2)} (`));
   });
 
+  it('load (bench/results/load.json, load-workers-1.json)', () => {
+    /** A figure as the README rounds it: within half its last shown digit of the JSON's. */
+    const near = (shown: string, value: number, what: string): void => {
+      const digits = shown.split('.')[1]?.length ?? 0;
+      expect(Math.abs(Number.parseFloat(shown) - value), `${what}: README ${shown}, JSON ${value}`).toBeLessThanOrEqual(0.5 * 10 ** -digits + 1e-9);
+    };
+    for (const name of ['load', 'load-workers-1']) {
+      const load = results(name);
+      const workers = load.workers === '1' ? '1' : `auto (${load.workers})`;
+      for (const step of load.results) {
+        const what = `${name}, ${step.calls} calls`;
+        const line = README.map((l) => l.replaceAll('**', '')).find((l) => l.startsWith(`| ${step.calls} | ${workers} |`));
+        expect(line, what).toBeDefined();
+        const [gaps, p99, cpu, perCall, others, loadAverage, pass] = line!.split('|').slice(3, 10).map((cell) => cell.trim());
+        const heard = step.heard;
+        expect(gaps, what).toBe(heard.callsWithAudibleGaps === 0 ? '0' : `${heard.callsWithAudibleGaps} (${heard.audibleGaps}, ${Math.round(heard.longestGapMs)} ms)`);
+        near(p99!.replace(' ms', ''), step.server.worstEventLoopP99Ms, `${what}, event-loop p99`);
+        near(cpu!.replace(' %', ''), step.server.cpuPercentOfOneCore, `${what}, server CPU`);
+        const [all, marginal] = perCall!.match(/[\d.]+/g)!;
+        near(all!, step.server.cpuPercentOfOneCorePerCall, `${what}, CPU per call`);
+        near(marginal!, step.server.marginalCpuPercentOfOneCorePerCall, `${what}, CPU per call over idle`);
+        const [emulators, callers] = others!.match(/[\d.]+/g)!;
+        near(emulators!, step.otherProcesses.emulatorsCpuPercent, `${what}, emulators' CPU`);
+        near(callers!, step.otherProcesses.callersCpuPercent, `${what}, callers' CPU`);
+        near(loadAverage!, step.machineLoadAverage1m, `${what}, load average`);
+        expect(pass, what).toBe(step.pass ? 'yes' : 'no');
+      }
+    }
+  });
+
   it('turn-taking (bench/results/turn-taking.json)', () => {
     const t = results('turn-taking');
     const speech = t.interruption.delayMs as Summary;
