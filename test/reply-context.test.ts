@@ -179,7 +179,8 @@ describe('a paused reply context (the caller may be starting to talk)', () => {
     const before = sent.length;
     speech.resume();
     await until(() => audioOf(sent.slice(before)).length === original.length - heardChars * BYTES_PER_CHAR);
-    expect(audioOf(sent.slice(before))).toEqual(original.slice(heardChars * BYTES_PER_CHAR));
+    // Byte for byte, after the first 10 ms (80 bytes), which fade in: it starts again mid-word.
+    expect(audioOf(sent.slice(before)).slice(80)).toEqual(original.slice(heardChars * BYTES_PER_CHAR + 80));
     expect(emulator.multiConnections.flatMap((m) => m.contexts).filter((c) => c.texts.length > 0)).toHaveLength(1);
     for (const frame of sent.slice(before)) if (frame.kind === 'mark') speech.onMark(frame.name);
     await expect(Promise.all(said.map((u) => u.played))).resolves.toEqual([true, true, true]);

@@ -2,7 +2,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { PHONE_AUDIO } from '../core/frames.js';
 import type { OutboundFrame } from '../core/frames.js';
 import { createScriptedTts } from '../../test/support/fakes/scripted-tts.js';
+import { encodedRms } from '../audio/loudness.js';
 import { createSpeechOutput, heardPrefix } from './speech-output.js';
+
+/** Resumed speech fades in over 10 ms: 80 bytes of phone audio. */
+const FADE_BYTES = 80;
 
 interface HarnessOptions {
   firstByteDelayMs?: number;
@@ -157,9 +161,11 @@ describe('speech output', () => {
     speech.resume();
     await next.sent;
     const resent = audioOf(sent.slice(sentBeforePause + 1));
-    // The unheard rest of the first utterance, byte for byte, then the next one.
+    // The unheard rest of the first utterance, byte for byte after its first 10 ms, which rise from
+    // silence (mid-word, no click), then the next one.
     const rest = original.subarray(400);
-    expect(resent.subarray(0, rest.length)).toEqual(rest);
+    expect(resent.subarray(FADE_BYTES, rest.length)).toEqual(rest.subarray(FADE_BYTES));
+    expect(encodedRms(resent.subarray(0, FADE_BYTES / 2), 'mulaw')).toBeLessThan(encodedRms(rest.subarray(0, FADE_BYTES / 2), 'mulaw') / 2);
     expect(resent.length).toBeGreaterThan(rest.length);
     for (const name of marks().slice(uMarks.length)) speech.onMark(name);
     await expect(u.played).resolves.toBe(true);
@@ -186,7 +192,8 @@ describe('speech output', () => {
     // From 640 bytes on (a few more for the real time the test itself took), not from 400.
     expect(skipped).toBeGreaterThanOrEqual(640);
     expect(skipped).toBeLessThan(640 + 40);
-    expect(resent).toEqual(original.subarray(skipped));
+    expect(resent.subarray(FADE_BYTES)).toEqual(original.subarray(skipped + FADE_BYTES));
+    expect(encodedRms(resent.subarray(0, FADE_BYTES / 2), 'mulaw')).toBeLessThan(encodedRms(original.subarray(skipped, skipped + FADE_BYTES / 2), 'mulaw') / 2);
   });
 
   it('an interrupt during a pause cuts what was heard before it and ends the pause', async () => {

@@ -16,6 +16,7 @@
 import type { AudioFormat, OutboundFrame } from '../core/frames.js';
 import type { TtsProvider, TtsSession, TtsStream } from '../providers/tts.js';
 import { ProviderError } from '../core/errors.js';
+import { fadedIn } from '../audio/fade.js';
 import { bytesPerMs, bytesPerSample } from '../audio/pcm.js';
 
 export type UtteranceKind = 'greeting' | 'reply' | 'filler' | 'prompt' | 'apology';
@@ -91,6 +92,8 @@ interface Entry {
   playingSinceMs: number | undefined;
   /** When the caller's side last confirmed a mark of it (process ms): where a pause finds it playing. */
   markHeardAtMs: number | undefined;
+  /** A pause rewound it to mid-speech: the audio sent from this byte on starts with a fade-in (RESUME_FADE_MS). */
+  fadeInAtByte: number | undefined;
   /** A reply spoken as one context: this entry carries the audio of all its sentences. */
   group: ReplyGroup | undefined;
   /** When its first audio arrived from the vendor (process ms). */
@@ -141,6 +144,8 @@ export interface SpeechOutput {
 }
 
 const NO_AUDIO = new Uint8Array(0);
+/** Resumed speech rises from silence over this long: no click where the caller stopped hearing it. */
+const RESUME_FADE_MS = 10;
 /** Queued at the caller beyond this, audio goes out only in full pieces (see fillHold). */
 const FULL_PIECES_ABOVE_LEAD_MS = 1_000;
 
@@ -229,6 +234,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       failed: false,
       playingSinceMs: undefined,
       markHeardAtMs: undefined,
+      fadeInAtByte: undefined,
       group: undefined,
       firstChunkAtMs: undefined,
       resolveSent,
@@ -335,7 +341,10 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
         entry.utterance.firstAudioAtMs ??= deps.now();
         // Playback starts now only if nothing before it is still waiting to be heard.
         if (queue[0] === entry) entry.playingSinceMs ??= deps.now();
-        deps.send({ kind: 'audio', audio: entry.audio.subarray(entry.sentBytes, end) });
+        let piece = entry.audio.subarray(entry.sentBytes, end);
+        if (entry.fadeInAtByte === entry.sentBytes) piece = fadedIn(piece, deps.format, RESUME_FADE_MS);
+        entry.fadeInAtByte = undefined;
+        deps.send({ kind: 'audio', audio: piece });
         entry.sentBytes = end;
         const mark = `u${entry.utterance.id}.${nextMark++}`;
         entry.pendingMarks.set(mark, end);
@@ -610,6 +619,8 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
           hadAudioOut = true;
           entry.sentBytes = entry.ackedBytes;
           entry.finishedSending = false;
+          // The start of an utterance rises from silence by itself; the middle of one does not.
+          if (entry.sentBytes > 0) entry.fadeInAtByte = entry.sentBytes;
         }
       }
       if (hadAudioOut) deps.send({ kind: 'clear' });
