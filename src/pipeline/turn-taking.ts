@@ -7,7 +7,8 @@
  * The rules (the README's "Turn-taking" section says the same for operators):
  * - Interrupting is confirmed, never raw energy. While the agent talks, the caller's voice pauses
  *   it (playback stops at once, the reply is kept) once a burst of VAD speech (the gaps between
- *   syllables and inside a word bridged) has lasted `minInterruptionMs`, two thirds of it speech;
+ *   syllables and inside a word bridged, the unvoiced sound that starts a word out of silence
+ *   counted) has lasted `minInterruptionMs`, two thirds of it speech;
  *   the closure right after a syllable the model was sure of is speech while the model leans to
  *   it. STT words that are more than feedback take the floor outright
  *   (`interrupt`: the reply is cut to what was heard). A pause that brings no such words resumes
