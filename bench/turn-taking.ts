@@ -7,7 +7,8 @@
  * 1-3 run on the real server (startApp in a child process, its real Silero VAD) against the vendor
  * emulators, through signed webhooks and Twilio media streams, with the agent in the middle of a
  * long reply played in real time. The caller's audio is sent in real time: espeak-ng speech
- * (voices, speeds, a quiet caller, speech over an engine and a street) and synthesised garage,
+ * (voices, speeds, a quiet caller, speech over an engine and a street that run a second before
+ * it; the Deepgram emulator hears from the speech's first frame) and synthesised garage,
  * car and street sounds (test/support/caller-sounds.ts). The Deepgram emulator finds speech by
  * energy and sends interim words 300 ms into it, so STT words alone would stop the agent ~300 ms
  * after onset; anything faster is the VAD. Backchannels run twice: with the STT's words for them,
