@@ -108,6 +108,16 @@ describe("the README's benchmark figures are the committed results'", () => {
     expect(row('speech onset → pause by the VAD alone')).toContain(
       `median ${alone.median} ms, p95 ${alone.p95} ms, max ${alone.max} ms; ${t.interruptionByVadAlone.within300ms} of ${t.interruptionByVadAlone.runs} within 300 ms`,
     );
+    // The before-column: session 7's code on the same bench.
+    const before = results('turn-taking-before-onset-rule');
+    const beforeSpeech = before.interruption.delayMs as Summary;
+    expect(row('speech onset → `clear` at the caller')).toContain(
+      `| ${ms(beforeSpeech.median)}, ${ms(beforeSpeech.p95)}, ${ms(beforeSpeech.max)} ms; ${before.interruption.within300ms} of ${before.interruption.clips}`,
+    );
+    const beforeAlone = before.interruptionByVadAlone.delayMs as Summary;
+    expect(row('speech onset → pause by the VAD alone')).toContain(
+      `| ${beforeAlone.median}, ${beforeAlone.p95}, ${beforeAlone.max} ms; ${before.interruptionByVadAlone.within300ms} of ${before.interruptionByVadAlone.runs}`,
+    );
     const noise = t.falseInterruptions;
     expect(row('false interruptions over the noise corpus')).toContain(`${noise.clears} \`clear\`s, ${noise.newTurns} turns in ${noise.noiseClips} clips`);
     const withWords = t.backchannels.withWords.silentMs as Summary;
