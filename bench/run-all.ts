@@ -17,6 +17,7 @@ const benches: Array<{ name: string; args: string[]; timeoutMs: number }> = [
   { name: 'memory', args: [here('./memory.ts'), ...(quick ? ['--calls', '200'] : [])], timeoutMs: 8 * 60_000 },
   { name: 'load', args: [here('./load.ts'), ...(quick ? ['--steps', '50,100', '--step-ms', '10000'] : [])], timeoutMs: 8 * 60_000 },
   { name: 'turn-taking', args: [here('./turn-taking.ts'), ...(quick ? ['--quick'] : [])], timeoutMs: 15 * 60_000 },
+  { name: 'turn-taking-sweep', args: [here('./turn-taking-sweep.ts')], timeoutMs: 5 * 60_000 },
   { name: 'webrtc', args: [here('./webrtc.ts'), ...(quick ? ['--calls', '3', '--window', '5'] : [])], timeoutMs: 8 * 60_000 },
 ];
 

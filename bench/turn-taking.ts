@@ -40,10 +40,8 @@ import {
   mulawFrames,
   noiseCorpus,
   noiseInstance,
-  seeded,
   silence,
   speech,
-  street,
   toMulaw,
 } from '../test/support/caller-sounds.js';
 import { replayThroughVad } from '../test/support/vad-replay.js';
@@ -54,6 +52,7 @@ import { startServerChild } from './support/server.js';
 import type { ServerChild } from './support/server.js';
 import { argNumber, epochMs, log, machine, round, sleep, summarize, waitUntil } from './support/stats.js';
 import { calibrateAndSay } from './support/calibrate.js';
+import { BACKCHANNELS, SENTENCES, sinceOnset, speechClips, VOICES } from './support/turn-taking-clips.js';
 import { startEmulators } from './support/voice-emulators.js';
 import type { Emulators } from './support/voice-emulators.js';
 
@@ -64,56 +63,6 @@ const CPU_CALLS = argNumber('cpu-calls', quick ? 2 : 6);
 const MIN_INTERRUPTION_MS = argNumber('min-interruption-ms', DEFAULT_TURN_TAKING.minInterruptionMs);
 const LONG_REPLY = 'Our shop has been open since nineteen eighty, and we service every make and model. '.repeat(40);
 const RATE = 8000;
-
-const SENTENCES = [
-  'Hold on I need to change the day',
-  'Actually can we do Tuesday instead',
-  'No no the other car',
-  'Sorry what was that price',
-  'Can you repeat the time please',
-  'I already have an appointment',
-  'Stop I have a question',
-  'Wait a moment please',
-];
-const VOICES = ['en-us', 'en-gb+f3', 'en-us+m7', 'en-us+f4'];
-const BACKCHANNELS = ['uh-huh', 'mm-hmm', 'yeah', 'okay', 'right', 'sure'];
-
-interface SpeechClip {
-  name: string;
-  audio: Int16Array;
-  /** Where the speech starts in `audio`: a background is heard for this long before it. */
-  onsetMs: number;
-}
-
-/** A background runs this long before the caller speaks, as an engine or a street does. */
-const BACKGROUND_LEAD_MS = 1_000;
-
-/**
- * A deterministic spread of voices, speeds, levels and backgrounds: every 8 clips say each
- * sentence once, and 32 say each in all four conditions (clean, quiet, over an engine, over a
- * street), so no sentence is heard in one condition only.
- */
-function speechClips(count: number): SpeechClip[] {
-  const random = seeded(42);
-  const clips: SpeechClip[] = [];
-  for (let i = 0; i < count; i++) {
-    const text = SENTENCES[i % SENTENCES.length]!;
-    const voice = VOICES[Math.floor(random() * VOICES.length)]!;
-    const wordsPerMinute = 150 + Math.floor(random() * 50);
-    const clean = speech(text, RATE, { voice, wordsPerMinute });
-    const condition = (i + Math.floor(i / SENTENCES.length)) % 4;
-    // The background is already there when the caller speaks (one that starts with the speech
-    // would be taken for its onset), and goes on a second after it.
-    const backgroundMs = BACKGROUND_LEAD_MS + clean.length / (RATE / 1000) + 1_000;
-    const overBackground = (background: Int16Array): Int16Array => mix(background, concat(silence(BACKGROUND_LEAD_MS, RATE), clean));
-    if (condition === 0) clips.push({ name: `${voice} ${wordsPerMinute}wpm: ${text}`, audio: clean, onsetMs: 0 });
-    else if (condition === 1) clips.push({ name: `quiet (-35 dBFS) ${voice}: ${text}`, audio: atLevel(clean, -35), onsetMs: 0 });
-    else if (condition === 2) {
-      clips.push({ name: `over an engine, ${voice}: ${text}`, audio: overBackground(engineHum(backgroundMs, RATE, i)), onsetMs: BACKGROUND_LEAD_MS });
-    } else clips.push({ name: `over a street, ${voice}: ${text}`, audio: overBackground(street(backgroundMs, RATE, i)), onsetMs: BACKGROUND_LEAD_MS });
-  }
-  return clips;
-}
 
 /**
  * Sends `audio` in real time, 20 ms frames; returns when frame `mark` (default the first) was
@@ -416,13 +365,6 @@ async function withVadAlone<T>(work: (replay: Replay) => Promise<T>): Promise<T>
   } finally {
     model.close();
   }
-}
-
-/** When the replay paused the agent, from the clip's speech onset; a background that stopped it alone is no delay but a failure. */
-function sinceOnset(replay: VadReplay, clip: SpeechClip): number | undefined {
-  if (replay.pausedAtMs === undefined) return undefined;
-  if (replay.pausedAtMs < clip.onsetMs) throw new Error(`the background of "${clip.name}" stopped the agent before the speech`);
-  return replay.pausedAtMs - clip.onsetMs;
 }
 
 /** When the VAD alone (no STT) pauses the agent, per clip and phase of its windows against the clip. */

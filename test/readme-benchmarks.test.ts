@@ -97,6 +97,18 @@ describe("the README's benchmark figures are the committed results'", () => {
     }
   });
 
+  it('turn-taking sweep (bench/results/turn-taking-sweep.json, and before the onset rule)', () => {
+    const now = results('turn-taking-sweep').speechOnsetToPause;
+    const before = results('turn-taking-sweep-before-onset-rule').speechOnsetToPause;
+    const line = README.join(' ').replace(/\s+/g, ' ');
+    expect(line).toContain(
+      `median ${before.delayMs.median} → ${now.delayMs.median} ms, p95 ${before.delayMs.p95} → ${now.delayMs.p95} ms, ${before.within300ms} → ${now.within300ms} of ${now.runs} within 300 ms`,
+    );
+    const noise = results('turn-taking-sweep').noise;
+    expect(line).toContain(`(${noise.runs} runs), pauses the agent exactly as before: in the same ${noise.pauses} runs`);
+    expect(results('turn-taking-sweep-before-onset-rule').noise.byKind).toEqual(noise.byKind);
+  });
+
   it('turn-taking (bench/results/turn-taking.json)', () => {
     const t = results('turn-taking');
     const speech = t.interruption.delayMs as Summary;
