@@ -92,8 +92,8 @@ interface Entry {
   playingSinceMs: number | undefined;
   /** When the caller's side last confirmed a mark of it (process ms): where a pause finds it playing. */
   markHeardAtMs: number | undefined;
-  /** A pause rewound it to mid-speech: the audio sent from this byte on starts with a fade-in (RESUME_FADE_MS). */
-  fadeInAtByte: number | undefined;
+  /** A pause rewound it to mid-speech: the next piece sent starts with a fade-in (RESUME_FADE_MS). */
+  fadeInNext: boolean;
   /** A reply spoken as one context: this entry carries the audio of all its sentences. */
   group: ReplyGroup | undefined;
   /** When its first audio arrived from the vendor (process ms). */
@@ -234,7 +234,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
       failed: false,
       playingSinceMs: undefined,
       markHeardAtMs: undefined,
-      fadeInAtByte: undefined,
+      fadeInNext: false,
       group: undefined,
       firstChunkAtMs: undefined,
       resolveSent,
@@ -341,10 +341,9 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
         entry.utterance.firstAudioAtMs ??= deps.now();
         // Playback starts now only if nothing before it is still waiting to be heard.
         if (queue[0] === entry) entry.playingSinceMs ??= deps.now();
-        let piece = entry.audio.subarray(entry.sentBytes, end);
-        if (entry.fadeInAtByte === entry.sentBytes) piece = fadedIn(piece, deps.format, RESUME_FADE_MS);
-        entry.fadeInAtByte = undefined;
-        deps.send({ kind: 'audio', audio: piece });
+        const piece = entry.audio.subarray(entry.sentBytes, end);
+        deps.send({ kind: 'audio', audio: entry.fadeInNext ? fadedIn(piece, deps.format, RESUME_FADE_MS) : piece });
+        entry.fadeInNext = false;
         entry.sentBytes = end;
         const mark = `u${entry.utterance.id}.${nextMark++}`;
         entry.pendingMarks.set(mark, end);
@@ -620,7 +619,7 @@ export function createSpeechOutput(deps: SpeechOutputDeps): SpeechOutput {
           entry.sentBytes = entry.ackedBytes;
           entry.finishedSending = false;
           // The start of an utterance rises from silence by itself; the middle of one does not.
-          if (entry.sentBytes > 0) entry.fadeInAtByte = entry.sentBytes;
+          entry.fadeInNext = entry.sentBytes > 0;
         }
       }
       if (hadAudioOut) deps.send({ kind: 'clear' });
