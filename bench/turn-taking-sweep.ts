@@ -16,11 +16,10 @@
  * to --out; progress goes to stderr.
  */
 import { writeFileSync } from 'node:fs';
-import { createSileroVad } from '../src/providers/silero/silero-vad.js';
-import { atLevel, babble, concat, espeakInstalled, noiseCorpus, silence, speech } from '../test/support/caller-sounds.js';
-import { replayThroughVad } from '../test/support/vad-replay.js';
+import { DEFAULT_TURN_TAKING } from '../src/pipeline/turn-taking.js';
+import { atLevel, babble, concat, espeakInstalled, noiseCorpus, silence } from '../test/support/caller-sounds.js';
 import { argValue, log, machine, summarize } from './support/stats.js';
-import { SENTENCES, sinceOnset, speechClips, VOICES } from './support/turn-taking-clips.js';
+import { onsetToPause, speechClips, voicesBehind, VOICES, withReplay } from './support/turn-taking-clips.js';
 
 const RATE = 8000;
 const OUT = argValue('out') ?? 'bench/results/turn-taking-sweep.json';
@@ -31,26 +30,13 @@ const PHASES = [0, 64, 128, 192];
 
 async function main(): Promise<void> {
   if (!espeakInstalled()) throw new Error('espeak-ng is needed for the speech clips (apt-get install espeak-ng)');
-  const model = await createSileroVad().open({ sampleRate: RATE, signal: new AbortController().signal });
   const started = performance.now();
-  try {
-    const delays: number[] = [];
-    const slowest: Array<{ name: string; phase: number; delayMs: number }> = [];
-    let notStopped = 0;
-    for (const clip of speechClips(32)) {
-      for (const phase of SPEECH_PHASES) {
-        const delayMs = sinceOnset(await replayThroughVad(clip.audio, model, { phase, tailMs: 0 }), clip);
-        if (delayMs === undefined) notStopped += 1;
-        else {
-          delays.push(delayMs);
-          slowest.push({ name: clip.name, phase, delayMs });
-        }
-      }
-    }
-    log(`speech: ${delays.length} stopped, ${notStopped} not`);
+  const out = await withReplay(DEFAULT_TURN_TAKING.minInterruptionMs, async (replay) => {
+    const onsets = await onsetToPause(replay, speechClips(32), SPEECH_PHASES);
+    const stopped = onsets.flatMap((r) => (r.delayMs === undefined ? [] : [{ ...r, delayMs: r.delayMs }]));
+    const delays = stopped.map((r) => r.delayMs);
+    log(`speech: ${stopped.length} stopped, ${onsets.length - stopped.length} not`);
 
-    const noiseStops: Record<string, number> = {};
-    let noiseRuns = 0;
     const from = (audio: Int16Array, offset: number): Int16Array => audio.subarray(Math.floor(audio.length * offset));
     const sounds = [
       ...noiseCorpus(RATE).flatMap(({ name, audio }) =>
@@ -61,40 +47,28 @@ async function main(): Promise<void> {
       ),
       ...[-40, -43].flatMap((level, i) => NOISE_OFFSETS.map((offset) => ({ name: `garbled babble at ${level} dBFS`, audio: from(babble(3_000, RATE, 21 + i, level), offset) }))),
     ];
+    const noiseStops: Record<string, number> = {};
+    let noiseRuns = 0;
     for (const { name, audio } of sounds) {
       for (const phase of PHASES) {
         noiseRuns += 1;
-        const replay = await replayThroughVad(concat(audio, silence(200, RATE), audio), model, { phase, tailMs: 300 });
-        noiseStops[name] = (noiseStops[name] ?? 0) + (replay.pausedAtMs === undefined ? 0 : 1);
+        const replayed = await replay(concat(audio, silence(200, RATE), audio), phase, { tailMs: 300 });
+        noiseStops[name] = (noiseStops[name] ?? 0) + (replayed.pausedAtMs === undefined ? 0 : 1);
       }
     }
     log(`noise: ${Object.values(noiseStops).reduce((a, b) => a + b, 0)} of ${noiseRuns} runs pause the agent`);
 
-    const farOff: Record<string, { runs: number; stops: number }> = {};
-    for (const level of [-42, -44, -46, -48, -50, -52, -54]) {
-      let stops = 0;
-      let runs = 0;
-      for (const text of SENTENCES) {
-        for (const voice of VOICES) {
-          const clip = atLevel(speech(text, RATE, { voice }), level);
-          for (const phase of [0, 128]) {
-            runs += 1;
-            if ((await replayThroughVad(clip, model, { phase, tailMs: 0 })).pausedAtMs !== undefined) stops += 1;
-          }
-        }
-      }
-      farOff[`${level} dBFS`] = { runs, stops };
-    }
-
-    const out = {
+    // Every voice says every sentence.
+    const voices = await voicesBehind(replay, { voices: () => VOICES, phases: [0, 128], withWords: false });
+    return {
       bench: 'turn-taking-sweep',
       speechOnsetToPause: {
-        runs: delays.length + notStopped,
-        notStopped,
+        runs: onsets.length,
+        notStopped: onsets.length - stopped.length,
         delayMs: summarize(delays, 1),
         within300ms: delays.filter((d) => d <= 300).length,
-        slowest: slowest.sort((a, b) => b.delayMs - a.delayMs).slice(0, 6),
-        note: 'the end-to-end bench\'s 32 clips at 8 phases of the VAD\'s windows; speech onset -> pause decided (frame i stamped i * 20 ms)',
+        slowest: stopped.sort((a, b) => b.delayMs - a.delayMs).slice(0, 6),
+        note: "the end-to-end bench's 32 clips at 8 phases of the VAD's windows; speech onset -> pause decided (frame i stamped i * 20 ms)",
       },
       noise: {
         runs: noiseRuns,
@@ -102,16 +76,12 @@ async function main(): Promise<void> {
         byKind: noiseStops,
         note: `the noise corpus at ${NOISE_LEVELS.join(', ')} dBFS (its far-off babble at its own -45), ${NOISE_OFFSETS.length} offsets, ${PHASES.length} phases, each sound twice with 200 ms between; babble at -40 and -43 dBFS is a voice at a caller's level`,
       },
-      voicesBehindTheCaller: { ...farOff, note: '8 sentences x 4 voices x 2 phases at each average level, through the VAD alone' },
-      runtimeMs: Math.round(performance.now() - started),
-      machine: machine(),
+      voicesBehindTheCaller: { ...voices, note: '8 sentences x 4 voices x 2 phases at each average level, through the VAD alone' },
     };
-    const json = JSON.stringify(out, null, 2);
-    writeFileSync(OUT, `${json}\n`);
-    process.stdout.write(`${json}\n`);
-  } finally {
-    model.close();
-  }
+  });
+  const json = JSON.stringify({ ...out, runtimeMs: Math.round(performance.now() - started), machine: machine() }, null, 2);
+  writeFileSync(OUT, `${json}\n`);
+  process.stdout.write(`${json}\n`);
 }
 
 await main();

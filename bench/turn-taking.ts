@@ -32,7 +32,6 @@ import { DEFAULT_SPEECH_THRESHOLD } from '../test/emulators/deepgram.js';
 import type { DeepgramConnectionRecord } from '../test/emulators/deepgram.js';
 import type { TwilioCaller } from '../test/emulators/twilio.js';
 import {
-  atLevel,
   concat,
   engineHum,
   espeakInstalled,
@@ -44,15 +43,13 @@ import {
   speech,
   toMulaw,
 } from '../test/support/caller-sounds.js';
-import { replayThroughVad } from '../test/support/vad-replay.js';
-import type { VadReplay } from '../test/support/vad-replay.js';
 import { utteranceFrames } from '../test/support/voice-stack.js';
 import { baseEnv, placeCall } from './support/phone.js';
 import { startServerChild } from './support/server.js';
 import type { ServerChild } from './support/server.js';
 import { argNumber, epochMs, log, machine, round, sleep, summarize, waitUntil } from './support/stats.js';
 import { calibrateAndSay } from './support/calibrate.js';
-import { BACKCHANNELS, SENTENCES, sinceOnset, speechClips, VOICES } from './support/turn-taking-clips.js';
+import { BACKCHANNELS, onsetToPause, SENTENCES, speechClips, voicesBehind, VOICES, withReplay } from './support/turn-taking-clips.js';
 import { startEmulators } from './support/voice-emulators.js';
 import type { Emulators } from './support/voice-emulators.js';
 
@@ -345,39 +342,6 @@ async function vadCpu(): Promise<Record<string, unknown>> {
   return out;
 }
 
-type Replay = (clip: Int16Array, phase: number, words?: string) => Promise<VadReplay>;
-
-/**
- * Runs `work` with one in-process Silero stream: `replay(clip, phase, words?)` plays a clip through
- * the VAD and turn-taking alone (`--min-interruption-ms` as set), with no STT or with `words` as a
- * real STT's final 400 ms after the clip, and says what the agent did (ms after its first frame).
- */
-async function withVadAlone<T>(work: (replay: Replay) => Promise<T>): Promise<T> {
-  const model = await createSileroVad().open({ sampleRate: RATE, signal: new AbortController().signal });
-  try {
-    return await work((clip, phase, words) =>
-      replayThroughVad(clip, model, {
-        phase,
-        minInterruptionMs: MIN_INTERRUPTION_MS,
-        ...(words === undefined ? { tailMs: 0 } : { tailMs: 600, words: { text: words, afterClipMs: 400 } }),
-      }),
-    );
-  } finally {
-    model.close();
-  }
-}
-
-/** When the VAD alone (no STT) pauses the agent, per clip and phase of its windows against the clip. */
-function vadAloneDelays(): Promise<Array<{ name: string; phase: number; delayMs: number | undefined }>> {
-  return withVadAlone(async (replay) => {
-    const out: Array<{ name: string; phase: number; delayMs: number | undefined }> = [];
-    for (const clip of speechClips(CLIPS)) {
-      for (const phase of [0, 64, 128, 192]) out.push({ name: clip.name, phase, delayMs: sinceOnset(await replay(clip.audio, phase), clip) });
-    }
-    return out;
-  });
-}
-
 function backchannelSummary(results: BackchannelResult[]): Record<string, unknown> {
   return {
     clips: results.length,
@@ -391,42 +355,16 @@ function backchannelSummary(results: BackchannelResult[]): Record<string, unknow
   };
 }
 
-/**
- * Voices behind the caller (a radio, people talking in the shop), in process through the VAD and
- * turn-taking: at which level, the clip's average, they stop stopping the agent. Twice: through
- * the VAD alone, and with their words from the STT (a real one transcribes a voice this quiet),
- * where any pause or interruption counts.
- */
-function farOffVoices(): Promise<Record<string, { runs: number; stops: number; stopsWithWords: number }>> {
-  return withVadAlone(async (replay) => {
-    const out: Record<string, { runs: number; stops: number; stopsWithWords: number }> = {};
-    for (const level of [-42, -44, -46, -48, -50, -52, -54]) {
-      let stops = 0;
-      let stopsWithWords = 0;
-      let runs = 0;
-      for (const [i, text] of SENTENCES.entries()) {
-        const clip = atLevel(speech(text, RATE, { voice: VOICES[i % VOICES.length]! }), level);
-        for (const phase of [0, 128]) {
-          runs += 1;
-          if ((await replay(clip, phase)).pausedAtMs !== undefined) stops += 1;
-          const withWords = await replay(clip, phase, text);
-          if (withWords.actions.some((a) => a.type === 'pause' || a.type === 'interrupt')) stopsWithWords += 1;
-        }
-      }
-      out[`${level} dBFS`] = { runs, stops, stopsWithWords };
-      log(`far-off voice at ${level} dBFS: ${stops} of ${runs} stop the agent, ${stopsWithWords} with the STT's words`);
-    }
-    return out;
-  });
-}
-
 async function main(): Promise<void> {
   if (!espeakInstalled()) throw new Error('espeak-ng is needed for the speech clips (apt-get install espeak-ng)');
   // Before anything of the bench runs: its figures move with the machine's speed.
   const calibration = await calibrateAndSay();
   const cpu = await vadCpu();
-  const vadAlone = await vadAloneDelays();
-  const farOff = await farOffVoices();
+  const [vadAlone, farOff] = await withReplay(MIN_INTERRUPTION_MS, async (replay) => [
+    await onsetToPause(replay, speechClips(CLIPS), [0, 64, 128, 192]),
+    // One voice per sentence, with and without its words.
+    await voicesBehind(replay, { voices: (i) => [VOICES[i % VOICES.length]!], phases: [0, 128], withWords: true }),
+  ]);
   log(`VAD alone: ${vadAlone.map((r) => r.delayMs ?? 'none').join(', ')}`);
   const emu = await startEmulators({ sttFinalDelayMs: 150, ttsFirstByteDelayMs: 150 });
   emu.openai.setDefault({ text: LONG_REPLY });
